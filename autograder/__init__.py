@@ -1,0 +1,1 @@
+"""The instructor side: the answer key and the grading pipeline."""
