@@ -9,7 +9,7 @@ export MPLBACKEND := Agg
 
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench notebooks release clean
+.PHONY: install demo test bench notebooks clean
 
 install: $(STAMP)
 
@@ -25,10 +25,13 @@ demo: install
 	$(BIN)/python -m autograder.demo
 
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest tests source --nbval --nbval-current-env
 
 bench: install
 	$(BIN)/python -m autograder.bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache
+
+notebooks: install
+	$(BIN)/python -m autograder.authoring
