@@ -30,7 +30,7 @@ def solution_names(nb):
             if c.cell_type == "code" and nbgrader(c).get("solution")]
 
 
-def test_cells(nb):
+def graded_tests(nb):
     """``{grade_id: source}`` of the autograded test cells, hidden tests included."""
     return {nbgrader(c)["grade_id"]: c.source for c in nb.cells
             if c.cell_type == "code" and nbgrader(c).get("grade") and not nbgrader(c).get("solution")}

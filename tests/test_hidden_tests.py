@@ -14,14 +14,14 @@ from torch.nn import functional as F
 
 from autograder import answer_key
 from course import pair
-from tests.chapters import BUILT, read, solution_names, source_notebook, test_cells, variants
+from tests.chapters import BUILT, graded_tests, read, solution_names, source_notebook, variants
 
 STUDENT_GLOBALS = {"torch": torch, "nn": nn, "F": F, "math": math, "d2l": d2l, "pair": pair}
 
 
 def chapter(assignment):
     nb = read(source_notebook(assignment))
-    return solution_names(nb), test_cells(nb)
+    return solution_names(nb), graded_tests(nb)
 
 
 def student_namespace(names, name=None, source=None):

@@ -11,8 +11,8 @@ import pytest
 
 from autograder import authoring
 from autograder.course import ROOT, nbgrader_api
-from tests.chapters import (BUILT, nbgrader, read, solution_names, source_notebook, test_cells,
-                            variants)
+from tests.chapters import (BUILT, graded_tests, nbgrader, read, solution_names,
+                            source_notebook, variants)
 
 pytestmark = pytest.mark.skipif(not BUILT, reason="no chapter is built yet")
 
@@ -106,7 +106,7 @@ def autograded(course):
 
 @pytest.mark.parametrize("assignment", BUILT)
 def test_nbgrader_scores_blank_key_and_wrong(autograded, assignment):
-    tests = test_cells(read(source_notebook(assignment)))
+    tests = graded_tests(read(source_notebook(assignment)))
     for test_id in tests:
         blank, max_score = autograded[assignment, "blank", test_id]
         key, _ = autograded[assignment, "key", test_id]
