@@ -5,6 +5,7 @@ classic mistake is the likely cause, names it. The same helpers serve the visibl
 student runs and the hidden tests that decide the grade.
 """
 import contextlib
+import numbers
 
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
@@ -132,6 +133,17 @@ def expect_close(result, expected, name="the result", hint="", atol=1e-4, rtol=1
     message = (f"{name} is wrong at index {where}: got {float(result[where]):.4g}, "
                f"expected {float(expected[where]):.4g}")
     raise AssertionError(message + (f": {hint}" if hint else ""))
+
+
+def expect_count(result, expected, name="the result", hint=""):
+    """Fail unless ``result`` is a whole number (an int or an integral float) equal to ``expected``."""
+    assert isinstance(result, numbers.Real) and not isinstance(result, bool), (
+        f"{name} should be a whole number (an int), got {type(result).__name__}")
+    assert float(result).is_integer(), f"{name} should be a whole number, got {result}"
+    if int(result) != expected:
+        raise AssertionError(f"{name} is {int(result)}, expected {expected}"
+                             + (f": {hint}" if hint else ""))
+    return result
 
 
 def expect_unchanged(f, *args, name=None, **kwargs):
