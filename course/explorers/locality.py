@@ -1,0 +1,131 @@
+"""Chapter 01: how many parameters a dense, a locally connected and a convolutional layer need."""
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import torch
+from matplotlib.collections import LineCollection
+
+import ipywidgets as widgets
+
+from course.explorers._base import COLORS, Canvas, Explorer, int_slider, outline, reset
+
+#: Image sizes offered by the size slider (square images, n x n pixels).
+IMAGE_SIZES = (4, 8, 16, 32, 64, 128, 256, 512, 1024)
+LAYERS = ("dense", "locally connected", "convolution")
+LAYER_COLORS = ("#9e9ac8", "#6baed6", "#fd8d3c")
+
+
+@dataclass(frozen=True)
+class LocalityState:
+    """Parameter counts (weights + biases) of three layers from an n x n image to an n x n hidden map."""
+    n: int          # image height = width, hidden map the same size
+    delta: int      # window half-width: a hidden unit sees rows i-delta..i+delta
+    counts: dict    # layer name -> parameter count
+    window: tuple   # (top, left, size) of the window around the centre pixel, in pixels
+
+    @property
+    def side(self):
+        """The window's height and width, 2 delta + 1."""
+        return 2 * self.delta + 1
+
+
+def locality_state(n, delta):
+    """The three layers' parameter counts for an ``n x n`` image and half-width ``delta``."""
+    pixels = n * n
+    side = 2 * delta + 1
+    counts = {"dense": pixels * pixels + pixels,
+              "locally connected": pixels * side * side + pixels,
+              "convolution": side * side + 1}
+    centre = n // 2
+    return LocalityState(n, delta, counts, (centre - delta, centre - delta, side))
+
+
+@lru_cache(maxsize=len(IMAGE_SIZES))
+def scene(n):
+    """A small landscape (sky, sun, hills, a tree) as an ``(n, n, 3)`` array of RGB in [0, 1]."""
+    v, u = torch.meshgrid(torch.linspace(0, 1, n), torch.linspace(0, 1, n), indexing="ij")
+    top, horizon = torch.tensor([0.45, 0.68, 0.92]), torch.tensor([0.86, 0.93, 1.0])
+    image = top + (horizon - top) * v[..., None]
+    sun = ((u - 0.76) ** 2 + (v - 0.24) ** 2) < 0.11 ** 2
+    image[sun] = torch.tensor([1.0, 0.83, 0.25])
+    hills = v > 0.62 + 0.07 * torch.sin(2 * torch.pi * 1.3 * u + 0.6)
+    green = torch.tensor([0.42, 0.70, 0.32]) * (1.1 - 0.5 * v[..., None])
+    image = torch.where(hills[..., None], green, image)
+    crown = ((u - 0.27) ** 2 / 0.11 ** 2 + (v - 0.48) ** 2 / 0.16 ** 2) < 1
+    trunk = ((u - 0.27).abs() < 0.025) & (v > 0.55) & (v < 0.8)
+    image[trunk] = torch.tensor([0.45, 0.3, 0.18])
+    image[crown] = torch.tensor([0.15, 0.45, 0.2])
+    return image.clamp(0, 1).numpy()
+
+
+def draw_locality(ax_image, ax_counts, state):
+    """The window on the image (left) and the three counts on a log scale (right)."""
+    reset(ax_image)
+    n = state.n
+    ax_image.imshow(scene(n), extent=(0, n, n, 0), interpolation="nearest")
+    if n <= 32:
+        lines = [[(0, i), (n, i)] for i in range(n + 1)] + [[(i, 0), (i, n)] for i in range(n + 1)]
+        ax_image.add_collection(LineCollection(lines, colors="white", linewidths=0.4, alpha=0.6))
+    top, left, side = state.window
+    outline(ax_image, left, top, side, side, color=COLORS["window"], linewidth=2.5,
+            fill=(1, 1, 1, 0.25))
+    outline(ax_image, n // 2, n // 2, 1, 1, color="black", linewidth=1, fill=COLORS["window"],
+            zorder=6)
+    ax_image.set_xlim(0, n)
+    ax_image.set_ylim(n, 0)
+    ax_image.set_title(f"{n}×{n} image: the centre unit sees {side}×{side} pixels", fontsize=11)
+
+    reset(ax_counts)
+    counts = [state.counts[name] for name in LAYERS]
+    ax_counts.barh(range(3), counts, color=LAYER_COLORS, height=0.6)
+    for y, count in enumerate(counts):
+        ax_counts.text(count * 1.3, y, f"{count:,}", va="center", fontsize=11)
+    ax_counts.set_xlim(1, max(counts) * 3e3)
+    ax_counts.set_title("parameters (log scale)", fontsize=11)
+
+
+def locality_caption(state):
+    """HTML: each count as a formula with the numbers filled in."""
+    n, side = state.n, state.side
+    c = state.counts
+    saving = c["dense"] / c["convolution"]
+    return "<br>".join([
+        f"<b>dense</b> <span class='formula'>(n·n)·(n·n) + n·n = ({n}·{n})·({n}·{n}) + {n}·{n} "
+        f"= {c['dense']:,}</span>",
+        f"<b>locally connected</b> (locality) <span class='formula'>(n·n)·(2Δ+1)² + n·n = "
+        f"({n}·{n})·{side}² + {n}·{n} = {c['locally connected']:,}</span>",
+        f"<b>convolution</b> (locality + translation invariance) <span class='formula'>"
+        f"(2Δ+1)² + 1 = {side}² + 1 = {c['convolution']:,}</span>",
+        f"The hidden map has the image's size; one bias per hidden unit (one for the "
+        f"convolution). The convolution needs <b>{saving:,.0f}×</b> fewer parameters than the "
+        f"dense layer."])
+
+
+def locality_explorer():
+    """Sliders for image size and window half-width Δ; three layers' parameter counts."""
+    controls = {
+        "n": widgets.SelectionSlider(options=IMAGE_SIZES, value=32, description="image size n",
+                                     style={"description_width": "initial"},
+                                     layout=widgets.Layout(width="300px")),
+        "delta": int_slider("half-width Δ", 2, 0, 10),
+    }
+    canvas = Canvas(9.6, 3.8)
+    ax_image = canvas.figure.add_axes((0.01, 0.04, 0.34, 0.84))
+    ax_image.set_axis_off()
+    ax_counts = canvas.figure.add_axes((0.53, 0.12, 0.45, 0.76))
+    ax_counts.set_xscale("log")
+    ax_counts.set_yticks(range(3), LAYERS, fontsize=11)
+    ax_counts.set_ylim(2.6, -0.6)
+    for side in ("top", "right"):
+        ax_counts.spines[side].set_visible(False)
+
+    def render(v):
+        state = locality_state(v["n"], v["delta"])
+        draw_locality(ax_image, ax_counts, state)
+        return canvas.png(), locality_caption(state)
+
+    return Explorer("Locality: from dense layers to convolutions", controls,
+                    list(controls.values()), render,
+                    intro="Each hidden unit looks at a (2Δ+1)×(2Δ+1) window. "
+                          "How many parameters does each kind of layer need?")

@@ -1,0 +1,170 @@
+"""Chapter 03: input size, kernel size, padding and stride -> every window position and the output."""
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from matplotlib import colormaps
+from matplotlib.colors import to_rgba
+from torch.nn import functional as F
+
+from course.explorers._base import (COLORS, Canvas, Explorer, blank_axes, call_student, column,
+                                    draw_grid, int_slider, note, outline, reset, verdict)
+
+
+@dataclass(frozen=True)
+class PaddingStrideState:
+    """What the padding-and-stride picture shows for one setting of the sliders."""
+    input_shape: tuple      # (n_h, n_w)
+    kernel_size: tuple      # (k_h, k_w)
+    padding: tuple          # (p_h, p_w), per side as in PyTorch
+    stride: tuple           # (s_h, s_w)
+    padded_shape: tuple     # (n_h + 2 p_h, n_w + 2 p_w)
+    fits: bool              # does the kernel fit in the padded input at all?
+    output_shape: tuple     # PyTorch's output (h, w), or None when the kernel does not fit
+    window_rows: tuple      # top row of every window, in padded coordinates
+    window_cols: tuple      # left column of every window, in padded coordinates
+    covered: np.ndarray     # (padded h, padded w) bool: cells that at least one window sees
+
+    def formula(self, axis):
+        """The notes' output-size formula with per-side padding, filled in for axis 0 or 1."""
+        n, k, p, s = (self.input_shape[axis], self.kernel_size[axis], self.padding[axis],
+                      self.stride[axis])
+        top = n - k + 2 * p + s
+        return (f"⌊({n} − {k} + 2·{p} + {s}) / {s}⌋ = ⌊{top} / {s}⌋ = {top // s}")
+
+
+def padding_stride_state(input_shape, kernel_size, padding=(0, 0), stride=(1, 1)):
+    """The windows and output of a 2-D convolution; every argument is an ``(h, w)`` pair."""
+    (n_h, n_w), (k_h, k_w), (p_h, p_w), (s_h, s_w) = input_shape, kernel_size, padding, stride
+    padded = (n_h + 2 * p_h, n_w + 2 * p_w)
+    fits = k_h <= padded[0] and k_w <= padded[1]
+    covered = np.zeros(padded, dtype=bool)
+    if not fits:
+        return PaddingStrideState(tuple(input_shape), tuple(kernel_size), tuple(padding),
+                                  tuple(stride), padded, False, None, (), (), covered)
+    output = F.conv2d(torch.zeros(1, 1, n_h, n_w), torch.zeros(1, 1, k_h, k_w),
+                      padding=(p_h, p_w), stride=(s_h, s_w))
+    rows = tuple(range(0, padded[0] - k_h + 1, s_h))
+    cols = tuple(range(0, padded[1] - k_w + 1, s_w))
+    for r in rows:
+        for c in cols:
+            covered[r:r + k_h, c:c + k_w] = True
+    return PaddingStrideState(tuple(input_shape), tuple(kernel_size), tuple(padding), tuple(stride),
+                              padded, True, tuple(output.shape[-2:]), rows, cols, covered)
+
+
+def window_colors(count):
+    """One colour per output cell (row-major), shared by its window's dot and the output cell."""
+    cmap = colormaps["viridis"]
+    return [cmap(0.15 + 0.75 * i / max(count - 1, 1)) for i in range(count)]
+
+
+def draw_padding_stride(ax, state):
+    """Padded input (padding grey, cells no window sees red), window centres, output grid."""
+    reset(ax)
+    (p_h, p_w), (n_h, n_w) = state.padding, state.input_shape
+    ph, pw = state.padded_shape
+    k_h, k_w = state.kernel_size
+    fill = np.empty((ph, pw, 4))
+    fill[:] = to_rgba(COLORS["padding"])
+    fill[p_h:p_h + n_h, p_w:p_w + n_w] = to_rgba(COLORS["input"])
+    unseen = ~state.covered
+    unseen[:p_h] = unseen[p_h + n_h:] = False
+    unseen[:, :p_w] = unseen[:, p_w + n_w:] = False
+    if state.fits:
+        fill[unseen] = to_rgba(COLORS["unseen"])
+    draw_grid(ax, (ph, pw), fill=fill)
+    outline(ax, p_w, p_h, n_w, n_h, color="#3465a4", linewidth=1.5)
+    ax.text(pw / 2, -0.6, f"padded input {n_h}+2·{p_h} × {n_w}+2·{p_w}", ha="center",
+            va="bottom", fontsize=11)
+    right, bottom = max(pw, k_w), max(ph, k_h)
+    if not state.fits:
+        outline(ax, 0, 0, k_w, k_h, color=COLORS["wrong"], linestyle="--")
+        ax.text(k_w / 2, k_h + 0.4, f"{k_h}×{k_w} kernel does not fit", ha="center", va="top",
+                fontsize=11, color=COLORS["wrong"])
+        bottom += 1
+    else:
+        o_h, o_w = state.output_shape
+        colors = window_colors(o_h * o_w)
+        centres = [(c + k_w / 2, r + k_h / 2) for r in state.window_rows for c in state.window_cols]
+        xs, ys = zip(*centres)
+        ax.scatter(xs, ys, s=40, c=colors, edgecolors="white", linewidths=0.8, zorder=6)
+        first_r, first_c = state.window_rows[0], state.window_cols[0]
+        last_r, last_c = state.window_rows[-1], state.window_cols[-1]
+        outline(ax, first_c, first_r, k_w, k_h, color=colors[0])
+        if (last_r, last_c) != (first_r, first_c):
+            outline(ax, last_c, last_r, k_w, k_h, color=colors[-1], linestyle="--")
+        x0 = pw + 2
+        out_fill = np.array(colors).reshape(o_h, o_w, 4)
+        out_fill[..., 3] = 0.85
+        draw_grid(ax, (o_h, o_w), x0=x0, fill=out_fill)
+        ax.text(x0 + o_w / 2, -0.6, f"output {o_h} × {o_w}", ha="center", va="bottom", fontsize=11)
+        ax.annotate("", xy=(x0 - 0.3, min(ph, o_h) / 2), xytext=(pw + 0.3, min(ph, o_h) / 2),
+                    arrowprops={"arrowstyle": "->", "color": COLORS["muted"], "lw": 1.5})
+        right = x0 + o_w
+        bottom = max(bottom, o_h)
+    ax.set_xlim(-0.3, max(right, 14) + 0.3)
+    ax.set_ylim(max(bottom, 8) + 0.3, -1.6)
+
+
+def same_shape(yours, expected):
+    """Whether the student's answer is the pair ``expected`` (any sequence of two ints)."""
+    try:
+        return tuple(int(x) for x in yours) == tuple(expected)
+    except (TypeError, ValueError):
+        return False
+
+
+def padding_stride_caption(state, yours=None, your_note=None):
+    """HTML: the formula filled in for height and width, PyTorch's shape and the student's."""
+    lines = [f"<b>height</b> <span class='formula'>⌊(n_h − k_h + 2p_h + s_h) / s_h⌋ = "
+             f"{state.formula(0)}</span>",
+             f"<b>width</b>&nbsp; <span class='formula'>⌊(n_w − k_w + 2p_w + s_w) / s_w⌋ = "
+             f"{state.formula(1)}</span>"]
+    k, p, s = state.kernel_size, state.padding, state.stride
+    call = f"nn.Conv2d(1, 1, kernel_size={k}, padding={p}, stride={s})"
+    if state.fits:
+        lines.append(f"PyTorch: <code>{call}</code> on a {state.input_shape[0]}×"
+                     f"{state.input_shape[1]} input gives output shape "
+                     f"<b>{state.output_shape}</b>. Dots mark window centres; "
+                     f"a red cell is never seen by any window.")
+    else:
+        lines.append(f"<span class='impossible'>Impossible: the {k[0]}×{k[1]} kernel is larger "
+                     f"than the {state.padded_shape[0]}×{state.padded_shape[1]} padded input, so "
+                     f"there is no window position and PyTorch raises an error.</span>")
+    if your_note is not None:
+        lines.append(note(your_note))
+    else:
+        shown = f"your <code>conv_output_shape</code> gives <b>{yours}</b> "
+        if state.fits:
+            shown += verdict(same_shape(yours, state.output_shape), "same as PyTorch",
+                             f"PyTorch says {state.output_shape}")
+        lines.append(shown)
+    return "<br>".join(lines)
+
+
+def padding_stride_explorer(conv_output_shape=None):
+    """Sliders for input size, kernel size, padding and stride (height and width)."""
+    controls = {
+        "n_h": int_slider("input n_h", 8, 1, 12), "k_h": int_slider("kernel k_h", 3, 1, 7),
+        "p_h": int_slider("padding p_h", 1, 0, 3), "s_h": int_slider("stride s_h", 2, 1, 4),
+        "n_w": int_slider("input n_w", 8, 1, 12), "k_w": int_slider("kernel k_w", 3, 1, 7),
+        "p_w": int_slider("padding p_w", 1, 0, 3), "s_w": int_slider("stride s_w", 2, 1, 4),
+    }
+    canvas = Canvas(9.6, 4.6)
+    ax = canvas.figure.add_axes((0.01, 0.01, 0.98, 0.98))
+    blank_axes(ax)
+
+    def render(v):
+        state = padding_stride_state((v["n_h"], v["n_w"]), (v["k_h"], v["k_w"]),
+                                     (v["p_h"], v["p_w"]), (v["s_h"], v["s_w"]))
+        draw_padding_stride(ax, state)
+        yours, your_note = call_student(conv_output_shape, state.input_shape, state.kernel_size,
+                                        state.padding, state.stride)
+        return canvas.png(), padding_stride_caption(state, yours, your_note)
+
+    rows = [column("height", *(controls[k] for k in ("n_h", "k_h", "p_h", "s_h"))),
+            column("width", *(controls[k] for k in ("n_w", "k_w", "p_w", "s_w")))]
+    return Explorer("Padding and stride", controls, rows, render,
+                    intro="Padding (per side, as in PyTorch) grows the input; stride skips "
+                          "window positions. Watch the output shape and the formula.")
