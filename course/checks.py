@@ -136,14 +136,17 @@ def expect_close(result, expected, name="the result", hint="", atol=1e-4, rtol=1
 
 
 def expect_count(result, expected, name="the result", hint=""):
-    """Fail unless ``result`` is a whole number (an int or an integral float) equal to ``expected``."""
+    """Fail unless ``result`` is a whole number (an int or an integral float) equal to ``expected``.
+
+    Returns None: a number left as a test cell's last value would read to nbgrader as partial
+    credit.
+    """
     assert isinstance(result, numbers.Real) and not isinstance(result, bool), (
         f"{name} should be a whole number (an int), got {type(result).__name__}")
     assert float(result).is_integer(), f"{name} should be a whole number, got {result}"
     if int(result) != expected:
         raise AssertionError(f"{name} is {int(result)}, expected {expected}"
                              + (f": {hint}" if hint else ""))
-    return result
 
 
 def expect_unchanged(f, *args, name=None, **kwargs):
