@@ -4,17 +4,22 @@ redraws it when a control moves, grid drawing, and a safe call of the student's 
 An explorer is three parts: a pure *state* function (slider values -> what to draw), a *draw*
 function (state -> artists on a persistent figure) and a *caption* (state -> HTML text).
 """
+import contextlib
 import html
-import io
+import struct
 import traceback
+import zlib
+from functools import lru_cache
 
 import ipywidgets as widgets
 import numpy as np
 import torch
+from matplotlib.artist import Artist
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.collections import LineCollection
+from matplotlib.collections import PolyCollection
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties, findfont, get_font
 from matplotlib.patches import Rectangle
 
 #: Colours shared by every explorer, so that "input", "kernel", "output" look the same everywhere.
@@ -44,33 +49,153 @@ STYLE = """<style>
 
 
 class Canvas:
-    """A matplotlib figure kept for the explorer's whole life and rendered to PNG bytes by Agg."""
+    """A matplotlib figure kept for the explorer's whole life and rendered to PNG bytes by Agg.
+
+    Its static part (axes frames, ticks, legends, titles) is rendered once and kept as a
+    background; each update restores it and draws only the artists of the axes' lists (images,
+    collections, patches, lines, texts), which ``reset`` empties. So axes with visible ticks
+    must keep their limits, and per-update text belongs in ``ax.text``, not in ``set_title``.
+    """
 
     def __init__(self, width, height, dpi=100):
-        self.figure = Figure(figsize=(width, height), dpi=dpi)
-        FigureCanvasAgg(self.figure)
+        self.figure = Figure(figsize=(width, height), dpi=dpi, facecolor="white")
+        self.agg = FigureCanvasAgg(self.figure)
+        self._background = None
+
+    def fit(self, ax, xlim, ylim, cell=0.42, max_width=9.6):
+        """Make a whole-figure diagram axes show ``xlim`` x ``ylim`` with square unit cells.
+
+        A unit is ``cell`` inches, less when the diagram would be wider than ``max_width``;
+        returns the unit actually used, in points (for font sizes).
+        """
+        width, height = xlim[1] - xlim[0], abs(ylim[1] - ylim[0])
+        cell = min(cell, max_width / width)
+        size = (round(width * cell, 2), round(height * cell, 2))
+        ax.set_xlim(*xlim)
+        ax.set_ylim(*ylim)
+        if tuple(self.figure.get_size_inches()) != size:
+            self.figure.set_size_inches(size)
+            self._background = None
+        return cell * 72
 
     def png(self):
-        """The figure as PNG bytes (fast, lightly compressed)."""
-        buffer = io.BytesIO()
-        self.figure.savefig(buffer, format="png", pil_kwargs={"compress_level": 1})
-        return buffer.getvalue()
+        """The figure as PNG bytes: the kept background plus this update's artists."""
+        updates = [(ax, dynamic_artists(ax)) for ax in self.figure.axes]
+        if self._background is None:
+            for _, artists in updates:
+                for artist in artists:
+                    artist.set_visible(False)
+            self.agg.draw()
+            self._background = self.agg.copy_from_bbox(self.figure.bbox)
+            for _, artists in updates:
+                for artist in artists:
+                    artist.set_visible(True)
+        else:
+            self.agg.restore_region(self._background)
+        renderer = self.agg.get_renderer()
+        for ax, artists in updates:
+            for artist in sorted(artists, key=lambda a: a.get_zorder()):
+                artist.draw(renderer)
+        return encode_png(np.asarray(self.agg.buffer_rgba())[..., :3])
+
+
+def dynamic_artists(ax):
+    """The artists that an update draws on ``ax`` (and ``reset`` removes)."""
+    return [*ax.images, *ax.collections, *ax.patches, *ax.lines, *ax.texts, *ax.artists]
+
+
+@lru_cache(maxsize=4096)
+def text_bitmap(text, fontsize, color, dpi):
+    """One line of ``text`` rasterised once: an RGBA uint8 array, bottom row first (Agg's order)."""
+    font = get_font(findfont(FontProperties()))
+    font.set_size(fontsize, dpi)
+    font.set_text(text, 0.0)
+    font.draw_glyphs_to_bitmap(antialiased=True)
+    alpha = np.asarray(font.get_image())
+    rgba = np.empty(alpha.shape + (4,), np.uint8)
+    rgba[..., :3] = np.round(np.array(to_rgba(color)[:3]) * 255)
+    rgba[..., 3] = alpha
+    return np.ascontiguousarray(rgba[::-1])
+
+
+class Labels(Artist):
+    """Many short texts drawn from cached bitmaps: ten times cheaper than ``ax.text`` each time.
+
+    ``items`` are ``(x, y, text)`` in data coordinates; texts may span lines ("\\n"). Each text
+    is centred on its point, or aligned by ``ha`` ('left', 'center', 'right') and ``va``
+    ('top', 'center', 'bottom') like matplotlib's texts.
+    """
+
+    def __init__(self, items, fontsize=10, color=COLORS["text"], ha="center", va="center",
+                 zorder=4):
+        super().__init__()
+        self.items, self.fontsize, self.color = list(items), round(fontsize * 2) / 2, color
+        self.ha, self.va = ha, va
+        self.set_zorder(zorder)
+
+    def draw(self, renderer):
+        if not self.get_visible() or not self.items:
+            return
+        points = self.axes.transData.transform([(x, y) for x, y, _ in self.items])
+        line_height = 1.25 * self.fontsize * renderer.dpi / 72
+        gc = renderer.new_gc()
+        for (x, y), (_, _, text) in zip(points, self.items):
+            lines = [text_bitmap(line, self.fontsize, self.color, renderer.dpi)
+                     for line in text.split("\n")]
+            height = line_height * (len(lines) - 1) + lines[-1].shape[0]
+            top = {"top": y, "center": y + height / 2, "bottom": y + height}[self.va]
+            for i, bitmap in enumerate(lines):
+                h, w, _ = bitmap.shape
+                left = {"left": x, "center": x - w / 2, "right": x - w}[self.ha]
+                renderer.draw_image(gc, round(left), round(top - i * line_height - h), bitmap)
+        gc.restore()
+
+
+def label(ax, x, y, text, **style):
+    """Add one cached-bitmap text at data point ``(x, y)`` (see ``Labels`` for ``style``)."""
+    ax.add_artist(Labels([(x, y, text)], **style))
+
+
+def encode_png(rgb):
+    """Encode an ``(h, w, 3)`` uint8 array as a PNG (no row filter, fast zlib level).
+
+    Flat-coloured diagrams compress well without PNG's row filters, and skipping them makes
+    encoding several times faster than Pillow's default.
+    """
+    h, w, _ = rgb.shape
+    rows = np.zeros((h, 1 + 3 * w), np.uint8)  # each row starts with filter type 0 (none)
+    rows[:, 1:] = rgb.reshape(h, 3 * w)
+
+    def chunk(tag, data):
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
+
+    header = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)  # 8-bit RGB, no interlace
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+            + chunk(b"IDAT", zlib.compress(rows.tobytes(), 1)) + chunk(b"IEND", b""))
+
+
+@contextlib.contextmanager
+def single_thread():
+    """Run torch on one thread: tiny tensors are much faster so on a busy machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def reset(ax):
-    """Remove every artist from ``ax`` (much faster than ``ax.clear()``) and hide its frame."""
-    for artist in [*ax.images, *ax.collections, *ax.texts, *ax.patches, *ax.lines, *ax.artists]:
+    """Remove this update's artists from ``ax`` (much faster than ``ax.clear()``)."""
+    for artist in dynamic_artists(ax):
         artist.remove()
-    ax.set_title("")
-    legend = ax.get_legend()
-    if legend is not None:
-        legend.remove()
 
 
-def blank_axes(ax):
-    """Prepare ``ax`` for a cell diagram: no ticks, no frame, y growing downwards, square cells."""
+def diagram_axes(canvas):
+    """A frameless axes covering the whole figure, y growing downwards, for cell diagrams."""
+    ax = canvas.figure.add_axes((0, 0, 1, 1))
     ax.set_axis_off()
-    ax.set_aspect("equal")
+    return ax
 
 
 def draw_grid(ax, shape, x0=0.0, y0=0.0, fill=COLORS["input"], labels=None, fontsize=10,
@@ -78,25 +203,22 @@ def draw_grid(ax, shape, x0=0.0, y0=0.0, fill=COLORS["input"], labels=None, font
     """Draw an ``(h, w)`` grid of unit cells with its top-left corner at ``(x0, y0)``.
 
     ``fill`` is one colour or an ``(h, w, 4)`` RGBA array; ``labels`` an ``(h, w)`` nested list
-    of strings (or None). Cells are one image and one line collection, so large grids stay cheap.
+    of strings (or None). The cells are one polygon collection, so large grids stay cheap.
     """
     h, w = shape
     if h == 0 or w == 0:
         return
-    if isinstance(fill, np.ndarray):
-        rgba = fill
-    else:
-        rgba = np.broadcast_to(np.array(to_rgba(fill)), (h, w, 4))
-    ax.imshow(rgba, extent=(x0, x0 + w, y0 + h, y0), interpolation="nearest", zorder=1)
-    segments = [[(x0, y0 + i), (x0 + w, y0 + i)] for i in range(h + 1)]
-    segments += [[(x0 + j, y0), (x0 + j, y0 + h)] for j in range(w + 1)]
-    ax.add_collection(LineCollection(segments, colors="#555555", linewidths=linewidth, zorder=2))
+    colors = fill.reshape(h * w, 4) if isinstance(fill, np.ndarray) else fill
+    corners = np.array([(0, 0), (1, 0), (1, 1), (0, 1)], dtype=float)
+    rows, cols = np.mgrid[0:h, 0:w]
+    origins = np.stack([x0 + cols.ravel(), y0 + rows.ravel()], axis=1)
+    cells = origins[:, None, :] + corners[None, :, :]
+    ax.add_collection(PolyCollection(cells, facecolors=colors, edgecolors="#555555",
+                                     linewidths=linewidth, zorder=2))
     if labels is not None:
-        for i, row in enumerate(labels):
-            for j, label in enumerate(row):
-                if label:
-                    ax.text(x0 + j + 0.5, y0 + i + 0.5, label, ha="center", va="center",
-                            fontsize=fontsize, color=label_color, zorder=4)
+        items = [(x0 + j + 0.5, y0 + i + 0.5, text) for i, row in enumerate(labels)
+                 for j, text in enumerate(row) if text]
+        ax.add_artist(Labels(items, fontsize=fontsize, color=label_color))
 
 
 def outline(ax, x, y, w, h, color=COLORS["window"], linewidth=2.5, linestyle="-", fill=None,
@@ -138,16 +260,15 @@ def call_student(function, *args, **kwargs):
         return None, f"your <code>{name}</code> raised <code>{html.escape(type(error).__name__)}: {html.escape(str(error))[:200]}</code>"
 
 
-def draw_yours(ax, x, Y, yours, title):
-    """The student's output next to PyTorch's, wrong cells in red; returns the right edge."""
+def draw_yours(ax, x, Y, yours, title, fontsize=10):
+    """The student's output with its top-left corner at ``(x, 0)``, cells unlike ``Y`` in red."""
     o_h, o_w = yours.shape
     fill = np.empty((o_h, o_w, 4))
     fill[:] = to_rgba(COLORS["yours"])
     if yours.shape == Y.shape:
         fill[~torch.isclose(yours, Y, atol=1e-4, rtol=1e-4).numpy()] = to_rgba(COLORS["unseen"])
-    draw_grid(ax, (o_h, o_w), x0=x, fill=fill, labels=labels_of(yours))
-    ax.text(x + o_w / 2, -0.5, title, ha="center", va="bottom", fontsize=12)
-    return x + o_w
+    draw_grid(ax, (o_h, o_w), x0=x, fill=fill, labels=labels_of(yours), fontsize=fontsize)
+    label(ax, x + o_w / 2, -0.3, title, fontsize=12, va="bottom")
 
 
 def compare_outputs(yours, expected):
@@ -201,6 +322,7 @@ class Explorer(widgets.VBox):
     def __init__(self, title, controls, rows, render, intro=""):
         self.controls = controls
         self._render = render
+        self.error = None  # the last rendering error's traceback, None when all went well
         self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
         self.caption = widgets.HTML()
         header = widgets.HTML(f"{STYLE}<div class='explorer-caption'><b style='font-size:16px'>"
@@ -222,12 +344,15 @@ class Explorer(widgets.VBox):
     def refresh(self):
         """Redraw the figure and the caption for the current control values."""
         try:
-            png, caption = self._render(self.values())
+            with single_thread():
+                png, caption = self._render(self.values())
         except Exception:  # keep the widget alive and tell the student what happened
-            lines = traceback.format_exc().strip().splitlines()[-3:]
+            self.error = traceback.format_exc()
+            lines = self.error.strip().splitlines()[-3:]
             self.caption.value = (f"{STYLE}<div class='explorer-caption'><span class='bad'>"
                                   f"The explorer failed: {html.escape(' '.join(lines))}</span></div>")
             return
+        self.error = None
         if png is not None:
             self.image.value = png
         self.caption.value = f"{STYLE}<div class='explorer-caption'>{caption}</div>"

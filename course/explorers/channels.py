@@ -7,7 +7,7 @@ from matplotlib import colormaps
 from matplotlib.collections import LineCollection
 from matplotlib.patches import Rectangle
 
-from course.explorers._base import COLORS, Canvas, Explorer, column, int_slider, reset
+from course.explorers._base import COLORS, Canvas, Explorer, column, int_slider, label, reset
 
 INPUT_SHADES = colormaps["Blues"]
 OUTPUT_SHADES = colormaps["Greens"]
@@ -50,14 +50,14 @@ def kernel_mosaic(kernel):
     return mosaic
 
 
-def _stack(ax, x, y, count, side, shades, label):
+def _stack(ax, x, y, count, side, shades, title):
     """``count`` squares offset like a deck of cards, top-left at ``(x, y)``; returns the right edge."""
     step = min(0.35, 2.4 / max(count, 1))
     for c in range(count - 1, -1, -1):
         shade = shades(0.35 + 0.5 * c / max(count - 1, 1))
         ax.add_patch(Rectangle((x + c * step, y + c * step), side, side, facecolor=shade,
                                edgecolor="#333333", linewidth=0.8, zorder=2 + count - c))
-    ax.text(x + side / 2, y + side + (count - 1) * step + 0.5, label, ha="center", va="top",
+    label(ax, x + side / 2, y + side + (count - 1) * step + 0.5, title, ha="center", va="top",
             fontsize=10)
     return x + side + (count - 1) * step
 
@@ -76,19 +76,17 @@ def draw_channels(ax_tensor, ax_mix, state):
     limit = float(state.kernel.abs().max())
     ax_tensor.imshow(np.ma.masked_invalid(mosaic), cmap="RdBu_r", vmin=-limit, vmax=limit,
                      extent=(box_x, box_x + width, 0.5 + height, 0.5), interpolation="nearest")
-    ax_tensor.text(box_x + width / 2, 0.3, f"kernel {tuple(state.kernel.shape)}", ha="center",
+    label(ax_tensor, box_x + width / 2, 0.3, f"kernel {tuple(state.kernel.shape)}", ha="center",
                    va="bottom", fontsize=11, color=COLORS["text"])
-    ax_tensor.text(box_x - 0.15, 0.5 + height / 2, f"{c_o} output\nchannels", ha="right",
-                   va="center", fontsize=9, color=COLORS["muted"], rotation=90)
-    ax_tensor.text(box_x + width / 2, 0.7 + height, f"{c_i} input channels, {k}×{k} each",
+    label(ax_tensor, box_x - 0.15, 0.5 + height / 2, f"{c_o} output\nchannels", ha="right",
+                   va="center", fontsize=9, color=COLORS["muted"])
+    label(ax_tensor, box_x + width / 2, 0.7 + height, f"{c_i} input channels, {k}×{k} each",
                    ha="center", va="top", fontsize=9, color=COLORS["muted"])
     x = box_x + width + 0.4
     ax_tensor.annotate("", xy=(x + 1.0, 3), xytext=(x, 3), arrowprops={"arrowstyle": "->", "lw": 1.5})
     out = state.output_size
-    label = f"output\n{c_o} × {out} × {out}" if out else "output\nkernel too large"
-    _stack(ax_tensor, x + 1.3, 1.5, c_o, 3 if out else 1, OUTPUT_SHADES, label)
-    ax_tensor.set_xlim(-0.3, 20.5)
-    ax_tensor.set_ylim(9.2, -0.1)
+    title = f"output\n{c_o} × {out} × {out}" if out else "output\nkernel too large"
+    _stack(ax_tensor, x + 1.3, 1.5, c_o, 3 if out else 1, OUTPUT_SHADES, title)
 
     reset(ax_mix)
     ys_in = np.linspace(0, 1, c_i + 2)[1:-1]
@@ -103,13 +101,11 @@ def draw_channels(ax_tensor, ax_mix, state):
                    zorder=3)
     ax_mix.scatter(np.ones(c_o), ys_out, s=160, c=[OUTPUT_SHADES(0.6)] * c_o, edgecolors="#333",
                    zorder=3)
-    ax_mix.text(0, -0.02, "in", ha="center", va="top", fontsize=10)
-    ax_mix.text(1, -0.02, "out", ha="center", va="top", fontsize=10)
+    label(ax_mix, 0, -0.02, "in", ha="center", va="top", fontsize=10)
+    label(ax_mix, 1, -0.02, "out", ha="center", va="top", fontsize=10)
     title = ("1×1: one pixel's channels\nmixed by a matrix" if k == 1
              else f"each line: a {k}×{k} kernel\n(mixes channels and neighbours)")
-    ax_mix.set_title(title, fontsize=10)
-    ax_mix.set_xlim(-0.25, 1.25)
-    ax_mix.set_ylim(1.02, -0.1)
+    label(ax_mix, 0.5, -0.12, title, ha="center", va="bottom", fontsize=10)
 
 
 def channels_caption(state):
@@ -144,9 +140,13 @@ def channels_explorer():
     canvas = Canvas(9.6, 3.6)
     ax_tensor = canvas.figure.add_axes((0.01, 0.02, 0.72, 0.96))
     ax_tensor.set_axis_off()
+    ax_tensor.set_xlim(-0.3, 20.5)
+    ax_tensor.set_ylim(9.2, -0.1)
     ax_tensor.set_aspect("equal")
     ax_mix = canvas.figure.add_axes((0.76, 0.02, 0.23, 0.8))
     ax_mix.set_axis_off()
+    ax_mix.set_xlim(-0.25, 1.25)
+    ax_mix.set_ylim(1.02, -0.3)
 
     def render(v):
         state = channels_state(v["c_i"], v["c_o"], v["k"], v["n"])

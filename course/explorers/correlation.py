@@ -8,11 +8,12 @@ import ipywidgets as widgets
 import numpy as np
 import torch
 from matplotlib.colors import to_rgba
+from matplotlib.lines import Line2D
 from torch.nn import functional as F
 
 from course.explorers._base import (COLORS, Canvas, Explorer, call_student, column,
-                                    compare_outputs, draw_grid, draw_yours, int_slider, labels_of,
-                                    note, number, outline, reset)
+                                    compare_outputs, diagram_axes, draw_grid, draw_yours,
+                                    int_slider, label, labels_of, note, number, outline, reset)
 
 
 def _stripe():
@@ -95,52 +96,52 @@ def sum_of_products(state):
     return f"{terms} = {number(state.value)}".replace("+ -", "− ")
 
 
-def draw_correlation(ax, state, yours=None):
+def draw_correlation(canvas, ax, state, yours=None):
     """Input ⋆ kernel = output in one row; the window and the output cell highlighted.
 
-    ``yours`` is the student's output, shown on the right when it is a 2-D tensor.
+    ``yours`` is the student's output, drawn on the right when it is a 2-D tensor.
     """
     reset(ax)
     X, K, Y = state.X, state.K, state.Y
     (n_h, n_w), (k_h, k_w) = X.shape, K.shape
+    x_kernel = n_w + 1.8
+    x_output = x_kernel + k_w + 1.8
+    right = x_output + (Y.shape[1] if Y is not None else 6)
+    if yours is not None:
+        right += 2 + yours.shape[1]
+    height = max(n_h, k_h, *(yours.shape if yours is not None else ()))
+    unit = canvas.fit(ax, (-0.2, max(right, 14) + 0.2), (height + 0.2, -1.3))
+    font = min(12, 0.36 * unit)
     x_fill = np.empty((n_h, n_w, 4))
     x_fill[:] = to_rgba(COLORS["input"])
     if Y is not None:
         x_fill[state.row:state.row + k_h, state.col:state.col + k_w] = to_rgba(COLORS["highlight"])
-    draw_grid(ax, (n_h, n_w), fill=x_fill, labels=labels_of(X))
-    ax.text(n_w / 2, -0.5, "input X", ha="center", va="bottom", fontsize=12)
-    x = n_w + 0.6
-    ax.text(x + 0.4, n_h / 2, "⋆", ha="center", va="center", fontsize=22)
-    x += 1.2
-    draw_grid(ax, (k_h, k_w), x0=x, fill=COLORS["kernel"], labels=labels_of(K))
-    ax.text(x + k_w / 2, -0.5, "kernel K", ha="center", va="bottom", fontsize=12)
-    x += k_w + 0.6
-    ax.text(x + 0.4, n_h / 2, "=", ha="center", va="center", fontsize=22)
-    x += 1.2
-    height = max(n_h, k_h)
+    draw_grid(ax, (n_h, n_w), fill=x_fill, labels=labels_of(X), fontsize=font)
+    label(ax, n_w / 2, -0.4, "input X", ha="center", va="bottom", fontsize=12)
+    label(ax, x_kernel - 0.9, n_h / 2, "⋆", ha="center", va="center", fontsize=24)
+    draw_grid(ax, (k_h, k_w), x0=x_kernel, fill=COLORS["kernel"], labels=labels_of(K),
+              fontsize=font)
+    label(ax, x_kernel + k_w / 2, -0.4, "kernel K", ha="center", va="bottom", fontsize=12)
+    label(ax, x_output - 0.9, n_h / 2, "=", ha="center", va="center", fontsize=24)
     if Y is None:
-        outline(ax, state.col, state.row, k_w, k_h, color=COLORS["wrong"], linestyle="--")
-        ax.text(x, n_h / 2, "the kernel does not fit:\nno output", va="center", fontsize=12,
-                color=COLORS["wrong"])
-        right = x + 5
-    else:
-        outline(ax, state.col, state.row, k_w, k_h)
-        o_h, o_w = Y.shape
-        done = np.arange(o_h * o_w).reshape(o_h, o_w) <= state.row * o_w + state.col
-        y_fill = np.empty((o_h, o_w, 4))
-        y_fill[:] = to_rgba(COLORS["padding"])
-        y_fill[done] = to_rgba(COLORS["output"])
-        y_fill[state.row, state.col] = to_rgba(COLORS["highlight"])
-        labels = [[number(v) if done[i, j] else "" for j, v in enumerate(r)]
-                  for i, r in enumerate(Y.tolist())]
-        draw_grid(ax, (o_h, o_w), x0=x, fill=y_fill, labels=labels)
-        outline(ax, x + state.col, state.row, 1, 1)
-        ax.text(x + o_w / 2, -0.5, "output (PyTorch)", ha="center", va="bottom", fontsize=12)
-        right = x + o_w
-        if yours is not None:
-            right = draw_yours(ax, right + 1.2, Y, yours, "your corr2d")
-    ax.set_xlim(-0.2, max(right, 24) + 0.2)
-    ax.set_ylim(max(height, 7) + 0.2, -1.4)
+        outline(ax, 0, 0, k_w, k_h, color=COLORS["wrong"], linestyle="--")
+        label(ax, x_output, n_h / 2, "the kernel does not fit:\nno output", va="center",
+                fontsize=12, color=COLORS["wrong"], ha="left")
+        return
+    outline(ax, state.col, state.row, k_w, k_h)
+    o_h, o_w = Y.shape
+    done = np.arange(o_h * o_w).reshape(o_h, o_w) <= state.row * o_w + state.col
+    y_fill = np.empty((o_h, o_w, 4))
+    y_fill[:] = to_rgba(COLORS["padding"])
+    y_fill[done] = to_rgba(COLORS["output"])
+    y_fill[state.row, state.col] = to_rgba(COLORS["highlight"])
+    labels = [[number(v) if done[i, j] else "" for j, v in enumerate(r)]
+              for i, r in enumerate(Y.tolist())]
+    draw_grid(ax, (o_h, o_w), x0=x_output, fill=y_fill, labels=labels, fontsize=font)
+    outline(ax, x_output + state.col, state.row, 1, 1)
+    label(ax, x_output + o_w / 2, -0.4, "output Y", ha="center", va="bottom", fontsize=12)
+    if yours is not None:
+        draw_yours(ax, x_output + o_w + 2, Y, yours, "your corr2d", font)
 
 
 def correlation_explorer(corr2d=None):
@@ -156,9 +157,7 @@ def correlation_explorer(corr2d=None):
         "col": int_slider("output column", 0, 0, 1),
     }
     canvas = Canvas(9.6, 3.4)
-    ax = canvas.figure.add_axes((0.01, 0.01, 0.98, 0.98))
-    ax.set_axis_off()
-    ax.set_aspect("equal")
+    ax = diagram_axes(canvas)
     cache = {}
 
     def student_output(X, K, Y):
@@ -189,7 +188,7 @@ def correlation_explorer(corr2d=None):
             yours, message = student_output(X, K, state.Y)
             caption = (f"<b>Y[{state.row}, {state.col}]</b> = window × kernel, summed = "
                        f"<span class='formula'>{sum_of_products(state)}</span><br>{message}")
-        draw_correlation(ax, state, yours)
+        draw_correlation(canvas, ax, state, yours)
         return canvas.png(), caption
 
     rows = [column("what to correlate", controls["input"], controls["kernel"], controls["own"]),
@@ -256,33 +255,59 @@ def training_state(lr, epochs, seed=0):
     return TrainingState(float(lr), losses, weights, Y_hat)
 
 
+#: The most epochs the slider offers; the plots' epoch axes always span them.
+MAX_EPOCHS = 50
+#: Losses above this are drawn at the top of the loss plot (the caption says it diverged).
+LOSS_CEILING = 1e6
+WEIGHT_COLORS = ("#2ca02c", "#d62728")
+
+
+def training_axes(figure):
+    """The three static axes of the training explorer: loss, weights, learned output."""
+    ax_loss = figure.add_axes((0.07, 0.17, 0.26, 0.70))
+    ax_loss.set_yscale("log")
+    ax_loss.set_xlim(0, MAX_EPOCHS + 1)
+    ax_loss.set_ylim(1e-6, LOSS_CEILING * 3)
+    ax_loss.set_yticks([1e-6, 1e-4, 1e-2, 1, 1e2, 1e4, 1e6],
+                       ["1e-6", "1e-4", "0.01", "1", "100", "1e4", "1e6"])
+    ax_loss.set_xlabel("epoch")
+    ax_loss.set_title("loss (summed squares)", fontsize=11)
+    ax_weights = figure.add_axes((0.41, 0.17, 0.26, 0.70))
+    ax_weights.set_xlim(-1, MAX_EPOCHS + 1)
+    ax_weights.set_ylim(-2.2, 2.2)
+    ax_weights.set_xlabel("epoch")
+    ax_weights.set_title("the kernel's two weights", fontsize=11)
+    ax_weights.legend(handles=[Line2D([], [], color=c, marker="o", markersize=3, label=label)
+                               for c, label in zip(WEIGHT_COLORS, ("K[0, 0] → 1", "K[0, 1] → −1"))],
+                      loc="lower left", fontsize=9, frameon=False)
+    for ax in (ax_loss, ax_weights):
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+    ax_output = figure.add_axes((0.72, 0.17, 0.27, 0.70))
+    ax_output.set_axis_off()
+    ax_output.set_title("output of the learned kernel", fontsize=11)
+    return ax_loss, ax_weights, ax_output
+
+
 def draw_training(ax_loss, ax_weights, ax_output, state):
     """Loss per epoch (log scale), the two kernel weights per epoch, the final output."""
     epochs = len(state.losses)
     reset(ax_loss)
-    finite = [(e + 1, loss) for e, loss in enumerate(state.losses) if math.isfinite(loss) and loss > 0]
-    if finite:
-        ax_loss.plot(*zip(*finite), "o-", color="#3465a4", markersize=4)
-    ax_loss.set_xlim(0.5, max(epochs, 2) + 0.5)
-    ax_loss.set_ylim(1e-6, 1e6)
-    ax_loss.set_title("loss per epoch (log scale)", fontsize=11)
+    losses = [min(loss, LOSS_CEILING) if math.isfinite(loss) else LOSS_CEILING
+              for loss in state.losses]
+    ax_loss.plot(range(1, epochs + 1), [max(loss, 1e-6) for loss in losses], "o-",
+                 color="#3465a4", markersize=3)
 
     reset(ax_weights)
     steps = range(epochs + 1)
-    weights = state.weights.clamp(-5, 5)
-    ax_weights.axhline(1, color="#2ca02c", linestyle=":", lw=1)
-    ax_weights.axhline(-1, color="#d62728", linestyle=":", lw=1)
-    ax_weights.plot(steps, weights[:, 0], "o-", color="#2ca02c", markersize=3, label="K[0, 0] → 1")
-    ax_weights.plot(steps, weights[:, 1], "o-", color="#d62728", markersize=3, label="K[0, 1] → −1")
-    ax_weights.set_xlim(-0.5, max(epochs, 2) + 0.5)
-    ax_weights.set_ylim(-2.2, 2.2)
-    ax_weights.legend(loc="upper right", fontsize=9, frameon=False)
-    ax_weights.set_title("the kernel's two weights", fontsize=11)
+    weights = state.weights.nan_to_num(nan=5.0).clamp(-5, 5)
+    for target, color, values in zip((1, -1), WEIGHT_COLORS, weights.T):
+        ax_weights.axhline(target, color=color, linestyle=":", lw=1)
+        ax_weights.plot(steps, values, "o-", color=color, markersize=3)
 
     reset(ax_output)
-    ax_output.imshow(state.Y_hat.clamp(-1.5, 1.5).numpy(), cmap="RdBu_r", vmin=-1.5, vmax=1.5,
-                     interpolation="nearest")
-    ax_output.set_title("learned kernel's output", fontsize=11)
+    ax_output.imshow(state.Y_hat.nan_to_num(nan=0.0).clamp(-1.5, 1.5).numpy(), cmap="RdBu_r",
+                     vmin=-1.5, vmax=1.5, interpolation="nearest")
 
 
 def training_caption(state):
@@ -304,18 +329,11 @@ def kernel_training_explorer():
                                      description="learning rate", readout_format=".3f",
                                      style={"description_width": "initial"},
                                      layout=widgets.Layout(width="300px")),
-        "epochs": int_slider("epochs", 10, 1, 50),
+        "epochs": int_slider("epochs", 10, 1, MAX_EPOCHS),
         "seed": int_slider("initial kernel (seed)", 0, 0, 9),
     }
     canvas = Canvas(9.6, 3.0)
-    fig = canvas.figure
-    ax_loss = fig.add_axes((0.07, 0.15, 0.26, 0.72))
-    ax_loss.set_yscale("log")
-    ax_loss.set_xlabel("epoch")
-    ax_weights = fig.add_axes((0.40, 0.15, 0.26, 0.72))
-    ax_weights.set_xlabel("epoch")
-    ax_output = fig.add_axes((0.70, 0.15, 0.28, 0.72))
-    ax_output.set_axis_off()
+    ax_loss, ax_weights, ax_output = training_axes(canvas.figure)
 
     def render(v):
         state = training_state(v["lr"], v["epochs"], v["seed"])

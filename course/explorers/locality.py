@@ -2,13 +2,12 @@
 from dataclasses import dataclass
 from functools import lru_cache
 
+import ipywidgets as widgets
 import numpy as np
 import torch
 from matplotlib.collections import LineCollection
 
-import ipywidgets as widgets
-
-from course.explorers._base import COLORS, Canvas, Explorer, int_slider, outline, reset
+from course.explorers._base import COLORS, Canvas, Explorer, int_slider, label, outline, reset
 
 #: Image sizes offered by the size slider (square images, n x n pixels).
 IMAGE_SIZES = (4, 8, 16, 32, 64, 128, 256, 512, 1024)
@@ -59,30 +58,35 @@ def scene(n):
     return image.clamp(0, 1).numpy()
 
 
+#: Images larger than this are drawn from a copy of this size (the screen shows no more).
+DRAWN_SIZE = 256
+
+
 def draw_locality(ax_image, ax_counts, state):
-    """The window on the image (left) and the three counts on a log scale (right)."""
+    """The window on the image (left) and the three counts on a log scale (right).
+
+    The image axes spans [0, 1] whatever n is, so that its limits never change.
+    """
     reset(ax_image)
     n = state.n
-    ax_image.imshow(scene(n), extent=(0, n, n, 0), interpolation="nearest")
+    ax_image.imshow(scene(min(n, DRAWN_SIZE)), extent=(0, 1, 1, 0), interpolation="nearest")
     if n <= 32:
-        lines = [[(0, i), (n, i)] for i in range(n + 1)] + [[(i, 0), (i, n)] for i in range(n + 1)]
+        ticks = np.linspace(0, 1, n + 1)
+        lines = [[(0, t), (1, t)] for t in ticks] + [[(t, 0), (t, 1)] for t in ticks]
         ax_image.add_collection(LineCollection(lines, colors="white", linewidths=0.4, alpha=0.6))
     top, left, side = state.window
-    outline(ax_image, left, top, side, side, color=COLORS["window"], linewidth=2.5,
-            fill=(1, 1, 1, 0.25))
-    outline(ax_image, n // 2, n // 2, 1, 1, color="black", linewidth=1, fill=COLORS["window"],
-            zorder=6)
-    ax_image.set_xlim(0, n)
-    ax_image.set_ylim(n, 0)
-    ax_image.set_title(f"{n}×{n} image: the centre unit sees {side}×{side} pixels", fontsize=11)
+    outline(ax_image, left / n, top / n, side / n, side / n, color=COLORS["window"],
+            linewidth=2.5, fill=(1, 1, 1, 0.3))
+    outline(ax_image, (n // 2) / n, (n // 2) / n, 1 / n, 1 / n, color="black", linewidth=1,
+            fill=COLORS["window"], zorder=6)
+    label(ax_image, 0.5, -0.03, f"{n}×{n} image; the centre unit sees {side}×{side} pixels",
+                  ha="center", va="bottom", fontsize=11)
 
     reset(ax_counts)
     counts = [state.counts[name] for name in LAYERS]
     ax_counts.barh(range(3), counts, color=LAYER_COLORS, height=0.6)
     for y, count in enumerate(counts):
-        ax_counts.text(count * 1.3, y, f"{count:,}", va="center", fontsize=11)
-    ax_counts.set_xlim(1, max(counts) * 3e3)
-    ax_counts.set_title("parameters (log scale)", fontsize=11)
+        label(ax_counts, count * 1.6, y, f"{count:,}", va="center", fontsize=11, ha="left")
 
 
 def locality_caption(state):
@@ -111,12 +115,19 @@ def locality_explorer():
         "delta": int_slider("half-width Δ", 2, 0, 10),
     }
     canvas = Canvas(9.6, 3.8)
-    ax_image = canvas.figure.add_axes((0.01, 0.04, 0.34, 0.84))
+    ax_image = canvas.figure.add_axes((0.01, 0.02, 0.36, 0.86))
     ax_image.set_axis_off()
-    ax_counts = canvas.figure.add_axes((0.53, 0.12, 0.45, 0.76))
+    ax_image.set_xlim(0, 1)
+    ax_image.set_ylim(1, 0)
+    ax_counts = canvas.figure.add_axes((0.55, 0.12, 0.43, 0.76))
     ax_counts.set_xscale("log")
+    ax_counts.set_xlim(1, 1e17)
+    ax_counts.set_xticks([1, 1e3, 1e6, 1e9, 1e12, 1e15],
+                         ["1", "thousand", "million", "billion", "10¹²", "10¹⁵"])
+    ax_counts.minorticks_off()
     ax_counts.set_yticks(range(3), LAYERS, fontsize=11)
     ax_counts.set_ylim(2.6, -0.6)
+    ax_counts.set_title("parameters (weights + biases), log scale", fontsize=11)
     for side in ("top", "right"):
         ax_counts.spines[side].set_visible(False)
 

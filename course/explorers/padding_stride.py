@@ -7,8 +7,8 @@ from matplotlib import colormaps
 from matplotlib.colors import to_rgba
 from torch.nn import functional as F
 
-from course.explorers._base import (COLORS, Canvas, Explorer, blank_axes, call_student, column,
-                                    draw_grid, int_slider, note, outline, reset, verdict)
+from course.explorers._base import (COLORS, Canvas, Explorer, call_student, column, diagram_axes,
+                                    draw_grid, int_slider, label, note, outline, reset, verdict)
 
 
 @dataclass(frozen=True)
@@ -59,12 +59,18 @@ def window_colors(count):
     return [cmap(0.15 + 0.75 * i / max(count - 1, 1)) for i in range(count)]
 
 
-def draw_padding_stride(ax, state):
+def draw_padding_stride(canvas, ax, state):
     """Padded input (padding grey, cells no window sees red), window centres, output grid."""
     reset(ax)
     (p_h, p_w), (n_h, n_w) = state.padding, state.input_shape
     ph, pw = state.padded_shape
     k_h, k_w = state.kernel_size
+    if state.fits:
+        o_h, o_w = state.output_shape
+        right, bottom = pw + 2 + o_w, max(ph, o_h)
+    else:
+        right, bottom = max(pw, k_w), max(ph, k_h) + 1.2
+    unit = canvas.fit(ax, (-0.3, max(right, 13) + 0.3), (bottom + 0.3, -1.4))
     fill = np.empty((ph, pw, 4))
     fill[:] = to_rgba(COLORS["padding"])
     fill[p_h:p_h + n_h, p_w:p_w + n_w] = to_rgba(COLORS["input"])
@@ -75,36 +81,29 @@ def draw_padding_stride(ax, state):
         fill[unseen] = to_rgba(COLORS["unseen"])
     draw_grid(ax, (ph, pw), fill=fill)
     outline(ax, p_w, p_h, n_w, n_h, color="#3465a4", linewidth=1.5)
-    ax.text(pw / 2, -0.6, f"padded input {n_h}+2·{p_h} × {n_w}+2·{p_w}", ha="center",
-            va="bottom", fontsize=11)
-    right, bottom = max(pw, k_w), max(ph, k_h)
+    title = f"input {n_h}×{n_w}" + (f", padded by ({p_h}, {p_w})" if p_h or p_w else "")
+    label(ax, 0, -0.4, title, va="bottom", fontsize=12, ha="left")
     if not state.fits:
         outline(ax, 0, 0, k_w, k_h, color=COLORS["wrong"], linestyle="--")
-        ax.text(k_w / 2, k_h + 0.4, f"{k_h}×{k_w} kernel does not fit", ha="center", va="top",
-                fontsize=11, color=COLORS["wrong"])
-        bottom += 1
-    else:
-        o_h, o_w = state.output_shape
-        colors = window_colors(o_h * o_w)
-        centres = [(c + k_w / 2, r + k_h / 2) for r in state.window_rows for c in state.window_cols]
-        xs, ys = zip(*centres)
-        ax.scatter(xs, ys, s=40, c=colors, edgecolors="white", linewidths=0.8, zorder=6)
-        first_r, first_c = state.window_rows[0], state.window_cols[0]
-        last_r, last_c = state.window_rows[-1], state.window_cols[-1]
-        outline(ax, first_c, first_r, k_w, k_h, color=colors[0])
-        if (last_r, last_c) != (first_r, first_c):
-            outline(ax, last_c, last_r, k_w, k_h, color=colors[-1], linestyle="--")
-        x0 = pw + 2
-        out_fill = np.array(colors).reshape(o_h, o_w, 4)
-        out_fill[..., 3] = 0.85
-        draw_grid(ax, (o_h, o_w), x0=x0, fill=out_fill)
-        ax.text(x0 + o_w / 2, -0.6, f"output {o_h} × {o_w}", ha="center", va="bottom", fontsize=11)
-        ax.annotate("", xy=(x0 - 0.3, min(ph, o_h) / 2), xytext=(pw + 0.3, min(ph, o_h) / 2),
-                    arrowprops={"arrowstyle": "->", "color": COLORS["muted"], "lw": 1.5})
-        right = x0 + o_w
-        bottom = max(bottom, o_h)
-    ax.set_xlim(-0.3, max(right, 14) + 0.3)
-    ax.set_ylim(max(bottom, 8) + 0.3, -1.6)
+        label(ax, 0, k_h + 0.3, f"the {k_h}×{k_w} kernel does not fit", va="top", fontsize=12,
+                color=COLORS["wrong"], ha="left")
+        return
+    colors = window_colors(o_h * o_w)
+    xs = [c + k_w / 2 for _ in state.window_rows for c in state.window_cols]
+    ys = [r + k_h / 2 for r in state.window_rows for _ in state.window_cols]
+    ax.scatter(xs, ys, s=(0.32 * unit) ** 2, c=colors, edgecolors="white", linewidths=0.8,
+               zorder=6)
+    outline(ax, state.window_cols[0], state.window_rows[0], k_w, k_h, color=colors[0])
+    if len(colors) > 1:
+        outline(ax, state.window_cols[-1], state.window_rows[-1], k_w, k_h, color=colors[-1],
+                linestyle="--")
+    x0 = pw + 2
+    out_fill = np.array(colors).reshape(o_h, o_w, 4)
+    draw_grid(ax, (o_h, o_w), x0=x0, fill=out_fill)
+    label(ax, x0, -0.4, f"output {o_h}×{o_w}", va="bottom", fontsize=12, ha="left")
+    middle = min(ph, o_h) / 2
+    ax.annotate("", xy=(x0 - 0.3, middle), xytext=(pw + 0.3, middle),
+                arrowprops={"arrowstyle": "->", "color": COLORS["muted"], "lw": 1.5})
 
 
 def same_shape(yours, expected):
@@ -152,13 +151,12 @@ def padding_stride_explorer(conv_output_shape=None):
         "p_w": int_slider("padding p_w", 1, 0, 3), "s_w": int_slider("stride s_w", 2, 1, 4),
     }
     canvas = Canvas(9.6, 4.6)
-    ax = canvas.figure.add_axes((0.01, 0.01, 0.98, 0.98))
-    blank_axes(ax)
+    ax = diagram_axes(canvas)
 
     def render(v):
         state = padding_stride_state((v["n_h"], v["n_w"]), (v["k_h"], v["k_w"]),
                                      (v["p_h"], v["p_w"]), (v["s_h"], v["s_w"]))
-        draw_padding_stride(ax, state)
+        draw_padding_stride(canvas, ax, state)
         yours, your_note = call_student(conv_output_shape, state.input_shape, state.kernel_size,
                                         state.padding, state.stride)
         return canvas.png(), padding_stride_caption(state, yours, your_note)

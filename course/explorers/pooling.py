@@ -7,9 +7,9 @@ import torch
 from matplotlib.colors import to_rgba
 from torch.nn import functional as F
 
-from course.explorers._base import (COLORS, Canvas, Explorer, call_student, column,
-                                    compare_outputs, draw_grid, draw_yours, int_slider, note,
-                                    number, outline, reset)
+from course.explorers._base import (COLORS, Canvas, Explorer, Labels, call_student, column,
+                                    compare_outputs, diagram_axes, draw_grid, draw_yours,
+                                    int_slider, label, labels_of, note, number, outline, reset)
 
 #: The inputs a student can pick: the notes' examples and one with negative values.
 INPUTS = {
@@ -95,70 +95,74 @@ def explain(state):
     return text
 
 
-def draw_pooling(ax, state, yours=None):
+def draw_pooling(canvas, ax, state, yours=None):
     """Padded input with values, the chosen window and where its output came from, the output."""
     reset(ax)
     X = state.X
     (n_h, n_w), (pad_h, pad_w), (p_h, p_w) = X.shape, state.padding, state.pool_size
     ph, pw = state.padded_shape
+    x_output = pw + 2
+    if state.Y is None:
+        right, height = pw + 10, ph
+    else:
+        right, height = x_output + state.Y.shape[1], max(ph, state.Y.shape[0])
+        if yours is not None:
+            right += 2 + yours.shape[1]
+            height = max(height, yours.shape[0])
+    unit = canvas.fit(ax, (-0.2, max(right, 14) + 0.2), (height + 0.2, -1.3))
+    font = min(12, 0.36 * unit)
     fill = np.empty((ph, pw, 4))
     fill[:] = to_rgba(COLORS["padding"])
     fill[pad_h:pad_h + n_h, pad_w:pad_w + n_w] = to_rgba(COLORS["input"])
     top, left = state.window
     if state.Y is not None:
-        window = fill[top:top + p_h, left:left + p_w]
-        padded = window[..., 0] == to_rgba(COLORS["padding"])[0]
-        window[~padded] = to_rgba(COLORS["highlight"])
+        inside = np.zeros((ph, pw), dtype=bool)
+        inside[pad_h:pad_h + n_h, pad_w:pad_w + n_w] = True
+        in_window = np.zeros_like(inside)
+        in_window[top:top + p_h, left:left + p_w] = True
+        fill[inside & in_window] = to_rgba(COLORS["highlight"])
     labels = [[""] * pw for _ in range(ph)]
     for r, values in enumerate(X.tolist()):
         labels[r + pad_h][pad_w:pad_w + n_w] = [number(v) for v in values]
-    draw_grid(ax, (ph, pw), fill=fill, labels=labels, fontsize=11)
+    draw_grid(ax, (ph, pw), fill=fill, labels=labels, fontsize=font)
     pad_label = "−∞" if state.mode == "max" else "0"
-    for r in range(ph):
-        for c in range(pw):
-            if not (pad_h <= r < pad_h + n_h and pad_w <= c < pad_w + n_w):
-                ax.text(c + 0.5, r + 0.5, pad_label, ha="center", va="center", fontsize=9,
-                        color=COLORS["muted"], zorder=4)
+    ax.add_artist(Labels([(c + 0.5, r + 0.5, pad_label) for r in range(ph) for c in range(pw)
+                          if not (pad_h <= r < pad_h + n_h and pad_w <= c < pad_w + n_w)],
+                         fontsize=0.8 * font, color=COLORS["muted"]))
     outline(ax, pad_w, pad_h, n_w, n_h, color="#3465a4", linewidth=1.5)
-    ax.text(pw / 2, -0.5, "input" + (" (padded)" if pad_h or pad_w else ""), ha="center",
+    label(ax, pw / 2, -0.4, "input" + (" (padded)" if pad_h or pad_w else ""), ha="center",
             va="bottom", fontsize=12)
-    right = pw
     if state.Y is None:
-        ax.text(pw + 0.8, ph / 2, "no output:\n" + state.problem.replace(": ", ":\n", 1),
-                va="center", fontsize=11, color=COLORS["wrong"])
-        right = pw + 9
+        label(ax, pw + 1, ph / 2, "no output:\n" + state.problem.replace(": ", ":\n", 1),
+                va="center", fontsize=11, color=COLORS["wrong"], ha="left")
+        return
+    outline(ax, left, top, p_w, p_h)
+    o_h, o_w = state.Y.shape
+    out_fill = np.empty((o_h, o_w, 4))
+    out_fill[:] = to_rgba(COLORS["output"])
+    out_fill[state.row, state.col] = to_rgba(COLORS["highlight"])
+    draw_grid(ax, (o_h, o_w), x0=x_output, fill=out_fill, labels=labels_of(state.Y),
+              fontsize=font)
+    outline(ax, x_output + state.col, state.row, 1, 1)
+    label(ax, x_output + o_w / 2, -0.4, f"{state.mode} pool", ha="center", va="bottom", fontsize=12)
+    ring = (0.8 * unit) ** 2
+    if state.sources:
+        xs = [c + pad_w + 0.5 for _, c in state.sources]
+        ys = [r + pad_h + 0.5 for r, _ in state.sources]
+        ax.scatter(xs, ys, s=ring, facecolors="none", edgecolors="#756bb1", linewidths=1.2,
+                   zorder=6)
+        r, c = state.sources[state.row * o_w + state.col]
+        start = (c + pad_w + 0.5, r + pad_h + 0.5)
+        ax.scatter(*start, s=ring, facecolors="none", edgecolors=COLORS["window"], linewidths=2.5,
+                   zorder=7)
     else:
-        outline(ax, left, top, p_w, p_h)
-        o_h, o_w = state.Y.shape
-        x0 = pw + 1.5
-        out_fill = np.empty((o_h, o_w, 4))
-        out_fill[:] = to_rgba(COLORS["output"])
-        out_fill[state.row, state.col] = to_rgba(COLORS["highlight"])
-        draw_grid(ax, (o_h, o_w), x0=x0, fill=out_fill, labels=[[number(v) for v in r]
-                                                                 for r in state.Y.tolist()],
-                  fontsize=11)
-        outline(ax, x0 + state.col, state.row, 1, 1)
-        ax.text(x0 + o_w / 2, -0.5, f"{state.mode} pool (PyTorch)", ha="center", va="bottom",
-                fontsize=12)
-        if state.sources:
-            xs = [c + pad_w + 0.5 for _, c in state.sources]
-            ys = [r + pad_h + 0.5 for r, _ in state.sources]
-            ax.scatter(xs, ys, s=380, facecolors="none", edgecolors="#756bb1", linewidths=1.2,
-                       zorder=6)
-            r, c = state.sources[state.row * o_w + state.col]
-            start = (c + pad_w + 0.5, r + pad_h + 0.5)
-            ax.scatter(*start, s=420, facecolors="none", edgecolors=COLORS["window"],
-                       linewidths=2.5, zorder=7)
-        else:
-            start = (left + p_w / 2, top + p_h / 2)
-        ax.annotate("", xy=(x0 + state.col + 0.5, state.row + 0.5), xytext=start, zorder=8,
-                    arrowprops={"arrowstyle": "->", "color": COLORS["window"], "lw": 2,
-                                "connectionstyle": "arc3,rad=-0.25", "shrinkA": 9, "shrinkB": 6})
-        right = x0 + o_w
-        if yours is not None:
-            right = draw_yours(ax, right + 1.2, state.Y, yours, "yours")
-    ax.set_xlim(-0.2, max(right, 21) + 0.2)
-    ax.set_ylim(max(ph, 8) + 0.2, -1.4)
+        start = (left + p_w / 2, top + p_h / 2)
+    ax.annotate("", xy=(x_output + state.col + 0.5, state.row + 0.5), xytext=start, zorder=8,
+                arrowprops={"arrowstyle": "->", "color": COLORS["window"], "lw": 2,
+                            "connectionstyle": "arc3,rad=-0.25", "shrinkA": 0.4 * unit,
+                            "shrinkB": 0.3 * unit})
+    if yours is not None:
+        draw_yours(ax, x_output + o_w + 2, state.Y, yours, "yours", font)
 
 
 def pooling_explorer(pool2d_pad_stride=None):
@@ -174,9 +178,7 @@ def pooling_explorer(pool2d_pad_stride=None):
         "row": int_slider("output row", 0, 0, 1), "col": int_slider("output column", 0, 0, 1),
     }
     canvas = Canvas(9.6, 3.8)
-    ax = canvas.figure.add_axes((0.01, 0.01, 0.98, 0.98))
-    ax.set_axis_off()
-    ax.set_aspect("equal")
+    ax = diagram_axes(canvas)
     cache = {}
 
     def student_output(state):
@@ -201,7 +203,7 @@ def pooling_explorer(pool2d_pad_stride=None):
             yours, message = student_output(state)
             caption = (f"<b>Y[{state.row}, {state.col}]</b> = <span class='formula'>"
                        f"{explain(state)}</span>. Output shape {tuple(state.Y.shape)}.<br>{message}")
-        draw_pooling(ax, state, yours)
+        draw_pooling(canvas, ax, state, yours)
         return canvas.png(), caption
 
     rows = [column("input and mode", controls["input"], controls["mode"]),
