@@ -327,7 +327,9 @@ class Explorer(widgets.VBox):
         self.caption = widgets.HTML()
         header = widgets.HTML(f"{STYLE}<div class='explorer-caption'><b style='font-size:16px'>"
                               f"{title}</b><br>{intro}</div>")
-        panel = widgets.HBox(rows, layout=widgets.Layout(flex_flow="row wrap", gap="4px 24px"))
+        for row in rows:
+            row.layout.margin = "0 24px 4px 0"
+        panel = widgets.HBox(rows, layout=widgets.Layout(flex_flow="row wrap"))
         super().__init__([header, panel, self.image, self.caption])
         self.add_class("course-explorer")
         for control in controls.values():

@@ -13,7 +13,8 @@ from torch.nn import functional as F
 
 from course.explorers._base import (COLORS, Canvas, Explorer, call_student, column,
                                     compare_outputs, diagram_axes, draw_grid, draw_yours,
-                                    int_slider, label, labels_of, note, number, outline, reset)
+                                    int_slider, label, labels_of, note, number, outline, reset,
+                                    single_thread)
 
 
 def _stripe():
@@ -236,16 +237,17 @@ def _train(lr, epochs, seed):
     # nn.Conv2d's default initialisation for a (1, 2) kernel: uniform in ±1/sqrt(2)
     weight = ((torch.rand(1, 1, 1, 2, generator=generator) * 2 - 1) / math.sqrt(2)).requires_grad_()
     losses, weights = [], [weight.detach().flatten().clone()]
-    for _ in range(epochs):
-        loss = ((F.conv2d(X[None, None], weight) - Y) ** 2).sum()
-        loss.backward()
+    with single_thread():
+        for _ in range(epochs):
+            loss = ((F.conv2d(X[None, None], weight) - Y) ** 2).sum()
+            loss.backward()
+            with torch.no_grad():
+                weight -= lr * weight.grad
+            weight.grad = None
+            losses.append(loss.item())
+            weights.append(weight.detach().flatten().clone())
         with torch.no_grad():
-            weight -= lr * weight.grad
-        weight.grad = None
-        losses.append(loss.item())
-        weights.append(weight.detach().flatten().clone())
-    with torch.no_grad():
-        Y_hat = F.conv2d(X[None, None], weight)[0, 0]
+            Y_hat = F.conv2d(X[None, None], weight)[0, 0]
     return tuple(losses), torch.stack(weights), Y_hat
 
 
