@@ -134,9 +134,12 @@ result = expect_no_library(pool2d, X.float(), (2, 2), families=("pooling",))
 # ## Padding and stride
 #
 # Pooling layers take padding and stride just like convolutions, and the output size follows the
-# same formula (with per-side padding $p$, as PyTorch counts it):
+# same formula: for a window of height $k_h$, per-side padding $p_h$ (as PyTorch counts it) and
+# stride $s_h$,
 #
-# $$o_h = \left\lfloor \frac{n_h - p_h^{\text{win}} + 2 p + s}{s} \right\rfloor.$$
+# $$o_h = \left\lfloor \frac{n_h - k_h + 2 p_h + s_h}{s_h} \right\rfloor,$$
+#
+# and the same for the width.
 #
 # Two conventions matter. First, PyTorch's pooling layers set the **stride to the window size** by
 # default, so that windows tile the input without overlapping: `nn.MaxPool2d(3)` on a $4 \times 4$
