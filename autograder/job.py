@@ -14,7 +14,6 @@ import ast
 import contextlib
 import io
 import json
-import os
 import time
 import warnings
 from dataclasses import dataclass
@@ -45,11 +44,6 @@ def warm_up():
     import course.checks  # noqa: F401 (the hidden tests' helpers)
     if _zygote is None or not _zygote.alive():
         _zygote = remote.Zygote()
-
-
-def sandbox_uid():
-    """This worker's unprivileged uid: unique among the live workers of the machine."""
-    return 1_000_000 + os.getpid()
 
 
 def grade(job):
@@ -151,9 +145,11 @@ def _grade_notebook(job, stem, timings):
     graded_names = _graded_names(source)
     code = [{"index": i, "source": tamper.source(c)} for i, c in enumerate(cells)
             if c["cell_type"] == "code" and not tamper.is_test(c)]
-    violations = library.violations([c["source"] for c in code], graded_names)
+    violations = library.violations(
+        [(tamper.source(c), not tamper.nbgrader(c).get("locked")) for c in cells
+         if c["cell_type"] == "code" and not tamper.is_test(c)], graded_names)
 
-    session = remote.Session(_ensure_zygote(), job.submission, code, uid=sandbox_uid(),
+    session = remote.Session(_ensure_zygote(), job.submission, code,
                              cell_timeout=job.cell_timeout, memory_mb=job.memory_mb)
     try:
         begin = time.perf_counter()

@@ -1,14 +1,17 @@
 """The contract's rule, checked on the code: a graded function may not call the library
 routine that is its answer (``/work/shared/EXERCISES.md``).
 
-The student's code cells are read (never run) as one program. For every top-level function,
-class and assignment we collect the routine names it mentions (``F.conv2d``,
+The notebook's code cells are read (never run) as one program, after IPython's own input
+transformation (so ``%magic`` lines do not hide a cell). For every top-level function,
+class, import and assignment we collect the routine names it mentions (``F.conv2d``,
 ``from torch.nn.functional import conv2d as c``, ``getattr(F, "conv2d")``, ``np.correlate``,
-``torch.ops.aten.convolution``...) and the global names it uses; a graded function reaches a
-routine if it, or anything it uses through global names (aliases, helpers), mentions it.
-Dynamic lookups that hide the name (``getattr`` with a computed name, ``eval``,
-``__import__``, ``importlib``, ``torch.ops``, ``torch._C``, ``__dict__``, ``sys.modules``)
-count as reaching every routine. The dynamic trace of the hidden tests
+``torch.ops.aten.convolution``...) and the global names it reads; a graded function reaches
+a routine if it, or a helper or alias it reads, mentions it. Lookups that hide the name
+(``getattr`` with a computed name, ``eval``, ``__import__``, ``importlib``, ``torch.ops``,
+``torch._C``, ``__dict__``, ``sys.modules``, a module this check cannot read) count as
+reaching every routine; a top-level statement of the student's that can rebind any global
+(``exec``, ``globals()``, ``builtins``, IPython's ``push``/``run_cell``/``%run``) counts
+for every graded function. The dynamic trace of the hidden tests
 (``course.checks.expect_no_library``) is the second line.
 """
 import ast
@@ -47,38 +50,49 @@ FORBIDDEN.update({
     "max_via_relu": MAXIMUM,
 })
 
-DYNAMIC_CALLS = frozenset({"getattr", "eval", "exec", "compile", "__import__", "vars",
-                           "globals", "locals", "attrgetter", "methodcaller", "import_module",
-                           "__getattribute__"})
-DYNAMIC_ATTRIBUTES = frozenset({"ops", "_C", "__dict__", "modules", "_ops", "__builtins__",
-                                "_python_dispatch", "_disable_current_modes"})
-DYNAMIC_MODULES = frozenset({"importlib", "ctypes", "builtins", "operator"})
+#: Names and attributes that look a routine up without naming it.
+HIDING_NAMES = frozenset({"getattr", "eval", "exec", "compile", "__import__", "vars", "globals",
+                          "locals", "attrgetter", "methodcaller", "import_module",
+                          "__getattribute__", "__builtins__", "builtins"})
+HIDING_ATTRIBUTES = frozenset({"ops", "_C", "__dict__", "modules", "_ops", "__builtins__",
+                               "_python_dispatch", "_disable_current_modes"})
+#: Names and attributes with which a statement can rebind any global, graded names included.
+REBINDING = frozenset({"exec", "eval", "compile", "globals", "vars", "locals", "__import__",
+                       "builtins", "__builtins__", "__dict__", "modules", "push", "run_cell",
+                       "run_code", "ex", "ev", "user_ns", "user_global_ns", "setattr"})
+REBINDING_MAGICS = frozenset({"run", "load", "macro", "store", "load_ext", "writefile"})
 #: Modules a solution may import; anything else (say, a helper file next to the notebook)
-#: is code this check cannot read, so it counts as a dynamic lookup.
+#: is code this check cannot read, so it counts as a hidden lookup.
 KNOWN_MODULES = frozenset({"torch", "numpy", "scipy", "math", "d2l", "course", "matplotlib",
                            "itertools", "functools", "collections", "typing", "random",
                            "warnings", "time", "copy", "dataclasses", "fractions", "sys", "os",
-                           "IPython", "ipywidgets", "pandas", "string", "re"})
-DYNAMIC = "<dynamic lookup>"
+                           "IPython", "ipywidgets", "pandas", "string", "re", "operator"})
+HIDDEN = "<hidden lookup>"
+REBINDS = "<rebinds globals>"
+ANYWHERE = "*"
 
 
 class _Uses(ast.NodeVisitor):
-    """Routine names mentioned and global names read by one top-level statement."""
+    """Routine names mentioned, global names read and names bound by one statement."""
 
     def __init__(self):
         self.mentions, self.names, self.bound = set(), set(), set()
 
     def visit_Attribute(self, node):
         self.mentions.add(node.attr)
-        if node.attr in DYNAMIC_ATTRIBUTES:
-            self.mentions.add(DYNAMIC)
+        if node.attr in HIDING_ATTRIBUTES:
+            self.mentions.add(HIDDEN)
+        if node.attr in REBINDING:
+            self.mentions.add(REBINDS)
         self.generic_visit(node)
 
     def visit_Name(self, node):
         if isinstance(node.ctx, ast.Load):
             self.names.add(node.id)
-            if node.id in DYNAMIC_CALLS | DYNAMIC_MODULES | {"__builtins__"}:
-                self.mentions.add(DYNAMIC)
+            if node.id in HIDING_NAMES:
+                self.mentions.add(HIDDEN)
+            if node.id in REBINDING:
+                self.mentions.add(REBINDS)
         else:
             self.bound.add(node.id)
         self.generic_visit(node)
@@ -91,20 +105,26 @@ class _Uses(ast.NodeVisitor):
         function = node.func
         name = function.id if isinstance(function, ast.Name) else \
             function.attr if isinstance(function, ast.Attribute) else None
-        if name == "getattr" and len(node.args) >= 2 and not (
-                isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str)):
-            self.mentions.add(DYNAMIC)
-        if name in DYNAMIC_CALLS - {"getattr"}:
-            self.mentions.add(DYNAMIC)
+        if name == "getattr" and len(node.args) >= 2 and isinstance(node.args[1], ast.Constant):
+            self.visit(node.args[0])  # getattr(x, "conv2d") names what it reads
+            self.visit(node.args[1])
+            for argument in node.args[2:]:
+                self.visit(argument)
+            return
+        if name in ("run_line_magic", "run_cell_magic") and node.args \
+                and isinstance(node.args[0], ast.Constant) \
+                and node.args[0].value in REBINDING_MAGICS:
+            self.mentions |= {HIDDEN, REBINDS}
         self.generic_visit(node)
 
     def _imports(self, modules, names):
         for module in modules:
-            top = module.split(".")[0]
-            if top in DYNAMIC_MODULES or top not in KNOWN_MODULES:
-                self.mentions.add(DYNAMIC)
+            if module.split(".")[0] not in KNOWN_MODULES:
+                self.mentions.add(HIDDEN)
         for alias in names:
             self.mentions.add(alias.name.split(".")[-1])
+            if alias.name in HIDING_NAMES or alias.name.split(".")[0] in ("importlib", "ctypes"):
+                self.mentions.add(HIDDEN)
             self.bound.add((alias.asname or alias.name).split(".")[0])
 
     def visit_Import(self, node):
@@ -127,42 +147,54 @@ class _Uses(ast.NodeVisitor):
         self.generic_visit(node)
 
 
-def _definitions(sources):
-    """``{global name: [(mentions, names read), ...]}`` over every parsable cell."""
-    definitions = {}
-    for text in sources:
-        try:
-            tree = ast.parse(text)
-        except SyntaxError:
-            continue
-        for statement in tree.body:
-            uses = _Uses()
-            uses.visit(statement)
-            targets = _targets(statement)
-            for target in targets:
-                definitions.setdefault(target, []).append((uses.mentions,
-                                                           uses.names - uses.bound - {target}))
-    return definitions
+def _python(text):
+    """A cell's source as Python (IPython magics and shell escapes transformed)."""
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+        return TransformerManager().transform_cell(text)
+    except Exception:  # noqa: BLE001 (a cell IPython cannot read cannot run either)
+        return text
 
 
 def _targets(statement):
     if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         return {statement.name}
-    names = set()
     if isinstance(statement, (ast.Import, ast.ImportFrom)):
         return {(a.asname or a.name).split(".")[0] for a in statement.names}
-    for node in ast.walk(statement):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            names.add(node.id)
-    return names
+    return {node.id for node in ast.walk(statement)
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
 
 
-def reached(definitions, name, graded_names=()):
-    """Every routine name that global ``name`` mentions, itself or through the names it uses.
+def _definitions(cells):
+    """``{global name: [(mentions, names read), ...]}`` over every parsable cell.
 
-    Other graded functions are not followed: each is judged by its own test cell.
+    ``cells`` is a list of ``(source, editable)``; a statement of an editable cell that can
+    rebind any global is recorded under ``ANYWHERE``.
     """
-    mentions, todo, seen = set(), [name], set()
+    definitions = {}
+    for text, editable in cells:
+        try:
+            tree = ast.parse(_python(text))
+        except SyntaxError:
+            continue
+        for statement in tree.body:
+            uses = _Uses()
+            uses.visit(statement)
+            read = uses.names - uses.bound
+            targets = _targets(statement)
+            if editable and REBINDS in uses.mentions and not isinstance(
+                    statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                targets.add(ANYWHERE)
+            for target in targets:
+                mentions = uses.mentions | {HIDDEN} if target == ANYWHERE else uses.mentions
+                definitions.setdefault(target, []).append((mentions, read - {target}))
+    return definitions
+
+
+def _reach(definitions, name, graded_names):
+    """Routine names that global ``name`` mentions, itself or through the names it reads,
+    and the other graded functions it reads (those are not followed)."""
+    mentions, graded, todo, seen = set(), set(), [name, ANYWHERE], set()
     while todo:
         current = todo.pop()
         if current in seen:
@@ -170,30 +202,44 @@ def reached(definitions, name, graded_names=()):
         seen.add(current)
         for found, names in definitions.get(current, []):
             mentions |= found
-            todo += [n for n in names if n in definitions and n not in graded_names]
-    return mentions
+            for used in names & set(definitions):
+                if used in graded_names and used != name:
+                    graded.add(used)
+                else:
+                    todo.append(used)
+    return mentions, graded
 
 
-def violations(sources, graded_names):
+def violations(cells, graded_names):
     """``{test grade id: reason}`` for graded functions that reach their answer's routine.
 
-    ``sources``: the code cells the student's notebook runs; ``graded_names``: the names
-    the solution cells define. A function ``f`` is tested by the cell ``test_f``.
+    ``cells``: ``(source, editable)`` of the code cells the notebook runs; ``graded_names``:
+    the names the solution cells define. A function ``f`` is tested by the cell ``test_f``.
+    A graded function that uses another one which breaks the rule breaks it too (``Conv2D``
+    built on a ``corr2d`` that calls ``F.conv2d``); a routine that is allowed in the one it
+    uses is fine (``corr2d_multi_in_out`` on ``corr2d_multi_in``, which may use ``d2l.corr2d``).
     """
-    found, definitions = {}, _definitions(sources)
-    for name in graded_names:
-        forbidden = FORBIDDEN.get(name)
-        if not forbidden:
-            continue
-        used = reached(definitions, name, graded_names)
-        if DYNAMIC in used:
-            found[f"test_{name}"] = (
+    definitions = _definitions(cells)
+    reach = {name: _reach(definitions, name, graded_names) for name in graded_names}
+    broken = {}
+    for name, (mentions, _) in reach.items():
+        forbidden = FORBIDDEN.get(name, frozenset())
+        if forbidden and HIDDEN in mentions:
+            broken[name] = (
                 f"{name} looks routines up dynamically (getattr with a computed name, eval, "
-                "__import__, torch.ops, __dict__...): that counts as calling the library "
-                "routine that is the answer, so it scores 0")
-        elif used & forbidden:
-            routines = ", ".join(sorted(used & forbidden))
-            found[f"test_{name}"] = (
-                f"{name} calls {routines}, the library routine that is the answer: "
-                "compute it yourself (loops, slicing, unfold, einsum, matmul); it scores 0")
-    return found
+                "exec, __import__, torch.ops, __dict__, builtins, unknown modules...): that "
+                "counts as calling the library routine that is the answer, so it scores 0")
+        elif mentions & forbidden:
+            broken[name] = (
+                f"{name} calls {', '.join(sorted(mentions & forbidden))}, the library routine "
+                "that is the answer: compute it yourself (loops, slicing, unfold, einsum, "
+                "matmul); it scores 0")
+    changed = True
+    while changed:
+        changed = False
+        for name, (_, used) in reach.items():
+            culprit = next((g for g in sorted(used) if g in broken), None)
+            if name not in broken and culprit and FORBIDDEN.get(name):
+                broken[name] = f"{name} uses {culprit}, which breaks the rule: {broken[culprit]}"
+                changed = True
+    return {f"test_{name}": reason for name, reason in broken.items()}

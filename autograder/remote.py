@@ -74,6 +74,13 @@ class Zygote:
             raise SandboxError(f"the sandbox template process did not start: {error!r}") from None
         if header.get("op") != "ready":
             raise SandboxError(f"unexpected greeting from the template process: {header}")
+        self.sandboxes = itertools.count()
+
+    def next_uid(self):
+        """A fresh unprivileged uid for the next sandbox: unique among this machine's live
+        workers (their pids differ), and different from the last 32 sandboxes of this one,
+        whose processes may still be dying (the process limit counts per uid)."""
+        return (1 << 20) + os.getpid() * 32 + next(self.sandboxes) % 32
 
     def alive(self):
         return self.process.poll() is None
@@ -130,9 +137,9 @@ def describe_exit(status):
 class Session:
     """Runs a notebook's cells in a sandbox and serves its final state to the checker."""
 
-    def __init__(self, zygote, submission, cells, *, uid, cell_timeout, memory_mb):
+    def __init__(self, zygote, submission, cells, *, cell_timeout, memory_mb):
         self.zygote, self.submission, self.cells = zygote, str(submission), cells
-        self.uid, self.cell_timeout, self.memory_mb = uid, cell_timeout, memory_mb
+        self.cell_timeout, self.memory_mb = cell_timeout, memory_mb
         self.runs = {}          # cell index -> CellRun
         self.skip = set()       # cells that crashed or timed out: never run again
         self.ctrl = self.status = self.pidfd = None
@@ -146,7 +153,8 @@ class Session:
         begin = time.perf_counter()
         self.ctrl, self.status = self.zygote.fork()
         cpu = int(self.cell_timeout * (len(self.cells) + 20)) + 30
-        wire.send(self.ctrl, {"op": "job", "submission": self.submission, "uid": self.uid,
+        wire.send(self.ctrl, {"op": "job", "submission": self.submission,
+                              "uid": self.zygote.next_uid(),
                               "memory_mb": self.memory_mb, "cpu_seconds": cpu,
                               "skip": sorted(self.skip), "cells": self.cells})
         line = self._status_line(time.monotonic() + 60)
@@ -187,7 +195,7 @@ class Session:
             except ProcessLookupError:
                 pass
             os.close(self.pidfd)
-        line = self._status_line(time.monotonic() + 10)
+        line = self._status_line(time.monotonic() + 2)
         self.ctrl.close()
         os.close(self.status)
         self.ctrl = self.status = self.pidfd = None
