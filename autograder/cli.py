@@ -1,0 +1,113 @@
+"""``autograde``: one command from a folder of submissions to grades, feedback and a class report.
+
+    autograde SUBMISSIONS --out OUT [--assignment NAME ...] [--workers N] [--timeout SECONDS]
+              [--db URL] [--course DIR]
+
+Exit status: 0 when the batch finished (whatever the submissions did), 1 when the grader cannot
+run (no release, no gradebook), 2 for bad arguments, 130 when interrupted (grades recorded so far
+are kept; run the same command again to grade the rest).
+"""
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from autograder.course import ROOT
+
+
+def _positive(kind):
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be positive, not {text}")
+        return value
+    return parse
+
+
+def _db_url(text):
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+    try:
+        make_url(text)
+    except ArgumentError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an SQLAlchemy URL (e.g. sqlite:////path/gradebook.db or "
+            "postgresql://user@host/db)") from None
+    return text
+
+
+def parser():
+    parser = argparse.ArgumentParser(
+        prog="autograde",
+        description="Grade a folder of nbgrader submissions (<student_id>/<assignment>/"
+                    "<notebook>.ipynb) or a .zip of one: gradebook, OUT/grades.csv, OUT/cells.csv, "
+                    "OUT/feedback/ and the class report OUT/report.html.")
+    parser.add_argument("submissions", metavar="SUBMISSIONS",
+                        help="folder laid out <student_id>/<assignment>/<notebook>.ipynb, or a .zip")
+    parser.add_argument("--out", required=True, metavar="OUT",
+                        help="folder for grades.csv, cells.csv, feedback/ and report.html")
+    parser.add_argument("--assignment", nargs="+", action="extend", metavar="NAME",
+                        help="grade only these assignments (default: every released one)")
+    parser.add_argument("--workers", type=_positive(int), default=os.cpu_count(), metavar="N",
+                        help="parallel grading processes (default: the number of cores, "
+                             f"{os.cpu_count()})")
+    parser.add_argument("--timeout", type=_positive(float), default=30.0, metavar="SECONDS",
+                        help="wall time allowed per cell and per test cell (default: 30)")
+    parser.add_argument("--db", type=_db_url, metavar="URL",
+                        help="gradebook SQLAlchemy URL (default: sqlite:///<course>/gradebook.db)")
+    parser.add_argument("--course", default=str(ROOT), metavar="DIR",
+                        help="the nbgrader course directory holding source/ and release/ "
+                             "(default: this repository)")
+    return parser
+
+
+def main(argv=None):
+    cli = parser()
+    args = cli.parse_args(argv)
+    submissions, out = Path(args.submissions), Path(args.out)
+    if not submissions.exists():
+        cli.error(f"SUBMISSIONS {submissions} does not exist: give the folder of submissions "
+                  "(<student_id>/<assignment>/<notebook>.ipynb) or a .zip of one")
+    if out.exists() and not out.is_dir():
+        cli.error(f"--out {out} is a file: give a folder")
+    if not Path(args.course).is_dir():
+        cli.error(f"--course {args.course} is not a folder")
+
+    from autograder.coordinator import GraderError, Interrupted, run
+    try:
+        summary = run(submissions, out, course_root=args.course, assignments=args.assignment,
+                      workers=args.workers, cell_timeout=args.timeout, db_url=args.db)
+    except Interrupted as stop:
+        print(f"autograde: {stop}", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("autograde: interrupted before grading started", file=sys.stderr)
+        return 130
+    except GraderError as error:
+        print(f"autograde: error: {error}", file=sys.stderr)
+        return 1
+    print(describe(summary, out))
+    return 0
+
+
+def describe(summary, out):
+    """A few lines for the instructor: what was graded, what to look at, where the files are."""
+    counts = {status: sum(r["status"] == status for r in summary.records)
+              for status in ("graded", "flagged", "error")}
+    lines = [f"{len(summary.records)} submissions: {counts['graded']} graded, "
+             f"{counts['flagged']} flagged for a human, {counts['error']} could not be graded "
+             f"({summary.graded} graded now, {summary.skipped} unchanged since the last run)"]
+    if summary.problems:
+        lines.append(f"{len(summary.problems)} inputs ignored:")
+        lines += [f"  {problem}" for problem in summary.problems]
+    lines += [f"grades:   {out / 'grades.csv'}", f"cells:    {out / 'cells.csv'}",
+              f"feedback: {out / 'feedback'}/<student_id>/<assignment>/",
+              f"report:   {out / 'report.html'}"]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

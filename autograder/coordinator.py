@@ -1,0 +1,355 @@
+"""Coordinator: collect -> grade in a process pool -> record each result as it arrives -> report.
+
+The workers only grade (``autograder.job.grade``: a submission in, a results record out); this
+process alone writes the gradebook, ``autograded/``, the feedback, the CSVs and the report.
+Every record is written as soon as it arrives and journaled in ``OUT/records/``, so an
+interrupted run keeps each finished grade; the next run skips the submissions whose files (and
+release, source notebooks and settings) have not changed and grades the rest.
+"""
+import csv
+import hashlib
+import json
+import multiprocessing
+import os
+import tempfile
+import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from tqdm import tqdm
+
+from autograder import collect
+from autograder.course import ROOT
+
+GRADES_COLUMNS = ["student_id", "assignment", "score", "max_score", "status", "reason"]
+CELLS_COLUMNS = ["student_id", "assignment", "notebook", "grade_id", "points", "max_points",
+                 "status", "message"]
+
+
+class GraderError(RuntimeError):
+    """The grader itself cannot run (no release, a bad argument, no gradebook); says what to do."""
+
+
+class Interrupted(GraderError):
+    """The run was stopped (Ctrl-C); every grade recorded so far is kept."""
+
+
+@dataclass
+class Summary:
+    """What a run did: every record of this batch, the input problems, and the time spent."""
+    records: list = field(default_factory=list)
+    problems: list = field(default_factory=list)
+    graded: int = 0          # submissions graded by this run
+    skipped: int = 0         # unchanged submissions already graded by an earlier run
+    seconds: dict = field(default_factory=dict)
+
+
+def run(submissions, out, *, course_root=ROOT, assignments=None, workers=None,
+        cell_timeout=30.0, db_url=None, grade=None, warm_up=None, progress=True):
+    """Grade the folder or .zip ``submissions`` into ``out`` and the gradebook; a ``Summary``.
+
+    ``grade``/``warm_up`` default to the engine's (``autograder.job``); tests inject others.
+    Raises ``GraderError`` when the grader cannot run, ``Interrupted`` on Ctrl-C.
+    """
+    started = time.perf_counter()
+    course_root, out = Path(course_root).resolve(), Path(out)
+    if grade is None:
+        from autograder import job as engine
+        grade, warm_up = engine.grade, engine.warm_up
+    from autograder.job import Job
+    selected = _released(course_root, assignments)
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="autograde-") as scratch:
+        try:
+            folder = collect.unpack(submissions, scratch)
+        except collect.SubmissionsError as error:
+            raise GraderError(str(error)) from None
+
+        def make_job(student_id, assignment, submission):
+            return Job(student_id=student_id, assignment=assignment,
+                       submission=str(submission),
+                       release=str(course_root / "release" / assignment),
+                       source=str(course_root / "source" / assignment),
+                       cell_timeout=cell_timeout)
+
+        batch = collect.collect(folder, selected, make_job, only=assignments)
+        summary = Summary(problems=batch.problems)
+        used = sorted({j.assignment for j in batch.jobs} | {r["assignment"] for r, _ in batch.unusable})
+        with Recorder(course_root, out, db_url, cell_timeout, used) as recorder:
+            pending = []
+            for job in batch.jobs:
+                done = recorder.replay(job.student_id, job.assignment, job.submission)
+                if done:
+                    summary.records.append(done)
+                    summary.skipped += 1
+                else:
+                    pending.append(job)
+            for record, submission in batch.unusable:
+                summary.records.append(
+                    recorder.replay(record["student_id"], record["assignment"], submission)
+                    or recorder.record(record, submission))
+            summary.seconds["collect"] = time.perf_counter() - started
+
+            def on_result(job, record):
+                summary.records.append(recorder.record(record, job.submission))
+                summary.graded += 1
+
+            grading = time.perf_counter()
+            try:
+                _grade_all(pending, workers or os.cpu_count(), grade, warm_up, on_result,
+                           progress=progress)
+            except KeyboardInterrupt:
+                write_outputs(out, summary.records + batch.missing, summary.problems)
+                raise Interrupted(
+                    f"interrupted: {summary.graded} of {len(pending)} submissions graded and "
+                    "recorded this run; run the same command again to grade the rest") from None
+            summary.seconds["grade+record"] = time.perf_counter() - grading
+            summary.seconds.update({f"record: {k}": v for k, v in recorder.seconds.items()})
+    summary.records += batch.missing
+    report = time.perf_counter()
+    write_outputs(out, summary.records, summary.problems)
+    summary.seconds["csv+report"] = time.perf_counter() - report
+    summary.seconds["total"] = time.perf_counter() - started
+    summary.records.sort(key=_order)
+    return summary
+
+
+def _released(course_root, assignments):
+    """``{assignment: [notebook stems]}`` released in the course; checks what was asked for."""
+    released = collect.released(course_root)
+    if not released:
+        raise GraderError(
+            f"no release found in {course_root / 'release'}: release the assignments first "
+            "(`python -m autograder.authoring` or `nbgrader generate_assignment <assignment>`), "
+            "or point --course at the course directory")
+    unknown = [a for a in assignments or () if a not in released]
+    if unknown:
+        raise GraderError(f"not released: {', '.join(unknown)} (released: {', '.join(released)})")
+    for assignment in assignments or released:
+        for stem in released[assignment]:
+            if not (course_root / "source" / assignment / f"{stem}.ipynb").exists():
+                raise GraderError(
+                    f"source/{assignment}/{stem}.ipynb is missing: the hidden tests live there; "
+                    f"build it with `python -m autograder.authoring {assignment}`")
+    return released
+
+
+def _grade_all(jobs, workers, grade, warm_up, on_result, progress=True):
+    """Grade ``jobs`` in a pool of ``workers`` processes, calling ``on_result(job, record)`` in
+    this process as each record arrives. If a worker process dies, the pool is restarted for the
+    unfinished jobs; the ones that may have killed it are graded again alone, so that only the
+    culprit gets an error record."""
+    bar = tqdm(total=len(jobs), unit="submission", desc="grading", disable=not progress or None)
+    strikes = dict.fromkeys(jobs, 0)
+    try:
+        remaining = list(jobs)
+        while remaining:
+            unfinished, suspects = _pool_round(remaining, workers, grade, warm_up, on_result, bar)
+            for job in unfinished:
+                strikes[job] += 1
+            alone = [job for job in unfinished if job in suspects or strikes[job] > 1]
+            remaining = [job for job in unfinished if job not in alone]
+            for job in alone:
+                if _pool_round([job], 1, grade, warm_up, on_result, bar)[0]:
+                    on_result(job, collect.error_record(
+                        job.student_id, job.assignment,
+                        "the grading process died on this submission; grade it by hand"))
+                    bar.update()
+    finally:
+        bar.close()
+
+
+def _pool_round(jobs, workers, grade, warm_up, on_result, bar):
+    """Grade ``jobs`` in one pool. If a worker dies the pool breaks: returns the unfinished
+    jobs and, of those, the ones that were running (may have killed it)."""
+    # Workers are forked from a clean forkserver process that has imported the grader once:
+    # they inherit neither this process's open gradebook connection and files nor its threads.
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([grade.__module__])   # no effect once the server runs
+    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), initializer=warm_up,
+                             mp_context=context) as pool:
+        try:
+            futures = {pool.submit(grade, job): job for job in jobs}
+            pending, broken, running = set(futures), [], set()
+            while pending:
+                running = {future for future in pending if future.running()}
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                # Record every result that arrived before acting on a Ctrl-C among them.
+                for future in sorted(finished, key=_interrupted):
+                    if isinstance(future.exception(), BrokenProcessPool):
+                        broken.append(future)
+                    else:
+                        on_result(futures[future], _result(future, futures[future]))
+                        bar.update()
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+    return [futures[f] for f in broken], {futures[f] for f in broken if f in running}
+
+
+def _interrupted(future):
+    return isinstance(future.exception(), KeyboardInterrupt)
+
+
+def _result(future, job):
+    """The record of a finished future; a grader exception becomes an error record."""
+    error = future.exception()
+    if isinstance(error, KeyboardInterrupt):
+        raise KeyboardInterrupt
+    if error is not None:
+        record = collect.error_record(job.student_id, job.assignment,
+                                      f"the grader failed: {type(error).__name__}: {error}")
+        record["retry"] = True
+        return record
+    return future.result()
+
+
+class Recorder:
+    """Writes each record: gradebook, ``autograded/``, feedback and the journal ``OUT/records``.
+    Opening it makes sure the gradebook knows the ``assignments`` to be graded."""
+
+    def __init__(self, course_root, out, db_url, cell_timeout, assignments):
+        from autograder.gradebook import CourseGradebook
+        self.course_root, self.out = course_root, out
+        self.gradebook = CourseGradebook(course_root, db_url)
+        try:
+            self.gradebook.connection
+        except Exception as error:  # a bad URL, a driver that is not installed, a server down
+            raise GraderError(f"cannot open the gradebook {self.gradebook.db_url}: "
+                              f"{type(error).__name__}: {error}") from None
+        for assignment in assignments:
+            try:
+                self.gradebook.prepare(assignment, course_root / "source" / assignment)
+            except RuntimeError as error:
+                raise GraderError(f"cannot update {assignment} in the gradebook: {error}") from None
+        self.recorded = set(self.gradebook.submissions())
+        self.settings = {"cell_timeout": cell_timeout}
+        self.assignment_digests = {}
+        self.seconds = {"gradebook": 0.0, "feedback": 0.0, "files": 0.0}
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.gradebook.close()
+
+    def key(self, assignment, submission):
+        """What the grade depends on: the submission's files, the assignment's release and
+        source notebooks (hidden tests) and the grading settings. (After a change to the grader
+        itself, grade into a new OUT.)"""
+        if assignment not in self.assignment_digests:
+            self.assignment_digests[assignment] = _digest(
+                self.course_root / "release" / assignment, self.course_root / "source" / assignment)
+        return hashlib.sha256(json.dumps(
+            [_digest(submission), self.assignment_digests[assignment], self.settings]
+        ).encode()).hexdigest()
+
+    def _journal(self, student, assignment):
+        return self.out / "records" / student / f"{assignment}.json"
+
+    def replay(self, student, assignment, submission):
+        """The record of an earlier run if this submission is unchanged (written again if the
+        gradebook lacks it, e.g. a new ``--db``), else None: it must be graded."""
+        path = self._journal(student, assignment)
+        if not path.exists():
+            return None
+        entry = json.loads(path.read_text())
+        if entry["key"] != self.key(assignment, submission):
+            return None
+        if (student, assignment) not in self.recorded:
+            self.record(entry["record"], submission)
+        return entry["record"]
+
+    def record(self, record, submission):
+        """Write ``record`` everywhere, the journal last; returns it."""
+        student, assignment = record["student_id"], record["assignment"]
+        if record.get("retry"):   # the grader failed: nothing to record, try again next run
+            return record
+        started = time.perf_counter()
+        timestamp = Path(submission, "timestamp.txt")
+        self.gradebook.save(record, timestamp.read_text().strip() if timestamp.exists() else None)
+        self.seconds["gradebook"] += time.perf_counter() - started
+        for notebook in record["notebooks"]:
+            if not notebook.get("notebook"):
+                continue
+            started = time.perf_counter()
+            html = self.gradebook.feedback_html(student, assignment, notebook["name"],
+                                                notebook["notebook"])
+            self.seconds["feedback"] += time.perf_counter() - started
+            started = time.perf_counter()
+            _write(self.out / "feedback" / student / assignment / f"{notebook['name']}.html", html)
+            _write(self.course_root / "autograded" / student / assignment
+                   / f"{notebook['name']}.ipynb",
+                   nbformat.writes(nbformat.from_dict(notebook["notebook"])))
+            self.seconds["files"] += time.perf_counter() - started
+        _write(self._journal(student, assignment),
+               json.dumps({"key": self.key(assignment, submission), "record": record}))
+        return record
+
+
+def _digest(*folders):
+    """sha256 of every file under ``folders`` (names and contents)."""
+    digest = hashlib.sha256()
+    for folder in folders:
+        for path in sorted(Path(folder).rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _write(path, text):
+    """Write ``text`` to ``path`` atomically (a reader never sees half a file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text)
+    os.replace(partial, path)
+
+
+def _order(record):
+    return record["student_id"], record["assignment"]
+
+
+def _number(value):
+    return "" if value is None else f"{value:g}"
+
+
+def grade_rows(records):
+    """``grades.csv`` rows: one per student and assignment."""
+    rows = []
+    for record in sorted(records, key=_order):
+        reason = record["reason"]
+        manual = sum(c["max_points"] for nb in record["notebooks"] for c in nb["cells"]
+                     if c["status"] == "manual")
+        if manual:
+            waiting = f"{_number(manual)} point{'s' if manual != 1 else ''} to grade by hand"
+            reason = f"{reason}; {waiting}" if reason else waiting
+        rows.append({"student_id": record["student_id"], "assignment": record["assignment"],
+                     "score": _number(record["score"]), "max_score": _number(record["max_score"]),
+                     "status": record["status"], "reason": reason})
+    return rows
+
+
+def cell_rows(records):
+    """``cells.csv`` rows: one per graded cell of every notebook."""
+    return [{"student_id": record["student_id"], "assignment": record["assignment"],
+             "notebook": notebook["name"], "grade_id": cell["grade_id"],
+             "points": _number(cell["points"]), "max_points": _number(cell["max_points"]),
+             "status": cell["status"], "message": cell["message"]}
+            for record in sorted(records, key=_order)
+            for notebook in record["notebooks"] for cell in notebook["cells"]]
+
+
+def write_outputs(out, records, problems):
+    """``OUT/grades.csv``, ``OUT/cells.csv`` and the class report ``OUT/report.html``."""
+    from autograder import report
+    for name, columns, rows in (("grades.csv", GRADES_COLUMNS, grade_rows(records)),
+                                ("cells.csv", CELLS_COLUMNS, cell_rows(records))):
+        with open(out / f"{name}.partial", "w", newline="") as handle:
+            writer = csv.DictWriter(handle, columns)
+            writer.writeheader()
+            writer.writerows(rows)
+        os.replace(out / f"{name}.partial", out / name)
+    _write(out / "report.html", report.html(records, problems))

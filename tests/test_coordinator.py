@@ -1,0 +1,373 @@
+"""The coordinator proven: collect -> grade in a pool -> gradebook, feedback, CSVs, report.
+
+(The pool's workers import this module to find ``fake_grade``: keep its imports light.)
+
+The engine is not the point here, so most tests grade with ``fake_grade``: a stand-in that
+returns the engine's record (autograded notebook included) for a tiny synthetic course, where a
+test cell passes unless the solution still raises NotImplementedError or says WRONG. The real
+engine is exercised end to end in test_cli.py.
+"""
+import copy
+import csv
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder import coordinator, report
+from autograder.coordinator import GraderError, Interrupted, run
+from autograder.course import ROOT
+
+HIDDEN = "assert double(21) == 42  # the hidden check"
+SOLUTION = "def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION"
+
+
+def _source_notebook(stem):
+    """A chapter in miniature: a solution, a test cell with a hidden part, a written answer."""
+    nbgrader = {"schema_version": 3, "task": False}
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell(f"# {stem}"),
+        nbformat.v4.new_code_cell(SOLUTION, metadata={"nbgrader": {
+            **nbgrader, "grade": False, "solution": True, "locked": False, "grade_id": "double"}}),
+        nbformat.v4.new_code_cell(
+            f"assert double(1) == 2\n### BEGIN HIDDEN TESTS\n{HIDDEN}\n### END HIDDEN TESTS",
+            metadata={"nbgrader": {**nbgrader, "grade": True, "solution": False, "locked": True,
+                                   "grade_id": "test_double", "points": 2}}),
+        nbformat.v4.new_markdown_cell("Because.", metadata={"nbgrader": {
+            **nbgrader, "grade": True, "solution": True, "locked": False, "grade_id": "q_why",
+            "points": 1}}),
+    ])
+    nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    return nb
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    """A scratch course with two tiny assignments, released by nbgrader."""
+    from autograder import authoring
+    root = tmp_path_factory.mktemp("course")
+    shutil.copy(ROOT / "nbgrader_config.py", root)
+    for assignment, stem in (("a1", "first"), ("a2", "second")):
+        (root / "source" / assignment).mkdir(parents=True)
+        nbformat.write(_source_notebook(stem), root / "source" / assignment / f"{stem}.ipynb")
+    authoring.release(["a1", "a2"], course_root=root)
+    # Each test grades into its own copy of this gradebook (a new one costs nbgrader ~5 s).
+    (root / "gradebook.db").rename(root / "template.db")
+    return root
+
+
+def submit(folder, course, student, assignment, answer):
+    """Write ``student``'s submission of ``assignment`` from its release notebook: ``answer`` is
+    the body of ``double`` (None leaves the stub)."""
+    (release,) = (course / "release" / assignment).glob("*.ipynb")
+    nb = nbformat.read(release, as_version=4)
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id == "double" and answer is not None:
+            cell.source = f"def double(x):\n    {answer}"
+        if grade_id == "q_why" and answer is not None:
+            cell.source = "Doubling is adding a number to itself."
+    target = folder / student / assignment / release.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, target)
+    return target
+
+
+@pytest.fixture
+def klass(tmp_path, course):
+    """A class with every kind of submission: right, blank, wrong, broken, misnamed, missing."""
+    folder = tmp_path / "submitted"
+    for assignment in ("a1", "a2"):
+        submit(folder, course, "ada", assignment, "return 2 * x")
+        submit(folder, course, "bob", assignment, None)
+    submit(folder, course, "cy", "a1", "return 3 * x  # WRONG")
+    submit(folder, course, "cy", "a2", "return x + x")
+    submit(folder, course, "dee", "a1", "return 2 * x").write_text("{ not json")
+    misnamed = submit(folder, course, "eve", "a1", "return 2 * x")
+    misnamed.rename(misnamed.with_name("First (1).ipynb"))
+    (folder / "notes.txt").write_text("stray")
+    (folder / "ada" / "a9").mkdir()
+    (folder / "ada" / "a1" / "timestamp.txt").write_text("2026-11-27 10:00:00.000000 UTC")
+    return folder
+
+
+def fake_grade(job):
+    """The engine's record for a submission of the synthetic course (see the module doc)."""
+    if "crash" in job.student_id:
+        os._exit(3)   # the worker process dies
+    if "fail" in job.student_id:
+        raise ValueError("a bug in the grader")
+    if "stop" in job.student_id:
+        raise KeyboardInterrupt
+    notebooks = []
+    for release in sorted(Path(job.release).glob("*.ipynb")):
+        original = {c.metadata["nbgrader"]["grade_id"]: c
+                    for c in nbformat.read(release, as_version=4).cells if "nbgrader" in c.metadata}
+        nb = nbformat.read(Path(job.submission) / release.name, as_version=4)
+        solutions = [c.source for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")]
+        wrong = any("NotImplementedError" in s or "WRONG" in s for s in solutions)
+        cells = []
+        for index, cell in enumerate(nb.cells):
+            meta = cell.metadata.get("nbgrader", {})
+            if meta.get("locked") or (meta.get("grade") and not meta.get("solution")):
+                nb.cells[index] = cell = copy.deepcopy(original[meta["grade_id"]])
+            if not meta.get("grade"):
+                continue
+            points = float(meta["points"])
+            if meta.get("solution"):
+                cells.append({"grade_id": meta["grade_id"], "kind": "manual", "points": None,
+                              "max_points": points, "status": "manual",
+                              "message": "needs manual grading"})
+                continue
+            message = "double(1) should be 2" if wrong else ""
+            if wrong:
+                cell.outputs = [nbformat.v4.new_output(
+                    "error", ename="AssertionError", evalue=message, traceback=[message])]
+            cells.append({"grade_id": meta["grade_id"], "kind": "autograded",
+                          "points": 0.0 if wrong else points, "max_points": points,
+                          "status": "failed" if wrong else "passed", "message": message})
+        notebooks.append({"name": release.stem, "status": "graded", "reason": "",
+                          "notebook": nb, "cells": cells})
+    return {"student_id": job.student_id, "assignment": job.assignment, "status": "graded",
+            "reason": "", "flags": [], "notebooks": notebooks, "timings": {},
+            "score": sum(c["points"] or 0 for nb in notebooks for c in nb["cells"]),
+            "max_score": sum(c["max_points"] for nb in notebooks for c in nb["cells"])}
+
+
+def slow_fake_grade(job):
+    """``fake_grade`` that takes its time, so that a run can be killed halfway."""
+    time.sleep(0.4)
+    return fake_grade(job)
+
+
+def grade(klass, course, out, **options):
+    """Grade ``klass`` with ``fake_grade`` into ``out`` and the gradebook ``<out>.db``."""
+    options.setdefault("workers", 2)
+    options.setdefault("db_url", f"sqlite:///{out}.db")
+    database = Path(options["db_url"].removeprefix("sqlite:///"))
+    if not database.exists():
+        shutil.copy(course / "template.db", database)
+    return run(klass, out, course_root=course, grade=fake_grade, progress=False, **options)
+
+
+def read_csv(path):
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def grades(out):
+    return {(r["student_id"], r["assignment"]): r for r in read_csv(out / "grades.csv")}
+
+
+def gradebook(course, out, database=None):
+    """The gradebook's submissions (see ``CourseGradebook.submissions``) of ``<out>.db``."""
+    from autograder.gradebook import CourseGradebook
+    with CourseGradebook(course, f"sqlite:///{database or f'{out}.db'}") as book:
+        return book.submissions()
+
+
+def test_grades_csv_right_wrong_blank_and_unusable(klass, course, tmp_path):
+    out = tmp_path / "out"
+    summary = grade(klass, course, out)
+    with open(out / "grades.csv", newline="") as handle:
+        assert next(csv.reader(handle)) == coordinator.GRADES_COLUMNS
+    rows = grades(out)
+    assert (rows["ada", "a1"]["score"], rows["ada", "a1"]["max_score"]) == ("2", "3")
+    assert rows["ada", "a1"]["status"] == "graded"
+    assert "1 point to grade by hand" in rows["ada", "a1"]["reason"]
+    assert rows["cy", "a2"]["score"] == "2"            # another right answer
+    assert rows["bob", "a1"]["score"] == "0"           # blank
+    assert rows["cy", "a1"]["score"] == "0"            # wrong
+    assert rows["dee", "a1"]["status"] == "error"
+    assert "first.ipynb is not a valid notebook (not JSON" in rows["dee", "a1"]["reason"]
+    assert rows["eve", "a1"]["status"] == "error"
+    assert "rename it to first.ipynb" in rows["eve", "a1"]["reason"]
+    assert rows["dee", "a2"]["reason"] == "not submitted: no folder dee/a2/"
+    assert len(rows) == 10                               # 5 students x 2 assignments
+    assert any(p.startswith("notes.txt: stray file") for p in summary.problems)
+    assert any("eve/a1/First (1).ipynb: not a notebook of a1 (expected first.ipynb)" in p
+               for p in summary.problems)
+    assert any(p.startswith("ada/a9/: not a released assignment") for p in summary.problems)
+
+
+def test_cells_csv_has_one_row_per_graded_cell_and_manual_is_not_zero(klass, course, tmp_path):
+    out = tmp_path / "out"
+    grade(klass, course, out)
+    with open(out / "cells.csv", newline="") as handle:
+        assert next(csv.reader(handle)) == coordinator.CELLS_COLUMNS
+    rows = {(r["student_id"], r["assignment"], r["grade_id"]): r
+            for r in read_csv(out / "cells.csv")}
+    assert rows["ada", "a1", "test_double"]["points"] == "2"
+    assert rows["ada", "a1", "test_double"]["status"] == "passed"
+    assert rows["cy", "a1", "test_double"]["points"] == "0"
+    assert rows["cy", "a1", "test_double"]["message"] == "double(1) should be 2"
+    manual = rows["ada", "a1", "q_why"]
+    assert (manual["points"], manual["max_points"], manual["status"]) == ("", "1", "manual")
+    graded = {(s, a) for s, a, _ in rows}
+    assert graded == {("ada", "a1"), ("ada", "a2"), ("bob", "a1"), ("bob", "a2"), ("cy", "a1"),
+                      ("cy", "a2")}
+    assert len(rows) == 12
+
+
+def test_gradebook_holds_each_submission_once_with_nbgraders_scores(klass, course, tmp_path):
+    out = tmp_path / "out"
+    grade(klass, course, out)
+    book = gradebook(course, out)
+    assert set(book) == {("ada", "a1"), ("ada", "a2"), ("bob", "a1"), ("bob", "a2"),
+                         ("cy", "a1"), ("cy", "a2"), ("dee", "a1"), ("eve", "a1")}
+    assert book["ada", "a1"] == {"first": {"test_double": (2.0, False), "q_why": (None, True)}}
+    assert book["bob", "a1"] == {"first": {"test_double": (0.0, False), "q_why": (0.0, False)}}
+    assert book["cy", "a1"]["first"]["test_double"] == (0.0, False)
+    assert book["dee", "a1"] == {"first": {"test_double": (0.0, False), "q_why": (0.0, False)}}
+    from nbgrader.api import Gradebook, Grade
+    with Gradebook(f"sqlite:///{out}.db", "cnn-basics") as gb:
+        assert gb.db.query(Grade).count() == 2 * len(book)     # no lost or duplicated rows
+        submission = gb.find_submission("a1", "ada")
+        assert submission.timestamp.year == 2026                # timestamp.txt was read
+
+
+def test_feedback_and_autograded_notebooks(klass, course, tmp_path):
+    out = tmp_path / "out"
+    grade(klass, course, out)
+    feedback = sorted(p.relative_to(out / "feedback") for p in (out / "feedback").rglob("*.html"))
+    assert [str(p) for p in feedback] == [
+        "ada/a1/first.html", "ada/a2/second.html", "bob/a1/first.html", "bob/a2/second.html",
+        "cy/a1/first.html", "cy/a2/second.html"]
+    page = (out / "feedback" / "cy" / "a1" / "first.html").read_text()
+    assert "Score: 0.0 / 3.0" in page and "double(1) should be 2" in page
+    assert "Score: 2.0 / 3.0" in (out / "feedback" / "ada" / "a1" / "first.html").read_text()
+    for path in (out / "feedback").rglob("*.html"):
+        assert "the hidden check" not in path.read_text()
+    assert (course / "autograded" / "ada" / "a1" / "first.ipynb").exists()
+
+
+def test_report_has_plots_pass_rates_and_misconceptions(klass, course, tmp_path):
+    out = tmp_path / "out"
+    grade(klass, course, out)
+    page = (out / "report.html").read_text()
+    assert page.count("data:image/png;base64,") == 2
+    assert "double(1) should be 2" in page
+    assert "not submitted: no folder dee/a2/" in page
+    records = [json.loads(p.read_text())["record"] for p in (out / "records").rglob("*.json")]
+    assert report.cell_pass_rates(records)[("a1", "test_double")] == (1, 3)
+    assert report.common_failures(records)[0] == (2, "a1", "test_double", "double(1) should be 2")
+
+
+def test_zip_input_grades_like_the_folder(klass, course, tmp_path):
+    archive = tmp_path / "class.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        for path in klass.rglob("*"):
+            handle.write(path, Path("submitted") / path.relative_to(klass))
+    grade(klass, course, tmp_path / "from_folder")
+    grade(archive, course, tmp_path / "from_zip")
+    assert grades(tmp_path / "from_zip") == grades(tmp_path / "from_folder")
+
+
+def test_unsafe_or_broken_zip_is_refused(course, tmp_path):
+    archive = tmp_path / "evil.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        handle.writestr("../escape/a1/first.ipynb", "{}")
+    with pytest.raises(GraderError, match="unsafe path"):
+        grade(archive, course, tmp_path / "out")
+    not_zip = tmp_path / "class.txt"
+    not_zip.write_text("hello")
+    with pytest.raises(GraderError, match="neither a folder nor a .zip"):
+        grade(not_zip, course, tmp_path / "out")
+
+
+def test_rerun_is_idempotent_and_regrades_only_what_changed(klass, course, tmp_path):
+    out = tmp_path / "out"
+    first = grade(klass, course, out)
+    csvs = [(out / name).read_text() for name in ("grades.csv", "cells.csv")]
+    book = gradebook(course, out)
+    again = grade(klass, course, out)
+    assert (first.graded, again.graded, again.skipped) == (6, 0, 6)
+    assert [(out / name).read_text() for name in ("grades.csv", "cells.csv")] == csvs
+    assert gradebook(course, out) == book
+    submit(klass, course, "bob", "a1", "return 2 * x")     # bob fixes his answer
+    third = grade(klass, course, out)
+    assert (third.graded, third.skipped) == (1, 5)
+    assert grades(out)["bob", "a1"]["score"] == "2"
+    assert gradebook(course, out)["bob", "a1"]["first"]["test_double"] == (2.0, False)
+
+
+def test_a_new_gradebook_is_filled_from_the_journal_without_regrading(klass, course, tmp_path):
+    out = tmp_path / "out"
+    grade(klass, course, out)
+    moved = grade(klass, course, out, db_url=f"sqlite:///{tmp_path}/other.db")
+    assert moved.graded == 0
+    assert gradebook(course, out, tmp_path / "other.db") == gradebook(course, out)
+
+
+def test_parallel_equals_serial(klass, course, tmp_path):
+    serial, parallel = tmp_path / "serial", tmp_path / "parallel"
+    grade(klass, course, serial, workers=1)
+    grade(klass, course, parallel, workers=2)
+    for name in ("grades.csv", "cells.csv"):
+        assert (serial / name).read_text() == (parallel / name).read_text()
+    assert gradebook(course, serial) == gradebook(course, parallel)
+
+
+def test_a_dead_worker_or_a_grader_bug_costs_only_that_submission(klass, course, tmp_path):
+    submit(klass, course, "crash", "a1", "return 2 * x")
+    submit(klass, course, "fail", "a1", "return 2 * x")
+    out = tmp_path / "out"
+    grade(klass, course, out)
+    rows = grades(out)
+    assert rows["crash", "a1"]["status"] == "error"
+    assert "the grading process died" in rows["crash", "a1"]["reason"]
+    assert rows["fail", "a1"]["status"] == "error"
+    assert "ValueError: a bug in the grader" in rows["fail", "a1"]["reason"]
+    assert rows["ada", "a1"]["score"] == rows["ada", "a2"]["score"] == "2"
+    assert rows["cy", "a1"]["score"] == "0"
+    assert ("fail", "a1") not in gradebook(course, out)   # nothing recorded: tried again next run
+
+
+def test_ctrl_c_keeps_finished_grades_and_the_next_run_completes(klass, course, tmp_path):
+    submit(klass, course, "stop", "a1", "return 2 * x")    # sorts after every other student
+    out = tmp_path / "out"
+    with pytest.raises(Interrupted, match="run the same command again"):
+        grade(klass, course, out, workers=1)
+    recorded = {("ada", "a1"), ("ada", "a2"), ("bob", "a1"), ("bob", "a2"), ("cy", "a1"),
+                ("cy", "a2"), ("dee", "a1"), ("eve", "a1")}
+    assert set(gradebook(course, out)) == recorded
+    assert (out / "grades.csv").exists()
+    shutil.rmtree(klass / "stop")
+    resumed = grade(klass, course, out, workers=1)
+    assert resumed.graded == 0 and resumed.skipped == 6
+
+
+def test_killed_run_resumes_where_it_stopped(klass, course, tmp_path):
+    """SIGKILL the coordinator halfway: finished grades stay; the next run grades the rest."""
+    out = tmp_path / "out"
+    script = ("import sys; from tests.test_coordinator import slow_fake_grade; "
+              "from autograder.coordinator import run; "
+              "run(sys.argv[1], sys.argv[2], course_root=sys.argv[3], workers=1, "
+              "db_url=sys.argv[4], grade=slow_fake_grade, progress=False)")
+    shutil.copy(course / "template.db", f"{out}.db")
+    process = subprocess.Popen([sys.executable, "-c", script, klass, out, course,
+                                f"sqlite:///{out}.db"], cwd=ROOT, start_new_session=True)
+    def graded():   # journaled gradings (dee's and eve's unusable submissions need none)
+        return [p for p in out.glob("records/*/*.json") if p.parent.name in ("ada", "bob", "cy")]
+
+    deadline = time.monotonic() + 120
+    while len(graded()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    done = len(graded())
+    assert 2 <= done < 6
+    resumed = grade(klass, course, out)
+    assert (resumed.skipped, resumed.graded) == (done, 6 - done)
+    clean = tmp_path / "clean"
+    grade(klass, course, clean)
+    assert (out / "grades.csv").read_text() == (clean / "grades.csv").read_text()
+    assert gradebook(course, out) == gradebook(course, clean)
