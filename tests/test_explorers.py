@@ -405,3 +405,10 @@ def test_torch_threads_are_restored_after_an_update():
     explorer = make("channels_explorer")
     explorer.controls["k"].value = 3
     assert torch.get_num_threads() == threads
+
+
+def test_the_image_is_shown_at_its_pixel_width():
+    explorer = make("padding_stride_explorer")
+    assert int(explorer.image.width) == decode(explorer.image.value).shape[1]
+    explorer.controls["n_w"].value = 12
+    assert int(explorer.image.width) == decode(explorer.image.value).shape[1]

@@ -174,6 +174,11 @@ def encode_png(rgb):
             + chunk(b"IDAT", zlib.compress(rows.tobytes(), 1)) + chunk(b"IEND", b""))
 
 
+def png_width(png):
+    """The width in pixels of a PNG, read from its header."""
+    return struct.unpack(">I", png[16:20])[0]
+
+
 @contextlib.contextmanager
 def single_thread():
     """Run torch on one thread: tiny tensors are much faster so on a busy machine."""
@@ -357,6 +362,9 @@ class Explorer(widgets.VBox):
         self.error = None
         if png is not None:
             self.image.value = png
+            width = str(png_width(png))
+            if self.image.width != width:
+                self.image.width = width  # show pixels 1:1 (shrunk only by max-width)
         self.caption.value = f"{STYLE}<div class='explorer-caption'>{caption}</div>"
 
 

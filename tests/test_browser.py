@@ -1,0 +1,166 @@
+"""The explorers in a real browser: JupyterLab on loopback, driven by headless Chromium.
+
+One JupyterLab server and one notebook with every explorer: the test runs all cells, then for
+each explorer moves a slider with the keyboard and checks that the picture changes. It keeps a
+screenshot of each explorer in artifacts/ (gitignored). Run it alone with
+``pytest -m browser tests/test_browser.py``.
+"""
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-quic", "--no-first-run", "--disable-component-update", "--disable-sync"]
+#: The explorer cells of the test notebook, in order: (name, code).
+EXPLORER_CELLS = [
+    ("locality", "from course.explorers import locality_explorer\nlocality_explorer()"),
+    ("correlation", "from course.explorers import correlation_explorer\ncorrelation_explorer()"),
+    ("kernel_training",
+     "from course.explorers import kernel_training_explorer\nkernel_training_explorer()"),
+    ("padding_stride",
+     "from course.explorers import padding_stride_explorer\npadding_stride_explorer()"),
+    ("channels", "from course.explorers import channels_explorer\nchannels_explorer()"),
+    ("pooling", "from course.explorers import pooling_explorer\npooling_explorer()"),
+]
+STARTUP_TIMEOUT = 60  # seconds for JupyterLab to answer
+OUTPUT_TIMEOUT = 90_000  # milliseconds for the kernel to start and every explorer to show
+
+pytestmark = pytest.mark.browser
+
+
+def require_browser():
+    """Skip (outside CI only) when Chromium or Playwright is missing; in CI, fail instead."""
+    missing = None
+    if not CHROMIUM.exists():
+        missing = f"{CHROMIUM} is missing (apt-get install chromium)"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            missing = "playwright is not installed (pip install playwright)"
+    if missing and not os.environ.get("CI"):
+        pytest.skip(f"browser test needs Chromium and Playwright: {missing}")
+    assert missing is None, f"in CI the browser test must run, but {missing}"
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def write_notebook(folder):
+    """A notebook with one code cell per explorer; returns its file name."""
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                       "language": "python"}
+    notebook.cells = [nbformat.v4.new_markdown_cell("# Explorers")]
+    notebook.cells += [nbformat.v4.new_code_cell(code) for _, code in EXPLORER_CELLS]
+    nbformat.write(notebook, folder / "explorers.ipynb")
+    return "explorers.ipynb"
+
+
+@pytest.fixture(scope="module")
+def jupyterlab(tmp_path_factory):
+    """A JupyterLab server on loopback in a temporary folder: yields (base url, token, folder)."""
+    require_browser()
+    folder = tmp_path_factory.mktemp("lab")
+    home = tmp_path_factory.mktemp("home")
+    port, token = free_port(), "explorer-test-token"
+    env = dict(os.environ, HOME=str(home), JUPYTER_CONFIG_DIR=str(home / "config"),
+               JUPYTER_RUNTIME_DIR=str(home / "runtime"), MPLBACKEND="Agg",
+               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1",
+               f"--port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
+               f"--ServerApp.root_dir={folder}", f"--LabApp.workspaces_dir={home / 'workspaces'}",
+               f"--LabApp.user_settings_dir={home / 'settings'}"]
+    if os.geteuid() == 0:  # containers and CI runners often run as root
+        command.append("--allow-root")
+    news = home / "settings" / "@jupyterlab" / "apputils-extension"
+    news.mkdir(parents=True)  # no "would you like to get news?" toast over the screenshots
+    (news / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false"}))
+    log = open(home / "jupyterlab.log", "w")
+    server = subprocess.Popen(command, cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2)
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("JupyterLab did not start:\n"
+                                       + (home / "jupyterlab.log").read_text()[-3000:])
+                time.sleep(0.3)
+        yield url, token, folder
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def page(jupyterlab):
+    """A headless Chromium page showing the explorers' notebook with every cell run."""
+    from playwright.sync_api import sync_playwright
+
+    url, token, folder = jupyterlab
+    name = write_notebook(folder)
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "explorer_failure.png").unlink(missing_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1500, "height": 1100})
+        try:
+            open_and_run(page, f"{url}/doc/tree/{name}?token={token}")
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / "explorer_failure.png"), full_page=True)
+            raise
+        yield page
+        browser.close()
+
+
+def open_and_run(page, url):
+    """Open the notebook, wait for its kernel, run all cells, wait for every explorer's image."""
+    page.goto(url)
+    page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=OUTPUT_TIMEOUT)
+    # "No Kernel | Initializing", then "Python 3 (ipykernel) | Idle" once the kernel is ready
+    page.locator(".jp-StatusBar-Widget", has_text="| Idle").first.wait_for(timeout=OUTPUT_TIMEOUT)
+    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+    page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+    page.wait_for_function(
+        "n => [...document.querySelectorAll('.jp-OutputArea-output img.widget-image')]"
+        ".filter(img => img.complete && img.naturalWidth > 0).length >= n",
+        arg=len(EXPLORER_CELLS), timeout=OUTPUT_TIMEOUT)
+
+
+@pytest.mark.parametrize("index, name", [(i, name) for i, (name, _) in enumerate(EXPLORER_CELLS)])
+def test_a_slider_changes_the_picture(page, index, name):
+    output = page.locator(".jp-Cell.jp-CodeCell").nth(index).locator(".jp-OutputArea-output")
+    image = output.locator("img.widget-image")
+    assert "failed" not in output.inner_text()
+    output.scroll_into_view_if_needed()
+    before_src, before_pixels = image.get_attribute("src"), image.screenshot()
+    handle = output.locator(".noUi-handle").first
+    handle.focus()
+    handle.press("ArrowRight")
+    page.wait_for_function("([img, src]) => img.src !== src && img.complete",
+                           arg=[image.element_handle(), before_src], timeout=15_000)
+    assert image.screenshot() != before_pixels, "the image's source changed but not its pixels"
+    output.screenshot(path=str(ARTIFACTS / f"explorer_{name}.png"))
