@@ -6,10 +6,13 @@ does not fit is reported with a reason, never fatal: a stray file, an unknown as
 a notebook with the wrong name or that is not valid JSON, a chapter a student did not submit.
 """
 import difflib
+import functools
 import json
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+
+from autograder import tamper
 
 #: Files that nbgrader's own ``collect`` puts next to the notebooks.
 NBGRADER_FILES = {"timestamp.txt"}
@@ -71,21 +74,35 @@ def _looks_like_student(folder):
     return any(child.is_dir() and any(child.glob("*.ipynb")) for child in folder.iterdir())
 
 
-def error_record(student_id, assignment, reason, notebooks=()):
-    """A results record (the engine's contract) for a submission that cannot be graded."""
+def error_record(student_id, assignment, reason, release=None):
+    """A results record (the engine's contract) for a submission that cannot be graded: every
+    graded cell of the ``release`` folder's notebooks is "missing", worth 0."""
+    notebooks = [{"name": path.stem, "status": "error", "reason": reason, "notebook": None,
+                  "cells": [{"grade_id": tamper.nbgrader(cell)["grade_id"],
+                             "kind": "manual" if tamper.is_manual(cell) else "autograded",
+                             "points": 0.0, "max_points": float(tamper.nbgrader(cell)["points"]),
+                             "status": "missing", "message": reason}
+                            for cell in _read_json(path)["cells"]
+                            if tamper.nbgrader(cell).get("grade")]}
+                 for path in sorted(Path(release).glob("*.ipynb"))] if release else []
     return {"student_id": student_id, "assignment": assignment, "status": "error",
-            "reason": reason, "score": 0.0, "max_score": 0.0, "flags": [],
-            "notebooks": [{"name": name, "status": "error", "reason": reason, "cells": []}
-                          for name in notebooks],
+            "reason": reason, "score": 0.0, "flags": [], "notebooks": notebooks,
+            "max_score": sum(c["max_points"] for nb in notebooks for c in nb["cells"]),
             "timings": {}}
 
 
-def collect(folder, released, make_job, only=None):
+@functools.lru_cache(maxsize=None)
+def _read_json(path):
+    return json.loads(Path(path).read_text())
+
+
+def collect(folder, released, make_job, release_folder, only=None):
     """Read ``folder`` (``<student_id>/<assignment>/<notebook>.ipynb``) into a ``Batch``.
 
     ``released`` is ``{assignment: [notebook stems]}`` (see ``released``); ``only`` limits the
     grading to these assignments. ``make_job(student_id, assignment, submission_folder)`` builds
-    one grading job. A chapter counts as missing for a student when another student submitted
+    one grading job; ``release_folder(assignment)`` is where its release notebooks are.
+    A chapter counts as missing for a student when another student submitted
     it, or when it was asked for by name in ``only``.
     """
     selected = list(only) if only else list(released)
@@ -107,11 +124,11 @@ def collect(folder, released, make_job, only=None):
         for assignment in selected:
             if assignment in folders:
                 _add_submission(batch, student_id, assignment, folders[assignment],
-                                released[assignment], make_job)
+                                released[assignment], make_job, release_folder(assignment))
             elif assignment in submitted or only:
                 batch.missing.append(error_record(
                     student_id, assignment, f"not submitted: no folder {student_id}/{assignment}/",
-                    released[assignment]))
+                    release_folder(assignment)))
     return batch
 
 
@@ -135,7 +152,7 @@ def _student_folders(student, released, selected, problems):
     return folders
 
 
-def _add_submission(batch, student_id, assignment, folder, stems, make_job):
+def _add_submission(batch, student_id, assignment, folder, stems, make_job, release):
     """Queue ``folder`` as a job, or record why it cannot be graded."""
     where = f"{student_id}/{assignment}"
     notebooks = {p.name for p in folder.iterdir() if p.name not in CLUTTER}
@@ -155,7 +172,7 @@ def _add_submission(batch, student_id, assignment, folder, stems, make_job):
             if reason:
                 reasons.append(f"{name} {reason}")
     if reasons:
-        batch.unusable.append((error_record(student_id, assignment, "; ".join(reasons), stems),
+        batch.unusable.append((error_record(student_id, assignment, "; ".join(reasons), release),
                                folder))
     else:
         batch.jobs.append(make_job(student_id, assignment, folder))

@@ -75,7 +75,9 @@ def run(submissions, out, *, course_root=ROOT, assignments=None, workers=None,
                        source=str(course_root / "source" / assignment),
                        cell_timeout=cell_timeout)
 
-        batch = collect.collect(folder, selected, make_job, only=assignments)
+        batch = collect.collect(folder, selected, make_job,
+                                lambda assignment: course_root / "release" / assignment,
+                                only=assignments)
         summary = Summary(problems=batch.problems)
         used = sorted({j.assignment for j in batch.jobs} | {r["assignment"] for r, _ in batch.unusable})
         with Recorder(course_root, out, db_url, cell_timeout, used) as recorder:
@@ -154,9 +156,7 @@ def _grade_all(jobs, workers, grade, warm_up, on_result, progress=True):
             remaining = [job for job in unfinished if job not in alone]
             for job in alone:
                 if _pool_round([job], 1, grade, warm_up, on_result, bar)[0]:
-                    on_result(job, collect.error_record(
-                        job.student_id, job.assignment,
-                        "the grading process died on this submission; grade it by hand"))
+                    on_result(job, _failure(job, "the grading process died on this submission"))
                     bar.update()
     finally:
         bar.close()
@@ -200,11 +200,17 @@ def _result(future, job):
     if isinstance(error, KeyboardInterrupt):
         raise KeyboardInterrupt
     if error is not None:
-        record = collect.error_record(job.student_id, job.assignment,
-                                      f"the grader failed: {type(error).__name__}: {error}")
-        record["retry"] = True
-        return record
+        return _failure(job, f"the grader failed: {type(error).__name__}: {error}")
     return future.result()
+
+
+def _failure(job, reason):
+    """The error record of a job the grader itself failed on: reported, not recorded in the
+    gradebook or the journal, so the next run tries again."""
+    record = collect.error_record(job.student_id, job.assignment,
+                                  f"{reason} (run again to retry)", job.release)
+    record["retry"] = True
+    return record
 
 
 class Recorder:
