@@ -253,8 +253,6 @@ def _verdict(session, job, grade_id, tests, graded_names, violations, release_so
         return "failed", _one_line(str(error)) or "a hidden test failed"
     except Exception as error:  # noqa: BLE001 (any other failure of the student's code)
         return "error", _one_line(f"{type(error).__name__}: {error}")
-    finally:
-        channel.close()
     return "passed", "passed"
 
 

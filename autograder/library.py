@@ -37,13 +37,16 @@ PADDING = frozenset({
 MAXIMUM = frozenset({"max", "maximum", "fmax", "amax", "clamp", "clamp_min", "clip", "where",
                      "sort", "topk", "hardtanh", "threshold"})
 _CORRELATION = ("corr1d", "corr2d", "Conv2D", "conv2d_true", "corr2d_as_matrix",
-                "corr2d_pad_stride", "corr2d_multi_in_out", "corr2d_multi_in_out_1x1",
-                "compose_kernels")
+                "corr2d_pad_stride")
 
 #: Per graded function: the routine names that are its answer (EXERCISES.md).
 FORBIDDEN = {name: CONVOLUTION for name in _CORRELATION}
 FORBIDDEN.update({
-    "corr2d_multi_in": CONVOLUTION - {"corr2d"},   # the notes use d2l.corr2d here
+    # Chapter 04 builds on the notes' d2l.corr2d: it is not the answer to a multi-channel
+    # exercise (F.conv2d is).
+    "corr2d_multi_in": CONVOLUTION - {"corr2d"}, "corr2d_multi_in_out": CONVOLUTION - {"corr2d"},
+    "corr2d_multi_in_out_1x1": CONVOLUTION - {"corr2d"},
+    "compose_kernels": CONVOLUTION - {"corr2d"},
     "pad2d": PADDING, "mirror_pad2d": PADDING,
     "pool2d": POOLING, "pool2d_pad_stride": POOLING, "pool2d_multi_channel": POOLING,
     "avg_pool_as_conv": POOLING,                   # F.conv2d is allowed here

@@ -145,6 +145,7 @@ class Session:
         self.ctrl = self.status = self.pidfd = None
         self.status_buffer = b""
         self.ready = False
+        self.server = None         # the Channel serving the test cells
         self.start_seconds = 0.0   # time spent forking and setting up sandboxes
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -185,8 +186,14 @@ class Session:
         line, self.status_buffer = self.status_buffer.split(b"\n", 1)
         return line.decode()
 
-    def kill(self):
-        """Kill the sandbox (its PID 1, hence every process in it); its exit status."""
+    def kill(self, wait=True):
+        """Kill the sandbox (its PID 1, hence every process in it).
+
+        Returns its wait status if ``wait`` (read from S, which saw it die), else None.
+        """
+        if self.server is not None:
+            self.server.sock.close()
+            self.server = None
         if self.ctrl is None:
             return None
         if self.pidfd is not None:
@@ -195,7 +202,7 @@ class Session:
             except ProcessLookupError:
                 pass
             os.close(self.pidfd)
-        line = self._status_line(time.monotonic() + 2)
+        line = self._status_line(time.monotonic() + 2) if wait else None
         self.ctrl.close()
         os.close(self.status)
         self.ctrl = self.status = self.pidfd = None
@@ -203,7 +210,9 @@ class Session:
         self.ready = False
         return int(line) if line and line.lstrip("-").isdigit() else None
 
-    close = kill
+    def close(self):
+        """Kill the sandbox without waiting for it to be torn down."""
+        self.kill(wait=False)
 
     # -- running the cells ------------------------------------------------------------------
 
@@ -252,7 +261,12 @@ class Session:
     # -- serving the tests ------------------------------------------------------------------
 
     def channel(self, deadline):
-        """A fresh fork of the final state, serving one test cell: a :class:`Channel`."""
+        """The :class:`Channel` to a server process (a fork of the final state) for a test
+        cell that must finish by ``deadline``. The server is forked for the first test cell
+        and again after a test cell crashed or timed out."""
+        if self.server is not None and not self.server.broken:
+            self.server.deadline = deadline
+            return self.server
         for _ in range(2):
             if not self.ready:
                 self.run()
@@ -262,7 +276,8 @@ class Session:
                 theirs.close()
                 header, _ = wire.recv(self.ctrl, deadline=min(deadline, time.monotonic() + 10))
                 if header.get("op") == "serving":
-                    return Channel(ours, deadline, self)
+                    self.server = Channel(ours, deadline, self)
+                    return self.server
             except (OSError, wire.Closed, wire.Timeout, wire.ProtocolError):
                 pass
             theirs.close()
@@ -333,14 +348,12 @@ class Channel:
             return wire.recv(self.sock, deadline=self.deadline)
         except wire.Timeout:
             self.broken = True
-            self.session.kill()
+            self.session.kill(wait=False)
             raise StudentTimeout() from None
         except (OSError, wire.Closed, wire.ProtocolError) as error:
             self.broken = True
+            self.sock.close()
             raise StudentCrashed(str(error)) from None
-
-    def close(self):
-        self.sock.close()
 
     def call(self, target, args, kwargs, *, trace=False, owner=None):
         """Call the student's ``target`` on ``args``; ``(result, ops)``."""

@@ -13,6 +13,7 @@ IPython once, then forks one *sandbox* per request on the socket FD. In a sandbo
 All the student processes die with I (the PID namespace). Nothing I or T send is trusted by
 the grader (see ``autograder.wire``).
 """
+import gc
 import io
 import json
 import os
@@ -452,6 +453,7 @@ def zygote_main(fd):
     warm_imports()
     shell = make_shell()
     tracer = make_tracer()
+    gc.freeze()  # the warm objects are never collected: forks do not copy their pages
     sock = socket.socket(fileno=fd)
     wire.send(sock, {"op": "ready", "pid": os.getpid()})
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # sandboxes are reaped automatically
