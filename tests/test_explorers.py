@@ -59,6 +59,14 @@ def test_locality_window_is_centred_and_2delta_plus_1_wide():
     assert (top + side // 2, left + side // 2) == (8, 8)
 
 
+def test_locality_window_never_outgrows_the_image():
+    explorer = make("locality_explorer")
+    explorer.controls["delta"].value = 10
+    explorer.controls["n"].value = 4
+    assert explorer.controls["delta"].value == explorer.controls["delta"].max == 1
+    check_drawn(explorer, "n=4")
+
+
 def test_locality_counts_order_dense_local_conv():
     for n in (8, 1024):
         counts = locality_state(n, 2).counts
@@ -88,7 +96,7 @@ def test_correlation_edge_kernel_on_the_stripe():
     state = correlation_state(X, KERNELS["edge [1, −1]"], 3, 1)
     assert state.Y.shape == (6, 7)
     assert state.Y[0].tolist() == [0, 1, 0, 0, 0, -1, 0]
-    assert sum_of_products(state) == "1·1 + 0·-1 = 1"
+    assert sum_of_products(state) == "1·1 + 0·(−1) = 1"
     assert correlation_state(X, KERNELS["edge [1, −1]"], 0, 5).value == -1
 
 
@@ -160,7 +168,8 @@ def test_padding_stride_windows_match_the_formula(n_h, n_w, k_h, k_w, p_h, p_w, 
     rows = (n_h - k_h + 2 * p_h + s_h) // s_h
     cols = (n_w - k_w + 2 * p_w + s_w) // s_w
     assert state.fits == (rows >= 1 and cols >= 1)
-    assert state.formula(0).endswith(f"= {rows}") and state.formula(1).endswith(f"= {cols}")
+    assert state.formula(0).endswith(f"= {rows}".replace("-", "−"))
+    assert state.formula(1).endswith(f"= {cols}".replace("-", "−"))
     if state.fits:
         assert state.output_shape == (rows, cols)
         assert (len(state.window_rows), len(state.window_cols)) == (rows, cols)
@@ -240,6 +249,8 @@ def test_pooling_explains_the_chosen_cell():
     state = pooling_state(NOTES_16, (2, 2), (2, 2), (0, 0), "max", row=1, col=0)
     assert state.window == (2, 0)
     assert explain(state) == "max(8, 9, 12, 13) = 13"
+    state = pooling_state(-NOTES_16, (2, 2), (2, 2), (0, 0), "avg", row=0, col=1)
+    assert explain(state) == "(−2 − 3 − 6 − 7) / 4 = −4.5"
 
 
 def test_pooling_impossible_settings_say_why():

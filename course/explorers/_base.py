@@ -6,6 +6,7 @@ function (state -> artists on a persistent figure) and a *caption* (state -> HTM
 """
 import contextlib
 import html
+import math
 import struct
 import traceback
 import zlib
@@ -106,7 +107,11 @@ def dynamic_artists(ax):
 
 @lru_cache(maxsize=4096)
 def text_bitmap(text, fontsize, color, dpi):
-    """One line of ``text`` rasterised once: an RGBA uint8 array, bottom row first (Agg's order)."""
+    """One line of ``text`` rasterised once: ``(rgba, descent)``.
+
+    ``rgba`` is a uint8 array with its bottom row first (Agg's order); ``descent`` is how many
+    pixels of it lie below the baseline.
+    """
     font = get_font(findfont(FontProperties()))
     font.set_size(fontsize, dpi)
     font.set_text(text, 0.0)
@@ -115,39 +120,59 @@ def text_bitmap(text, fontsize, color, dpi):
     rgba = np.empty(alpha.shape + (4,), np.uint8)
     rgba[..., :3] = np.round(np.array(to_rgba(color)[:3]) * 255)
     rgba[..., 3] = alpha
-    return np.ascontiguousarray(rgba[::-1])
+    return np.ascontiguousarray(rgba[::-1]), font.get_descent() / 64
 
 
 class Labels(Artist):
     """Many short texts drawn from cached bitmaps: ten times cheaper than ``ax.text`` each time.
 
-    ``items`` are ``(x, y, text)`` in data coordinates; texts may span lines ("\\n"). Each text
-    is centred on its point, or aligned by ``ha`` ('left', 'center', 'right') and ``va``
-    ('top', 'center', 'bottom') like matplotlib's texts.
+    ``items`` are ``(x, y, text)`` in data coordinates; texts may span lines ("\\n"). ``ha``
+    ('left', 'center', 'right') and ``va`` ('top', 'center', 'bottom') align each text on its
+    point like matplotlib's texts; a one-line centred text is centred on its own ink. A text
+    wider than ``max_width`` (data units) is drawn in a smaller font to fit.
     """
+    ASCENT, DESCENT, LINE = 0.76, 0.24, 1.25  # of the font size: cap height, descent, spacing
 
     def __init__(self, items, fontsize=10, color=COLORS["text"], ha="center", va="center",
-                 zorder=4):
+                 max_width=None, zorder=4):
         super().__init__()
         self.items, self.fontsize, self.color = list(items), round(fontsize * 2) / 2, color
-        self.ha, self.va = ha, va
+        self.ha, self.va, self.max_width = ha, va, max_width
         self.set_zorder(zorder)
+
+    def _bitmaps(self, text, dpi, room):
+        """Each line's ``(bitmap, descent)`` at the font size that fits ``room`` pixels."""
+        fontsize = self.fontsize
+        lines = [text_bitmap(line, fontsize, self.color, dpi) for line in text.split("\n")]
+        widest = max(bitmap.shape[1] for bitmap, _ in lines)
+        if room is not None and widest > room and fontsize > 4:
+            fontsize = max(4.0, int(2 * fontsize * room / widest) / 2)
+            lines = [text_bitmap(line, fontsize, self.color, dpi) for line in text.split("\n")]
+        return lines
 
     def draw(self, renderer):
         if not self.get_visible() or not self.items:
             return
         points = self.axes.transData.transform([(x, y) for x, y, _ in self.items])
-        line_height = 1.25 * self.fontsize * renderer.dpi / 72
+        room = None
+        if self.max_width is not None:
+            (left, _), (right, _) = self.axes.transData.transform([(0, 0), (self.max_width, 0)])
+            room = abs(right - left)
+        size = self.fontsize * renderer.dpi / 72
+        ascent, descent, spacing = self.ASCENT * size, self.DESCENT * size, self.LINE * size
         gc = renderer.new_gc()
         for (x, y), (_, _, text) in zip(points, self.items):
-            lines = [text_bitmap(line, self.fontsize, self.color, renderer.dpi)
-                     for line in text.split("\n")]
-            height = line_height * (len(lines) - 1) + lines[-1].shape[0]
-            top = {"top": y, "center": y + height / 2, "bottom": y + height}[self.va]
-            for i, bitmap in enumerate(lines):
+            lines = self._bitmaps(text, renderer.dpi, room)
+            block = spacing * (len(lines) - 1)
+            baseline = {"top": y - ascent, "bottom": y + descent + block,
+                        "center": y + (block + ascent + descent) / 2 - ascent}[self.va]
+            for i, (bitmap, below) in enumerate(lines):
                 h, w, _ = bitmap.shape
                 left = {"left": x, "center": x - w / 2, "right": x - w}[self.ha]
-                renderer.draw_image(gc, round(left), round(top - i * line_height - h), bitmap)
+                bottom = baseline - i * spacing - below
+                if self.va == "center" and len(lines) == 1:
+                    bottom = y - h / 2
+                renderer.draw_image(gc, round(left), round(bottom), bitmap)
         gc.restore()
 
 
@@ -223,7 +248,7 @@ def draw_grid(ax, shape, x0=0.0, y0=0.0, fill=COLORS["input"], labels=None, font
     if labels is not None:
         items = [(x0 + j + 0.5, y0 + i + 0.5, text) for i, row in enumerate(labels)
                  for j, text in enumerate(row) if text]
-        ax.add_artist(Labels(items, fontsize=fontsize, color=label_color))
+        ax.add_artist(Labels(items, fontsize=fontsize, color=label_color, max_width=0.9))
 
 
 def outline(ax, x, y, w, h, color=COLORS["window"], linewidth=2.5, linestyle="-", fill=None,
@@ -234,13 +259,16 @@ def outline(ax, x, y, w, h, color=COLORS["window"], linewidth=2.5, linestyle="-"
 
 
 def number(value):
-    """A cell label: integers without a decimal point, others with at most 2 decimals."""
+    """A cell label: integers without a decimal point, others with at most 2 decimals, and a
+    true minus sign (−)."""
     value = float(value)
-    if value != value:
-        return "nan"
+    if not math.isfinite(value):
+        return {math.inf: "∞", -math.inf: "−∞"}.get(value, "nan")
     if value == int(value) and abs(value) < 1e6:
-        return str(int(value))
-    return f"{value:.2f}".rstrip("0").rstrip(".")
+        text = str(int(value))
+    else:
+        text = f"{value:.3g}" if abs(value) >= 1e6 else f"{value:.2f}".rstrip("0").rstrip(".")
+    return text.replace("-", "−")
 
 
 def labels_of(tensor):
@@ -309,11 +337,16 @@ def note(text):
     return f'<span class="note">{text}</span>'
 
 
+#: Every slider's label width and total width, so that the tracks of a column line up.
+SLIDER_STYLE = {"description_width": "112px"}
+SLIDER_WIDTH = "310px"
+
+
 def int_slider(description, value, low, high, **kwargs):
-    """An integer slider with the explorers' look (wide enough labels, continuous updates)."""
+    """An integer slider with the explorers' look (aligned labels, continuous updates)."""
     return widgets.IntSlider(value=value, min=low, max=high, description=description,
-                             style={"description_width": "initial"},
-                             layout=widgets.Layout(width="260px"), **kwargs)
+                             style=SLIDER_STYLE, layout=widgets.Layout(width=SLIDER_WIDTH),
+                             **kwargs)
 
 
 class Explorer(widgets.VBox):

@@ -7,10 +7,12 @@ from matplotlib import colormaps
 from matplotlib.collections import LineCollection
 from matplotlib.patches import Rectangle
 
-from course.explorers._base import COLORS, Canvas, Explorer, column, int_slider, label, reset
+from course.explorers._base import (COLORS, Canvas, Explorer, Labels, column, int_slider, label,
+                                    number, reset)
 
 INPUT_SHADES = colormaps["Blues"]
 OUTPUT_SHADES = colormaps["Greens"]
+WEIGHT_COLORS = colormaps["PuOr_r"]  # orange: positive weight, purple: negative
 
 
 @dataclass(frozen=True)
@@ -50,62 +52,92 @@ def kernel_mosaic(kernel):
     return mosaic
 
 
+def shade(shades, c, count):
+    """The colour of channel ``c`` of ``count`` (light to dark), shared by every picture."""
+    return shades(0.3 + 0.55 * c / max(count - 1, 1))
+
+
 def _stack(ax, x, y, count, side, shades, title):
     """``count`` squares offset like a deck of cards, top-left at ``(x, y)``; returns the right edge."""
     step = min(0.35, 2.4 / max(count, 1))
     for c in range(count - 1, -1, -1):
-        shade = shades(0.35 + 0.5 * c / max(count - 1, 1))
-        ax.add_patch(Rectangle((x + c * step, y + c * step), side, side, facecolor=shade,
-                               edgecolor="#333333", linewidth=0.8, zorder=2 + count - c))
-    label(ax, x + side / 2, y + side + (count - 1) * step + 0.5, title, ha="center", va="top",
-            fontsize=10)
+        ax.add_patch(Rectangle((x + c * step, y + c * step), side, side,
+                               facecolor=shade(shades, c, count), edgecolor="#333333",
+                               linewidth=0.8, zorder=2 + count - c))
+    label(ax, x + (side + (count - 1) * step) / 2, y + side + (count - 1) * step + 0.4, title,
+          va="top", fontsize=10)
     return x + side + (count - 1) * step
 
 
+def _arrow(ax, x0, x1, y):
+    ax.annotate("", xy=(x1, y), xytext=(x0, y), arrowprops={"arrowstyle": "->", "lw": 1.5})
+
+
 def draw_channels(ax_tensor, ax_mix, state):
-    """Input stack -> kernel tensor (c_o rows of c_i tiles) -> output stack; channel mixing."""
+    """Input stack -> kernel tensor (c_o rows of c_i tiles) -> output stack; channel mixing.
+
+    Rows of the kernel carry their output channel's colour on the left, columns their input
+    channel's colour on top; the mixing graph uses the same colours.
+    """
     reset(ax_tensor)
     c_i, c_o, k = state.c_i, state.c_o, state.k
-    right = _stack(ax_tensor, 0, 1.5, c_i, 3, INPUT_SHADES, f"input\n{c_i} × {state.n} × {state.n}")
-    ax_tensor.annotate("", xy=(right + 1.2, 3), xytext=(right + 0.2, 3),
-                       arrowprops={"arrowstyle": "->", "lw": 1.5})
+    right = _stack(ax_tensor, 0.2, 2.6, c_i, 3, INPUT_SHADES,
+                   f"input\n{c_i} × {state.n} × {state.n}")
+    _arrow(ax_tensor, right + 0.3, right + 1.3, 4.5)
     mosaic = kernel_mosaic(state.kernel)
-    box_x, box_w, box_h = right + 1.5, 7.0, 7.0
-    scale = min(box_w / mosaic.shape[1], box_h / mosaic.shape[0])
+    x0, y0 = right + 2.1, 1.4
+    scale = min(7.5 / mosaic.shape[1], 6.6 / mosaic.shape[0])
     width, height = mosaic.shape[1] * scale, mosaic.shape[0] * scale
     limit = float(state.kernel.abs().max())
-    ax_tensor.imshow(np.ma.masked_invalid(mosaic), cmap="RdBu_r", vmin=-limit, vmax=limit,
-                     extent=(box_x, box_x + width, 0.5 + height, 0.5), interpolation="nearest")
-    label(ax_tensor, box_x + width / 2, 0.3, f"kernel {tuple(state.kernel.shape)}", ha="center",
-                   va="bottom", fontsize=11, color=COLORS["text"])
-    label(ax_tensor, box_x - 0.15, 0.5 + height / 2, f"{c_o} output\nchannels", ha="right",
-                   va="center", fontsize=9, color=COLORS["muted"])
-    label(ax_tensor, box_x + width / 2, 0.7 + height, f"{c_i} input channels, {k}×{k} each",
-                   ha="center", va="top", fontsize=9, color=COLORS["muted"])
-    x = box_x + width + 0.4
-    ax_tensor.annotate("", xy=(x + 1.0, 3), xytext=(x, 3), arrowprops={"arrowstyle": "->", "lw": 1.5})
+    ax_tensor.imshow(np.ma.masked_invalid(mosaic), cmap=WEIGHT_COLORS, vmin=-limit, vmax=limit,
+                     extent=(x0, x0 + width, y0 + height, y0), interpolation="nearest")
+    if k == 1:  # a 1x1 kernel is a c_o x c_i matrix: write its entries
+        strong = state.kernel.abs() > 0.6 * limit
+        for dark, color in ((False, COLORS["text"]), (True, "white")):
+            ax_tensor.add_artist(Labels(
+                [(x0 + (i * 2 + 0.5) * scale, y0 + (o * 2 + 0.5) * scale,
+                  number(state.kernel[o, i, 0, 0])) for o in range(c_o) for i in range(c_i)
+                 if bool(strong[o, i, 0, 0]) == dark],
+                fontsize=10, color=color, max_width=0.9 * scale))
+    bar = 0.22
+    for i in range(c_i):
+        left = x0 + i * (k + 1) * scale
+        ax_tensor.add_patch(Rectangle((left, y0 - 2 * bar), k * scale, bar, linewidth=0,
+                                      facecolor=shade(INPUT_SHADES, i, c_i)))
+    for o in range(c_o):
+        top = y0 + o * (k + 1) * scale
+        ax_tensor.add_patch(Rectangle((x0 - 2 * bar, top), bar, k * scale, linewidth=0,
+                                      facecolor=shade(OUTPUT_SHADES, o, c_o)))
+    label(ax_tensor, x0 + width / 2, y0 - 2.5 * bar, f"kernel {tuple(state.kernel.shape)}",
+          va="bottom", fontsize=11)
+    label(ax_tensor, x0 + width / 2, y0 + height + 0.25,
+          f"row: output channel · column: input channel\none {k}×{k} slice per pair",
+          va="top", fontsize=9, color=COLORS["muted"])
+    x = x0 + width + 0.5
+    _arrow(ax_tensor, x, x + 1.0, 4.5)
     out = state.output_size
-    title = f"output\n{c_o} × {out} × {out}" if out else "output\nkernel too large"
-    _stack(ax_tensor, x + 1.3, 1.5, c_o, 3 if out else 1, OUTPUT_SHADES, title)
+    title = f"output\n{c_o} × {out} × {out}" if out else "no output:\nkernel > input"
+    _stack(ax_tensor, x + 1.4, 2.6, c_o, 3 if out else 1, OUTPUT_SHADES, title)
 
     reset(ax_mix)
     ys_in = np.linspace(0, 1, c_i + 2)[1:-1]
     ys_out = np.linspace(0, 1, c_o + 2)[1:-1]
     mixing = state.mixing
     strength = mixing.abs() / mixing.abs().max()
-    segments = [[(0, ys_in[i]), (1, ys_out[o])] for o in range(c_o) for i in range(c_i)]
-    colors = ["#b2182b" if mixing[o, i] > 0 else "#2166ac" for o in range(c_o) for i in range(c_i)]
-    widths = [0.5 + 3 * float(strength[o, i]) for o in range(c_o) for i in range(c_i)]
-    ax_mix.add_collection(LineCollection(segments, colors=colors, linewidths=widths, alpha=0.7))
-    ax_mix.scatter(np.zeros(c_i), ys_in, s=160, c=[INPUT_SHADES(0.6)] * c_i, edgecolors="#333",
-                   zorder=3)
-    ax_mix.scatter(np.ones(c_o), ys_out, s=160, c=[OUTPUT_SHADES(0.6)] * c_o, edgecolors="#333",
-                   zorder=3)
-    label(ax_mix, 0, -0.02, "in", ha="center", va="top", fontsize=10)
-    label(ax_mix, 1, -0.02, "out", ha="center", va="top", fontsize=10)
-    title = ("1×1: one pixel's channels\nmixed by a matrix" if k == 1
-             else f"each line: a {k}×{k} kernel\n(mixes channels and neighbours)")
-    label(ax_mix, 0.5, -0.12, title, ha="center", va="bottom", fontsize=10)
+    pairs = [(o, i) for o in range(c_o) for i in range(c_i)]
+    ax_mix.add_collection(LineCollection(
+        [[(0, ys_in[i]), (1, ys_out[o])] for o, i in pairs],
+        colors=[WEIGHT_COLORS(0.9 if mixing[o, i] > 0 else 0.1) for o, i in pairs],
+        linewidths=[0.5 + 3 * float(strength[o, i]) for o, i in pairs], alpha=0.75))
+    ax_mix.scatter(np.zeros(c_i), ys_in, s=170, edgecolors="#333", zorder=3,
+                   c=[shade(INPUT_SHADES, i, c_i) for i in range(c_i)])
+    ax_mix.scatter(np.ones(c_o), ys_out, s=170, edgecolors="#333", zorder=3,
+                   c=[shade(OUTPUT_SHADES, o, c_o) for o in range(c_o)])
+    label(ax_mix, 0, -0.02, "in", va="top", fontsize=10)
+    label(ax_mix, 1, -0.02, "out", va="top", fontsize=10)
+    title = ("1×1 kernel: at each pixel,\na matrix mixes the channels" if k == 1
+             else f"each line is a {k}×{k} slice:\nmixes channels and neighbours")
+    label(ax_mix, 0.5, -0.13, title, va="bottom", fontsize=10)
 
 
 def channels_caption(state):
@@ -137,13 +169,12 @@ def channels_explorer():
         "k": int_slider("kernel size k", 2, 1, 7),
         "n": int_slider("input size n", 3, 1, 64),
     }
-    canvas = Canvas(9.6, 3.6)
-    ax_tensor = canvas.figure.add_axes((0.01, 0.02, 0.72, 0.96))
+    canvas = Canvas(9.6, 3.4)
+    ax_tensor = canvas.figure.add_axes((0.0, 0.0, 0.74, 1.0))
     ax_tensor.set_axis_off()
-    ax_tensor.set_xlim(-0.3, 20.5)
-    ax_tensor.set_ylim(9.2, -0.1)
-    ax_tensor.set_aspect("equal")
-    ax_mix = canvas.figure.add_axes((0.76, 0.02, 0.23, 0.8))
+    ax_tensor.set_xlim(0, 21.3)
+    ax_tensor.set_ylim(9.8, 0)
+    ax_mix = canvas.figure.add_axes((0.77, 0.03, 0.22, 0.78))
     ax_mix.set_axis_off()
     ax_mix.set_xlim(-0.25, 1.25)
     ax_mix.set_ylim(1.02, -0.3)
@@ -157,4 +188,4 @@ def channels_explorer():
             column("sizes", controls["k"], controls["n"])]
     return Explorer("Multiple input and output channels", controls, rows, render,
                     intro="A kernel has one k×k slice per (output, input) channel pair: "
-                          "red weights are positive, blue negative.")
+                          "orange weights are positive, purple negative.")

@@ -7,14 +7,15 @@ from functools import lru_cache
 import ipywidgets as widgets
 import numpy as np
 import torch
+from matplotlib import colormaps
 from matplotlib.colors import to_rgba
 from matplotlib.lines import Line2D
 from torch.nn import functional as F
 
-from course.explorers._base import (COLORS, Canvas, Explorer, call_student, column,
-                                    compare_outputs, diagram_axes, draw_grid, draw_yours,
-                                    int_slider, label, labels_of, note, number, outline, reset,
-                                    single_thread)
+from course.explorers._base import (COLORS, SLIDER_STYLE, SLIDER_WIDTH, Canvas, Explorer,
+                                    call_student, column, compare_outputs, diagram_axes,
+                                    draw_grid, draw_yours, int_slider, label, labels_of, note,
+                                    number, outline, reset, single_thread)
 
 
 def _stripe():
@@ -92,9 +93,13 @@ def correlation_state(X, K, row, col):
 
 
 def sum_of_products(state):
-    """The output cell written out, e.g. ``0·0 + 1·1 + 3·2 + 4·3 = 19``."""
-    terms = " + ".join(f"{number(x)}·{number(k)}" for x, k in state.products)
-    return f"{terms} = {number(state.value)}".replace("+ -", "− ")
+    """The output cell written out, e.g. ``0·0 + 1·1 + 3·2 + 4·3 = 19`` or ``1·1 + 0·(−1) = 1``."""
+    def factor(k):
+        text = number(k)
+        return f"({text})" if text.startswith("−") else text
+
+    terms = " + ".join(f"{number(x)}·{factor(k)}" for x, k in state.products)
+    return f"{terms} = {number(state.value)}".replace("+ −", "− ")
 
 
 def draw_correlation(canvas, ax, state, yours=None):
@@ -149,11 +154,14 @@ def correlation_explorer(corr2d=None):
     """Move the kernel over the input with row and column sliders; pick the input and kernel."""
     controls = {
         "input": widgets.Dropdown(options=list(INPUTS), value="the notes' X (3×3)",
-                                  description="input", layout=widgets.Layout(width="280px")),
+                                  description="input", style=SLIDER_STYLE,
+                                  layout=widgets.Layout(width=SLIDER_WIDTH)),
         "kernel": widgets.Dropdown(options=list(KERNELS), value="the notes' K",
-                                   description="kernel", layout=widgets.Layout(width="280px")),
-        "own": widgets.Text(value="1, 0, -1; 1, 0, -1", description="your own",
-                            continuous_update=False, layout=widgets.Layout(width="280px")),
+                                   description="kernel", style=SLIDER_STYLE,
+                                   layout=widgets.Layout(width=SLIDER_WIDTH)),
+        "own": widgets.Text(value="1, 0, -1; 1, 0, -1", description="your own kernel",
+                            placeholder="rows split by ;", continuous_update=False,
+                            style=SLIDER_STYLE, layout=widgets.Layout(width=SLIDER_WIDTH)),
         "row": int_slider("output row", 0, 0, 1),
         "col": int_slider("output column", 0, 0, 1),
     }
@@ -265,58 +273,75 @@ WEIGHT_COLORS = ("#2ca02c", "#d62728")
 
 
 def training_axes(figure):
-    """The three static axes of the training explorer: loss, weights, learned output."""
-    ax_loss = figure.add_axes((0.07, 0.17, 0.26, 0.70))
+    """The static axes of the training explorer: loss, weights, target and learned output."""
+    ax_loss = figure.add_axes((0.065, 0.16, 0.25, 0.72))
     ax_loss.set_yscale("log")
     ax_loss.set_xlim(0, MAX_EPOCHS + 1)
     ax_loss.set_ylim(1e-6, LOSS_CEILING * 3)
     ax_loss.set_yticks([1e-6, 1e-4, 1e-2, 1, 1e2, 1e4, 1e6],
                        ["1e-6", "1e-4", "0.01", "1", "100", "1e4", "1e6"])
+    ax_loss.minorticks_off()
     ax_loss.set_xlabel("epoch")
-    ax_loss.set_title("loss (summed squares)", fontsize=11)
-    ax_weights = figure.add_axes((0.41, 0.17, 0.26, 0.70))
+    ax_loss.set_title("loss (sum of squared errors)", fontsize=11)
+    ax_weights = figure.add_axes((0.385, 0.16, 0.25, 0.72))
     ax_weights.set_xlim(-1, MAX_EPOCHS + 1)
-    ax_weights.set_ylim(-2.2, 2.2)
+    ax_weights.set_ylim(-2.2, 2.9)
+    ax_weights.set_yticks([-2, -1, 0, 1, 2])
     ax_weights.set_xlabel("epoch")
     ax_weights.set_title("the kernel's two weights", fontsize=11)
     ax_weights.legend(handles=[Line2D([], [], color=c, marker="o", markersize=3, label=label)
-                               for c, label in zip(WEIGHT_COLORS, ("K[0, 0] → 1", "K[0, 1] → −1"))],
-                      loc="lower left", fontsize=9, frameon=False)
+                               for c, label in zip(WEIGHT_COLORS, ("K[0,0] → 1", "K[0,1] → −1"))],
+                      loc="upper center", ncol=2, fontsize=9, frameon=False, handlelength=1.5,
+                      columnspacing=1)
     for ax in (ax_loss, ax_weights):
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)
-    ax_output = figure.add_axes((0.72, 0.17, 0.27, 0.70))
-    ax_output.set_axis_off()
+    ax_target = figure.add_axes((0.69, 0.54, 0.30, 0.34))
+    ax_target.set_title("target Y = X ⋆ [1, −1]", fontsize=11)
+    ax_output = figure.add_axes((0.69, 0.05, 0.30, 0.34))
     ax_output.set_title("output of the learned kernel", fontsize=11)
+    for ax in (ax_target, ax_output):
+        ax.set_axis_off()
+        ax.set_xlim(0, 7)
+        ax.set_ylim(6, 0)
+        ax.set_aspect("equal")
+    draw_heatmap(ax_target, stripe_data()[1])
     return ax_loss, ax_weights, ax_output
+
+
+def draw_heatmap(ax, Y):
+    """A (6, 7) output as cells: red for +1, white for 0, blue for −1."""
+    values = Y.nan_to_num(nan=0.0)
+    fill = colormaps["RdBu_r"](((values + 1.5) / 3).clamp(0, 1).numpy())
+    draw_grid(ax, tuple(Y.shape), fill=fill, linewidth=0.4)
 
 
 def draw_training(ax_loss, ax_weights, ax_output, state):
     """Loss per epoch (log scale), the two kernel weights per epoch, the final output."""
     epochs = len(state.losses)
     reset(ax_loss)
-    losses = [min(loss, LOSS_CEILING) if math.isfinite(loss) else LOSS_CEILING
+    # values off the chart are left out (NaN breaks the line): the caption says it diverged
+    losses = [loss if math.isfinite(loss) and loss <= LOSS_CEILING else math.nan
               for loss in state.losses]
     ax_loss.plot(range(1, epochs + 1), [max(loss, 1e-6) for loss in losses], "o-",
                  color="#3465a4", markersize=3)
 
     reset(ax_weights)
     steps = range(epochs + 1)
-    weights = state.weights.nan_to_num(nan=5.0).clamp(-5, 5)
+    weights = state.weights.masked_fill(~(state.weights.abs() <= 2.3), math.nan)
     for target, color, values in zip((1, -1), WEIGHT_COLORS, weights.T):
         ax_weights.axhline(target, color=color, linestyle=":", lw=1)
         ax_weights.plot(steps, values, "o-", color=color, markersize=3)
 
     reset(ax_output)
-    ax_output.imshow(state.Y_hat.nan_to_num(nan=0.0).clamp(-1.5, 1.5).numpy(), cmap="RdBu_r",
-                     vmin=-1.5, vmax=1.5, interpolation="nearest")
+    draw_heatmap(ax_output, state.Y_hat)
 
 
 def training_caption(state):
     """HTML: the learned kernel, the last loss, and a warning when training diverged."""
     last = state.weights[-1].tolist()
     text = (f"After {len(state.losses)} epoch(s) at learning rate {state.lr:.3g}: kernel "
-            f"<span class='formula'>[{last[0]:.4f}, {last[1]:.4f}]</span> (target [1, −1]), "
+            f"<span class='formula'>[{last[0]:.4g}, {last[1]:.4g}]</span> (target [1, −1]), "
             f"last loss <span class='formula'>{state.losses[-1]:.3g}</span>.")
     if state.diverged:
         text += ("<br><span class='impossible'>The loss blew up: each step overshoots. "
@@ -329,12 +354,11 @@ def kernel_training_explorer():
     controls = {
         "lr": widgets.FloatLogSlider(value=3e-2, base=10, min=-3, max=0, step=0.05,
                                      description="learning rate", readout_format=".3f",
-                                     style={"description_width": "initial"},
-                                     layout=widgets.Layout(width="300px")),
+                                     style=SLIDER_STYLE, layout=widgets.Layout(width=SLIDER_WIDTH)),
         "epochs": int_slider("epochs", 10, 1, MAX_EPOCHS),
-        "seed": int_slider("initial kernel (seed)", 0, 0, 9),
+        "seed": int_slider("initial kernel", 0, 0, 9),
     }
-    canvas = Canvas(9.6, 3.0)
+    canvas = Canvas(9.6, 3.2)
     ax_loss, ax_weights, ax_output = training_axes(canvas.figure)
 
     def render(v):
@@ -342,6 +366,8 @@ def kernel_training_explorer():
         draw_training(ax_loss, ax_weights, ax_output, state)
         return canvas.png(), training_caption(state)
 
-    return Explorer("Learning the edge kernel", controls, list(controls.values()), render,
+    rows = [column("training", controls["lr"], controls["epochs"]),
+            column("start (random seed)", controls["seed"])]
+    return Explorer("Learning the edge kernel", controls, rows, render,
                     intro="The notes' loop: a 1×2 kernel starts random and learns to turn the "
                           "stripe X into its edges Y = X ⋆ [1, −1].")

@@ -7,10 +7,12 @@ import numpy as np
 import torch
 from matplotlib.collections import LineCollection
 
-from course.explorers._base import COLORS, Canvas, Explorer, int_slider, label, outline, reset
+from course.explorers._base import (COLORS, SLIDER_STYLE, SLIDER_WIDTH, Canvas, Explorer,
+                                    int_slider, label, outline, reset)
 
 #: Image sizes offered by the size slider (square images, n x n pixels).
 IMAGE_SIZES = (4, 8, 16, 32, 64, 128, 256, 512, 1024)
+MAX_DELTA = 10
 LAYERS = ("dense", "locally connected", "convolution")
 LAYER_COLORS = ("#9e9ac8", "#6baed6", "#fd8d3c")
 
@@ -110,9 +112,9 @@ def locality_explorer():
     """Sliders for image size and window half-width Δ; three layers' parameter counts."""
     controls = {
         "n": widgets.SelectionSlider(options=IMAGE_SIZES, value=32, description="image size n",
-                                     style={"description_width": "initial"},
-                                     layout=widgets.Layout(width="300px")),
-        "delta": int_slider("half-width Δ", 2, 0, 10),
+                                     style=SLIDER_STYLE,
+                                     layout=widgets.Layout(width=SLIDER_WIDTH)),
+        "delta": int_slider("half-width Δ", 2, 0, MAX_DELTA),
     }
     canvas = Canvas(9.6, 3.8)
     ax_image = canvas.figure.add_axes((0.01, 0.02, 0.36, 0.86))
@@ -132,7 +134,10 @@ def locality_explorer():
         ax_counts.spines[side].set_visible(False)
 
     def render(v):
-        state = locality_state(v["n"], v["delta"])
+        widest = min(MAX_DELTA, (v["n"] - 1) // 2)  # the window stays inside the image
+        if controls["delta"].max != widest:
+            controls["delta"].max = widest  # may clamp the value (and render once more)
+        state = locality_state(v["n"], controls["delta"].value)
         draw_locality(ax_image, ax_counts, state)
         return canvas.png(), locality_caption(state)
 

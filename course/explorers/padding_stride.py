@@ -30,7 +30,8 @@ class PaddingStrideState:
         n, k, p, s = (self.input_shape[axis], self.kernel_size[axis], self.padding[axis],
                       self.stride[axis])
         top = n - k + 2 * p + s
-        return (f"⌊({n} − {k} + 2·{p} + {s}) / {s}⌋ = ⌊{top} / {s}⌋ = {top // s}")
+        return (f"⌊({n} − {k} + 2·{p} + {s}) / {s}⌋ = ⌊{top} / {s}⌋ = {top // s}"
+                .replace("-", "−"))
 
 
 def padding_stride_state(input_shape, kernel_size, padding=(0, 0), stride=(1, 1)):

@@ -7,9 +7,10 @@ import torch
 from matplotlib.colors import to_rgba
 from torch.nn import functional as F
 
-from course.explorers._base import (COLORS, Canvas, Explorer, Labels, call_student, column,
-                                    compare_outputs, diagram_axes, draw_grid, draw_yours,
-                                    int_slider, label, labels_of, note, number, outline, reset)
+from course.explorers._base import (COLORS, SLIDER_STYLE, SLIDER_WIDTH, Canvas, Explorer,
+                                    Labels, call_student, column, compare_outputs, diagram_axes,
+                                    draw_grid, draw_yours, int_slider, label, labels_of, note,
+                                    number, outline, reset)
 
 #: The inputs a student can pick: the notes' examples and one with negative values.
 INPUTS = {
@@ -89,7 +90,7 @@ def explain(state):
             text += " (padded cells are never picked)"
         return text
     shown = " + ".join("0" if v is None else number(v) for v in values)
-    text = f"({shown}) / {len(values)} = {value}".replace("+ -", "− ")
+    text = f"({shown}) / {len(values)} = {value}".replace("+ −", "− ")
     if None in values:
         text += " (padded zeros count: count_include_pad=True)"
     return text
@@ -169,7 +170,8 @@ def pooling_explorer(pool2d_pad_stride=None):
     """Window, stride, padding, max/avg and the output cell to explain."""
     controls = {
         "input": widgets.Dropdown(options=list(INPUTS), value="the notes' 4×4 (0…15)",
-                                  description="input", layout=widgets.Layout(width="260px")),
+                                  description="input", style=SLIDER_STYLE,
+                                  layout=widgets.Layout(width=SLIDER_WIDTH)),
         "mode": widgets.ToggleButtons(options=["max", "avg"], value="max",
                                       style={"button_width": "60px"}),
         "p_h": int_slider("window p_h", 3, 1, 4), "p_w": int_slider("window p_w", 3, 1, 4),
