@@ -10,6 +10,15 @@
 # concrete with a `shift2d` function, and write your first convolution-like operation in one
 # dimension.
 #
+# | graded function | points |
+# | --- | --- |
+# | `fc_param_count` | 2 |
+# | `locally_connected_param_count` | 3 |
+# | `conv_param_count` | 3 |
+# | `shift2d` | 4 |
+# | `corr1d` | 4 |
+# | two written questions | 2 + 2 |
+#
 # **How this notebook works.** Each exercise states a function to write. Replace
 # `raise NotImplementedError()` with your code, then run the test cell below it. The visible checks
 # are a sample; hidden tests with other inputs decide the grade, so try your function on inputs of
