@@ -338,8 +338,8 @@ def note(text):
 
 
 #: Every slider's label width and total width, so that the tracks of a column line up.
-SLIDER_STYLE = {"description_width": "112px"}
-SLIDER_WIDTH = "310px"
+SLIDER_STYLE = {"description_width": "120px"}
+SLIDER_WIDTH = "320px"
 
 
 def int_slider(description, value, low, high, **kwargs):

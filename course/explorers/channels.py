@@ -164,10 +164,10 @@ def channels_caption(state):
 def channels_explorer():
     """Sliders for input channels, output channels, kernel size and input size."""
     controls = {
-        "c_i": int_slider("input channels c_i", 2, 1, 8),
-        "c_o": int_slider("output channels c_o", 3, 1, 8),
-        "k": int_slider("kernel size k", 2, 1, 7),
-        "n": int_slider("input size n", 3, 1, 64),
+        "c_i": int_slider("input c_i", 2, 1, 8),
+        "c_o": int_slider("output c_o", 3, 1, 8),
+        "k": int_slider("kernel k × k", 2, 1, 7),
+        "n": int_slider("input n × n", 3, 1, 64),
     }
     canvas = Canvas(9.6, 3.4)
     ax_tensor = canvas.figure.add_axes((0.0, 0.0, 0.74, 1.0))
