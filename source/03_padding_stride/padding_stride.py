@@ -521,7 +521,7 @@ for image, padding, hint in [
 # fine detail can be lost or aliased (a thin line may fall between two windows), and the output is
 # equivariant only to shifts by multiples of the stride: move the input by one pixel and the
 # strided output can change in more than position. When $(n + 2p - k)$ is not a multiple of $s$
-# the last rows or columns are not used at all.
+# the last rows or columns may not be used at all.
 
 # %% [markdown]
 # **Question 2 (2 points).** The output size uses a floor, not a ceiling. Take $n = 8$, $k = 3$,
