@@ -11,7 +11,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 from torch import nn
-from torch.nn import functional as F
 
 from course import explorers
 from course.explorers import _base, bench
@@ -423,3 +422,9 @@ def test_the_image_is_shown_at_its_pixel_width():
     assert int(explorer.image.width) == decode(explorer.image.value).shape[1]
     explorer.controls["n_w"].value = 12
     assert int(explorer.image.width) == decode(explorer.image.value).shape[1]
+
+
+def test_the_plain_text_of_an_explorer_is_short_and_friendly():
+    bundle = make("channels_explorer")._repr_mimebundle_()
+    assert bundle["text/plain"] == ("Multiple input and output channels: an interactive explorer "
+                                    "(run its cell to use it)")

@@ -54,8 +54,8 @@ class Canvas:
 
     Its static part (axes frames, ticks, legends, titles) is rendered once and kept as a
     background; each update restores it and draws only the artists of the axes' lists (images,
-    collections, patches, lines, texts), which ``reset`` empties. So axes with visible ticks
-    must keep their limits, and per-update text belongs in ``ax.text``, not in ``set_title``.
+    collections, patches, lines, texts, artists), which ``reset`` empties. So axes with visible
+    ticks must keep their limits, and per-update text goes through ``label``, not ``set_title``.
     """
 
     def __init__(self, width, height, dpi=100):
@@ -288,9 +288,11 @@ def call_student(function, *args, **kwargs):
     try:
         return function(*args, **kwargs), None
     except NotImplementedError:
-        return None, f"<code>{name}</code> is still a stub: implement it, run its cell, then run this one again"
+        return None, (f"<code>{name}</code> is still a stub: implement it, run its cell, then "
+                      f"run this one again")
     except Exception as error:  # the student's code may fail in any way: say how, don't crash
-        return None, f"your <code>{name}</code> raised <code>{html.escape(type(error).__name__)}: {html.escape(str(error))[:200]}</code>"
+        message = html.escape(f"{type(error).__name__}: {error}")[:200]
+        return None, f"your <code>{name}</code> raised <code>{message}</code>"
 
 
 def draw_yours(ax, x, Y, yours, title, fontsize=10):
@@ -358,6 +360,7 @@ class Explorer(widgets.VBox):
     """
 
     def __init__(self, title, controls, rows, render, intro=""):
+        self.title = title
         self.controls = controls
         self._render = render
         self.error = None  # the last rendering error's traceback, None when all went well
@@ -373,6 +376,10 @@ class Explorer(widgets.VBox):
         for control in controls.values():
             control.observe(self._on_change, names="value")
         self.refresh()
+
+    def __repr__(self):
+        # the text a notebook shows where the widget cannot be drawn (no kernel, saved output)
+        return f"{self.title}: an interactive explorer (run its cell to use it)"
 
     def values(self):
         """The current value of every control, by name."""
