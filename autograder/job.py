@@ -19,6 +19,8 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import nbformat
+
 from autograder import library, remote, tamper
 
 _zygote = None
@@ -168,12 +170,7 @@ def _grade_notebook(job, stem, timings):
             grade_id = meta["grade_id"]
             max_points = float(meta.get("points", 0))
             if tamper.is_manual(cell):
-                missing = grade_id in merged.missing
-                results.append({"grade_id": grade_id, "kind": "manual",
-                                "points": 0.0 if missing else None, "max_points": max_points,
-                                "status": "missing" if missing else "manual",
-                                "message": "the answer cell was deleted" if missing
-                                else "needs manual grading"})
+                results.append(_manual(cell, grade_id in merged.missing, max_points))
                 continue
             status, message = _verdict(session, job, grade_id, tests, graded_names, violations,
                                        tamper.source(cell))
@@ -200,6 +197,19 @@ def _ensure_zygote():
     if _zygote is None or not _zygote.alive():
         warm_up()
     return _zygote
+
+
+def _manual(cell, deleted, max_points):
+    """A written answer's record: needs manual grading, or 0 if there is no answer (the
+    cell is the release's, as nbgrader's own ``determine_grade`` decides)."""
+    from nbgrader.utils import compute_checksum
+    unchanged = tamper.nbgrader(cell).get("checksum") == compute_checksum(nbformat.from_dict(cell))
+    if deleted or unchanged:
+        return {"grade_id": tamper.nbgrader(cell)["grade_id"], "kind": "manual", "points": 0.0,
+                "max_points": max_points, "status": "missing",
+                "message": "the answer cell was deleted" if deleted else "no answer written"}
+    return {"grade_id": tamper.nbgrader(cell)["grade_id"], "kind": "manual", "points": None,
+            "max_points": max_points, "status": "manual", "message": "needs manual grading"}
 
 
 def _run_flags(runs, cells):

@@ -71,13 +71,15 @@ def _differences(release, submitted):
 
 def _clean(cell, index):
     cell = copy.deepcopy(cell)
+    cell["source"] = source(cell)
     if cell.get("cell_type") == "code":
         cell["outputs"], cell["execution_count"] = [], None
     cell.setdefault("metadata", {})
     if not isinstance(cell["metadata"], dict):
         cell["metadata"] = {}
     cell["id"] = f"graded-{index:03d}"
-    cell.pop("attachments", None) if cell.get("cell_type") == "code" else None
+    if cell.get("cell_type") == "code":
+        cell.pop("attachments", None)
     return cell
 
 
@@ -107,10 +109,8 @@ def merge(release, submission):
             changes = _differences(original, cell)
             if changes:
                 problems.append(f"{_kind(original)} {grade_id} was changed: {'; '.join(changes)}")
-            if nbgrader(original).get("locked"):
-                merged = copy.deepcopy(original)
-            else:
-                merged = copy.deepcopy(original)
+            merged = copy.deepcopy(original)
+            if not nbgrader(original).get("locked"):
                 merged["source"] = source(cell)
             seen[grade_id] = len(cells)
             cells.append(merged)

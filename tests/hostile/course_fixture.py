@@ -50,13 +50,16 @@ def answer_key_code(root):
             if tamper.nbgrader(c).get("solution") and c["cell_type"] == "code"}
 
 
-def submission(root, student, code=None, extra=(), edit=None):
+ANSWER = "Weight sharing: the same pattern means the same thing anywhere in the image."
+
+
+def submission(root, student, code=None, extra=(), edit=None, answer=ANSWER):
     """A student's submission folder; returns its path.
 
     Starts from the release; solution cells get ``code[name]`` (default: the answer key's
-    code, ``None``: left blank); ``extra`` is a list of ``(after_grade_id, source)`` code
-    cells inserted after the cell with that grade id (None: at the end); ``edit(nb)`` may
-    change the notebook dict last.
+    code, ``None``: left blank), written answers get ``answer`` (None: left blank);
+    ``extra`` is a list of ``(after_grade_id, source)`` code cells inserted after the cell
+    with that grade id (None: at the end); ``edit(nb)`` may change the notebook dict last.
     """
     root = Path(root)
     nb = json.loads((root / "release" / ASSIGNMENT / f"{STEM}.ipynb").read_text())
@@ -67,6 +70,8 @@ def submission(root, student, code=None, extra=(), edit=None):
         if cell["cell_type"] == "code" and tamper.nbgrader(cell).get("solution") \
                 and solutions.get(name) is not None:
             cell["source"] = solutions[name]
+        if tamper.is_manual(cell) and answer is not None:
+            cell["source"] = answer
     for number, (after, text) in enumerate(extra):
         cell = nbformat.v4.new_code_cell(text)
         cell["id"] = f"extra-{number}"
