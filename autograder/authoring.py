@@ -8,6 +8,8 @@ format that a reviewer reads in a diff. Each cell starts with a header line::
     # %% solution corr2d [conv2d_true ...]       solution cell: the answer key's code for these
     # %% tests test_corr2d points=3              an autograded test cell (locked)
     # %% [markdown] answer q_edges points=2      a manually graded written answer
+    # %% widget                                  a code cell that shows an explorer widget
+                                                 (its output is interactive: nbval ignores it)
 
 A solution cell's code is never written in the text source: the builder copies it from
 ``autograder.answer_key`` (the one home of every solution), keeping each signature and
@@ -31,7 +33,7 @@ from autograder import answer_key
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "source"
 HEADER = re.compile(r"^# %%(?: \[(?P<type>markdown)\])?(?: (?P<kind>solution|tests|answer)"
-                    r"(?P<args>(?: \S+)+))?\s*$")
+                    r"(?P<args>(?: \S+)+)| (?P<widget>widget))?\s*$")
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 
 
@@ -143,6 +145,10 @@ def _cell(header, body, path):
     else:
         text = "\n".join(body).strip("\n")
     kind = match["kind"]
+    if match["widget"]:
+        if markdown:
+            raise AuthoringError(f"{path}:{lineno}: a widget cell is a code cell")
+        return nbformat.v4.new_code_cell(text, metadata={"tags": ["nbval-ignore-output"]})
     if kind is None:
         return nbformat.v4.new_markdown_cell(text) if markdown else nbformat.v4.new_code_cell(text)
     names, options = _options(match["args"], path, lineno)
@@ -173,7 +179,7 @@ def _cell(header, body, path):
 def execute(nb, cwd):
     """Run ``nb`` top to bottom in a fresh python3 kernel, storing its outputs."""
     from nbclient import NotebookClient
-    NotebookClient(nb, timeout=600, kernel_name="python3",
+    NotebookClient(nb, timeout=600, kernel_name="python3", store_widget_state=False,
                    resources={"metadata": {"path": str(cwd)}}).execute()
     return nb
 

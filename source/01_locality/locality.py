@@ -141,6 +141,17 @@ for n_h, n_w, m_h, m_w in [(1, 1, 1, 1), (3, 5, 2, 7), (28, 28, 10, 1), (7, 2, 2
 # $(2\Delta+1)^2$ weights and its own bias. Near the border part of the window hangs over the edge
 # of the image; those weights exist all the same (they meet zeros, a topic of chapter 3).
 #
+# ### Explore: what locality saves
+#
+# Move the sliders: the image size and the window half-width $\Delta$. The bars compare the
+# parameters of a dense layer, a locally connected layer and a convolution (note the log scale);
+# the picture shows the $(2\Delta+1) \times (2\Delta+1)$ window one hidden unit sees.
+
+# %% widget
+from course.explorers import locality_explorer
+locality_explorer()
+
+# %% [markdown]
 # ### Exercise 2 · `locally_connected_param_count` (3 points)
 #
 # Write `locally_connected_param_count(n_h, n_w, delta, bias=True)`: the number of parameters of a

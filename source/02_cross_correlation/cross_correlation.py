@@ -128,6 +128,18 @@ print("corr2d passes the hidden tests")
 ### END HIDDEN TESTS
 
 # %% [markdown]
+# ### Explore: slide the kernel
+#
+# Pick an input and a kernel (the notes' `K`, the edge kernel, a blur, or type your own), then
+# move the kernel with the row and column sliders. The window, the kernel and the output cell are
+# highlighted and the sum of products is written out. Once your `corr2d` passes its tests, the
+# explorer also checks your answer against PyTorch's.
+
+# %% widget
+from course.explorers import correlation_explorer
+correlation_explorer(corr2d)
+
+# %% [markdown]
 # ## Convolutional layers
 #
 # A convolutional layer cross-correlates its input with a kernel and adds a scalar bias:
@@ -348,6 +360,16 @@ for i in range(10):
 
 # %%
 conv2d.weight.data
+
+# %% [markdown]
+# ### Explore: learning the edge kernel
+#
+# The same training loop with sliders for the learning rate and the number of epochs. Watch the
+# loss curve, and the learned kernel approach $[1, -1]$; try a learning rate that is too large.
+
+# %% widget
+from course.explorers import kernel_training_explorer
+kernel_training_explorer()
 
 # %% [markdown]
 # ### Exercise: `learn_kernel(X, Y, kernel_size=(1, 2), lr=3e-2, epochs=10)`

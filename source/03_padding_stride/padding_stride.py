@@ -244,6 +244,17 @@ check((32, 20), (5, 3), padding=(2, 0), stride=(4, 1))
 ### END HIDDEN TESTS
 
 # %% [markdown]
+# ### Explore: padding and stride
+#
+# Input size, kernel size, padding (per side) and stride for the height and the width: the padded
+# grid shows every window position, the output grid its size, and the formula is filled in with
+# your numbers. Your `conv_output_shape` is compared with PyTorch's answer.
+
+# %% widget
+from course.explorers import padding_stride_explorer
+padding_stride_explorer(conv_output_shape)
+
+# %% [markdown]
 # ### Exercise 2 · `pad2d` (3 points)
 #
 # Write `pad2d(X, padding)` for `X` of shape `(h, w)`:

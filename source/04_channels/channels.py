@@ -328,6 +328,17 @@ result = expect_no_library(corr2d_multi_in_out_1x1, X.float(), K.float(), famili
 ### END HIDDEN TESTS
 
 # %% [markdown]
+# ### Explore: channels
+#
+# Choose the input and output channels and the kernel size: the kernel tensor's shape, its
+# parameter count and the multiply-accumulates of one forward pass, and what a $1 \times 1$
+# convolution mixes at one pixel.
+
+# %% widget
+from course.explorers import channels_explorer
+channels_explorer()
+
+# %% [markdown]
 # ## What channels cost: parameters
 #
 # Channels are where a convolutional layer keeps its parameters. The kernel has

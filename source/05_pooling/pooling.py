@@ -284,6 +284,17 @@ result = expect_no_library(pool2d_pad_stride, X.float(), 3, 2, 1, families=("poo
 ### END HIDDEN TESTS
 
 # %% [markdown]
+# ### Explore: pooling
+#
+# Window, stride, padding and max or average on a small image with its values written in the
+# cells; pick an output cell to see which input cell it came from. Your `pool2d_pad_stride` is
+# compared with PyTorch's.
+
+# %% widget
+from course.explorers import pooling_explorer
+pooling_explorer(pool2d_pad_stride)
+
+# %% [markdown]
 # ## Multiple channels
 #
 # With several input channels, a pooling layer pools **each channel on its own**. It does not
