@@ -24,6 +24,7 @@ import nbformat
 from autograder import library, remote, tamper
 
 _zygote = None
+MAX_NOTEBOOK_BYTES = 32 << 20
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,12 @@ def grade(job):
         try:
             notebook = _grade_notebook(job, stem, timings)
         except remote.SandboxError as error:
-            notebook = _error_notebook(stem, f"the grader could not run the sandbox: {error}")
+            notebook = _error_notebook(stem, f"the grader could not run the sandbox: {error}",
+                                       _read(release / f"{stem}.ipynb")[0])
+        except Exception as error:  # noqa: BLE001 (a grader bug must not stop the batch)
+            notebook = _error_notebook(stem, f"internal grader error: {type(error).__name__}: "
+                                             f"{_one_line(str(error), 300)}",
+                                       _read(release / f"{stem}.ipynb")[0])
         record["notebooks"].append(notebook)
         for cell in notebook["cells"]:
             record["score"] += cell["points"] or 0.0
@@ -83,6 +89,8 @@ def grade(job):
 def _read(path):
     """A notebook file as a dict, or an error message."""
     try:
+        if path.stat().st_size > MAX_NOTEBOOK_BYTES:
+            return None, f"{path.name} is larger than {MAX_NOTEBOOK_BYTES >> 20} MB"
         with open(path, encoding="utf-8") as file:
             notebook = json.load(file)
     except FileNotFoundError:

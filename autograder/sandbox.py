@@ -20,6 +20,7 @@ import ctypes
 import os
 import resource
 import shutil
+import stat
 import sys
 from pathlib import Path
 
@@ -45,6 +46,7 @@ SYSTEM_DIRS = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc")
 DEVICES = ("null", "zero", "random", "urandom")
 SCRATCH = "/tmp/submission"
 SCRATCH_MB = 256
+COPY_MB = 64
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -103,14 +105,33 @@ def enter_namespaces(submission, uid, root_dir="/tmp/.sandbox-root"):
     tmp = root / "tmp"
     tmp.mkdir()
     os.chmod(tmp, 0o1777)
-    scratch = root / SCRATCH.lstrip("/")
-    shutil.copytree(submission, scratch, symlinks=False,
-                    ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-    for directory, _, files in os.walk(scratch):
-        os.chown(directory, uid, uid)
-        for name in files:
-            os.chown(os.path.join(directory, name), uid, uid, follow_symlinks=False)
+    copy_submission(submission, root / SCRATCH.lstrip("/"), uid)
     return root
+
+
+def copy_submission(submission, scratch, uid, max_bytes=COPY_MB << 20):
+    """Copy the submission's regular files (never what a symlink points to) to ``scratch``,
+    owned by ``uid``, up to ``max_bytes`` in all."""
+    scratch.mkdir()
+    os.chown(scratch, uid, uid)
+    if os.path.islink(submission) or not os.path.isdir(submission):
+        return
+    budget = max_bytes
+    for directory, folders, files in os.walk(submission):
+        folders[:] = [f for f in folders if not os.path.islink(os.path.join(directory, f))
+                      and f != ".ipynb_checkpoints"]
+        target = scratch / os.path.relpath(directory, submission)
+        if not target.exists():
+            target.mkdir()
+            os.chown(target, uid, uid)
+        for name in files:
+            path = os.path.join(directory, name)
+            info = os.lstat(path)
+            if not stat.S_ISREG(info.st_mode) or info.st_size > budget:
+                continue
+            budget -= info.st_size
+            shutil.copyfile(path, target / name, follow_symlinks=False)
+            os.chown(target / name, uid, uid)
 
 
 def drop_privileges(root, uid, memory_mb, cpu_seconds):

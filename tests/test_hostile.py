@@ -47,6 +47,8 @@ def batch(tmp_path_factory):
         folders[attack.name] = course_fixture.submission(
             root, attack.name, {k: _fill(v, places) for k, v in attack.code.items()},
             [(after, _fill(text, places)) for after, text in attack.extra], attack.edit)
+        for name, target in attack.links.items():
+            (folders[attack.name] / name).symlink_to(_fill(target, places))
     watched = [root / "source", root / "release", root / "submitted"]
     before = tree_hash(*watched)
     job.warm_up()

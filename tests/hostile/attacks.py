@@ -44,6 +44,7 @@ class Attack:
     status: str = "graded"
     reason: str = ""
     output: str = ""     # text that the student cells' outputs must contain
+    links: dict = field(default_factory=dict)   # symlinks put in the submission folder
 
 
 def _set_meta(target, **changes):
@@ -120,6 +121,18 @@ print("secret files readable:", readable, "folders listed:", listed)
 print("the course directory holds:", sorted(os.listdir("{course}")))
 """)], zero=CORR2D, output="secret files readable: 0 folders listed: 0\n"
                           "the course directory holds: ['.venv', 'course']"),
+    Attack("symlinks_in_submission", WRONG, links={
+        "source.ipynb": "{fixture}/source/fixture/fixture.ipynb",
+        "course": "{course}", "key.py": "{course}/autograder/answer_key.py"},
+        extra=[(None, """import os
+readable = 0
+for name in ["source.ipynb", "course/autograder/answer_key.py", "key.py"]:
+    try:
+        readable += len(open(name).read()) > 0
+    except OSError:
+        pass
+print("linked secrets readable:", readable)
+""")], zero=CORR2D, output="linked secrets readable: 0"),
     Attack("import_answer_key", WRONG, extra=[("corr2d", """import importlib, sys
 sys.path.insert(0, "{course}")
 for name in [n for n in sys.modules if n.startswith("autograder")]:
