@@ -17,7 +17,7 @@ from course.explorers import _base, bench
 from course.explorers.channels import channels_state
 from course.explorers.correlation import (INPUTS, KERNELS, correlation_state, parse_kernel,
                                           stripe_data, sum_of_products, training_state)
-from course.explorers.locality import locality_state, scene
+from course.explorers.locality import in_words, locality_state, scene
 from course.explorers.padding_stride import padding_stride_state, same_shape
 from course.explorers.pooling import explain, pooling_state
 
@@ -71,6 +71,11 @@ def test_locality_counts_order_dense_local_conv():
         counts = locality_state(n, 2).counts
         assert counts["dense"] > counts["locally connected"] > counts["convolution"]
     assert locality_state(1024, 0).counts["dense"] > 1e12  # D2L's "trillion parameters"
+
+
+def test_counts_in_words():
+    assert [in_words(c) for c in (26, 26_624, 16_781_312, 1_099_512_676_352)] == [
+        "26", "26,624", "16.8 million", "1.1 trillion"]
 
 
 @pytest.mark.parametrize("n", [4, 256])
@@ -417,11 +422,12 @@ def test_torch_threads_are_restored_after_an_update():
     assert torch.get_num_threads() == threads
 
 
-def test_the_image_is_shown_at_its_pixel_width():
+def test_the_image_is_shown_at_100_css_pixels_per_inch():
     explorer = make("padding_stride_explorer")
-    assert int(explorer.image.width) == decode(explorer.image.value).shape[1]
-    explorer.controls["n_w"].value = 12
-    assert int(explorer.image.width) == decode(explorer.image.value).shape[1]
+    for n_w in (8, 12):
+        explorer.controls["n_w"].value = n_w
+        inches = explorer.image.value and decode(explorer.image.value).shape[1] / _base.DPI
+        assert abs(int(explorer.image.width) - 100 * inches) <= 1
 
 
 def test_the_plain_text_of_an_explorer_is_short_and_friendly():

@@ -49,6 +49,10 @@ STYLE = """<style>
 </style>"""
 
 
+#: Pixels per inch of every picture; it is shown at 100 per inch (CSS), so sharper on HiDPI screens.
+DPI = 150
+
+
 class Canvas:
     """A matplotlib figure kept for the explorer's whole life and rendered to PNG bytes by Agg.
 
@@ -58,8 +62,8 @@ class Canvas:
     ticks must keep their limits, and per-update text goes through ``label``, not ``set_title``.
     """
 
-    def __init__(self, width, height, dpi=100):
-        self.figure = Figure(figsize=(width, height), dpi=dpi, facecolor="white")
+    def __init__(self, width, height, dpi=None):
+        self.figure = Figure(figsize=(width, height), dpi=dpi or DPI, facecolor="white")
         self.agg = FigureCanvasAgg(self.figure)
         self._background = None
 
@@ -189,14 +193,14 @@ def encode_png(rgb):
     """
     h, w, _ = rgb.shape
     rows = np.zeros((h, 1 + 3 * w), np.uint8)  # each row starts with filter type 0 (none)
-    rows[:, 1:] = rgb.reshape(h, 3 * w)
+    rows[:, 1:].reshape(h, w, 3)[:] = rgb  # one copy, even from a strided view of RGBA
 
     def chunk(tag, data):
         return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
 
     header = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)  # 8-bit RGB, no interlace
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
-            + chunk(b"IDAT", zlib.compress(rows.tobytes(), 1)) + chunk(b"IEND", b""))
+            + chunk(b"IDAT", zlib.compress(rows, 1)) + chunk(b"IEND", b""))
 
 
 def png_width(png):
@@ -244,7 +248,7 @@ def draw_grid(ax, shape, x0=0.0, y0=0.0, fill=COLORS["input"], labels=None, font
     origins = np.stack([x0 + cols.ravel(), y0 + rows.ravel()], axis=1)
     cells = origins[:, None, :] + corners[None, :, :]
     ax.add_collection(PolyCollection(cells, facecolors=colors, edgecolors="#555555",
-                                     linewidths=linewidth, zorder=2))
+                                     linewidths=linewidth, zorder=2), autolim=False)
     if labels is not None:
         items = [(x0 + j + 0.5, y0 + i + 0.5, text) for i, row in enumerate(labels)
                  for j, text in enumerate(row) if text]
@@ -254,7 +258,7 @@ def draw_grid(ax, shape, x0=0.0, y0=0.0, fill=COLORS["input"], labels=None, font
 def outline(ax, x, y, w, h, color=COLORS["window"], linewidth=2.5, linestyle="-", fill=None,
             zorder=5):
     """Outline the rectangle with top-left corner ``(x, y)``, width ``w`` and height ``h``."""
-    ax.add_patch(Rectangle((x, y), w, h, fill=fill is not None, facecolor=fill, edgecolor=color,
+    ax.add_artist(Rectangle((x, y), w, h, fill=fill is not None, facecolor=fill, edgecolor=color,
                            linewidth=linewidth, linestyle=linestyle, zorder=zorder))
 
 
@@ -402,9 +406,9 @@ class Explorer(widgets.VBox):
         self.error = None
         if png is not None:
             self.image.value = png
-            width = str(png_width(png))
+            width = str(round(png_width(png) * 100 / DPI))
             if self.image.width != width:
-                self.image.width = width  # show pixels 1:1 (shrunk only by max-width)
+                self.image.width = width  # 1 inch of figure = 100 CSS pixels (max-width may shrink it)
         self.caption.value = f"{STYLE}<div class='explorer-caption'>{caption}</div>"
 
 

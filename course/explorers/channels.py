@@ -61,7 +61,7 @@ def _stack(ax, x, y, count, side, shades, title):
     """``count`` squares offset like a deck of cards, top-left at ``(x, y)``; returns the right edge."""
     step = min(0.35, 2.4 / max(count, 1))
     for c in range(count - 1, -1, -1):
-        ax.add_patch(Rectangle((x + c * step, y + c * step), side, side,
+        ax.add_artist(Rectangle((x + c * step, y + c * step), side, side,
                                facecolor=shade(shades, c, count), edgecolor="#333333",
                                linewidth=0.8, zorder=2 + count - c))
     label(ax, x + (side + (count - 1) * step) / 2, y + side + (count - 1) * step + 0.4, title,
@@ -102,11 +102,11 @@ def draw_channels(ax_tensor, ax_mix, state):
     bar = 0.22
     for i in range(c_i):
         left = x0 + i * (k + 1) * scale
-        ax_tensor.add_patch(Rectangle((left, y0 - 2 * bar), k * scale, bar, linewidth=0,
+        ax_tensor.add_artist(Rectangle((left, y0 - 2 * bar), k * scale, bar, linewidth=0,
                                       facecolor=shade(INPUT_SHADES, i, c_i)))
     for o in range(c_o):
         top = y0 + o * (k + 1) * scale
-        ax_tensor.add_patch(Rectangle((x0 - 2 * bar, top), bar, k * scale, linewidth=0,
+        ax_tensor.add_artist(Rectangle((x0 - 2 * bar, top), bar, k * scale, linewidth=0,
                                       facecolor=shade(OUTPUT_SHADES, o, c_o)))
     label(ax_tensor, x0 + width / 2, y0 - 2.5 * bar, f"kernel {tuple(state.kernel.shape)}",
           va="bottom", fontsize=11)
@@ -128,7 +128,8 @@ def draw_channels(ax_tensor, ax_mix, state):
     ax_mix.add_collection(LineCollection(
         [[(0, ys_in[i]), (1, ys_out[o])] for o, i in pairs],
         colors=[WEIGHT_COLORS(0.9 if mixing[o, i] > 0 else 0.1) for o, i in pairs],
-        linewidths=[0.5 + 3 * float(strength[o, i]) for o, i in pairs], alpha=0.75))
+        linewidths=[0.5 + 3 * float(strength[o, i]) for o, i in pairs], alpha=0.75),
+        autolim=False)
     ax_mix.scatter(np.zeros(c_i), ys_in, s=170, edgecolors="#333", zorder=3,
                    c=[shade(INPUT_SHADES, i, c_i) for i in range(c_i)])
     ax_mix.scatter(np.ones(c_o), ys_out, s=170, edgecolors="#333", zorder=3,

@@ -5,6 +5,7 @@ from functools import lru_cache
 import ipywidgets as widgets
 import numpy as np
 import torch
+from matplotlib.artist import Artist
 from matplotlib.collections import LineCollection
 
 from course.explorers._base import (COLORS, SLIDER_STYLE, SLIDER_WIDTH, Canvas, Explorer,
@@ -60,8 +61,31 @@ def scene(n):
     return image.clamp(0, 1).numpy()
 
 
-#: Images larger than this are drawn from a copy of this size (the screen shows no more).
-DRAWN_SIZE = 256
+@lru_cache(maxsize=4)
+def scene_pixels(n, width, height):
+    """The scene scaled to ``width x height`` screen pixels (nearest pixel), as Agg draws it:
+    uint8 RGBA, bottom row first."""
+    rows = np.arange(height) * n // height
+    cols = np.arange(width) * n // width
+    rgba = np.full((height, width, 4), 255, np.uint8)
+    rgba[..., :3] = np.round(scene(n)[rows][:, cols] * 255)
+    return np.ascontiguousarray(rgba[::-1])
+
+
+class ScenePicture(Artist):
+    """The n x n scene filling its axes, drawn pixel for pixel (no resampling per update)."""
+
+    def __init__(self, n):
+        super().__init__()
+        self.n = n
+        self.set_zorder(1)
+
+    def draw(self, renderer):
+        box = self.axes.bbox
+        gc = renderer.new_gc()
+        renderer.draw_image(gc, round(box.x0), round(box.y0),
+                            scene_pixels(self.n, round(box.width), round(box.height)))
+        gc.restore()
 
 
 def draw_locality(ax_image, ax_counts, state):
@@ -71,24 +95,37 @@ def draw_locality(ax_image, ax_counts, state):
     """
     reset(ax_image)
     n = state.n
-    ax_image.imshow(scene(min(n, DRAWN_SIZE)), extent=(0, 1, 1, 0), interpolation="nearest")
+    ax_image.add_artist(ScenePicture(n))
     if n <= 32:
         ticks = np.linspace(0, 1, n + 1)
         lines = [[(0, t), (1, t)] for t in ticks] + [[(t, 0), (t, 1)] for t in ticks]
-        ax_image.add_collection(LineCollection(lines, colors="white", linewidths=0.4, alpha=0.6))
+        ax_image.add_collection(LineCollection(lines, colors="white", linewidths=0.4, alpha=0.6),
+                                autolim=False)
     top, left, side = state.window
     outline(ax_image, left / n, top / n, side / n, side / n, color=COLORS["window"],
             linewidth=2.5, fill=(1, 1, 1, 0.3))
     outline(ax_image, (n // 2) / n, (n // 2) / n, 1 / n, 1 / n, color="black", linewidth=1,
             fill=COLORS["window"], zorder=6)
-    label(ax_image, 0.5, -0.03, f"{n}×{n} image; the centre unit sees {side}×{side} pixels",
-                  ha="center", va="bottom", fontsize=11)
+    if side / n < 0.04:  # too small to see: ring it
+        centre = (n // 2 + 0.5) / n
+        ax_image.scatter([centre], [centre], s=260, facecolors="none", linewidths=2,
+                         edgecolors=COLORS["window"], zorder=7)
+    label(ax_image, 0.5, -0.03, f"{n}×{n} image, window {side}×{side}", va="bottom",
+          fontsize=11)
 
     reset(ax_counts)
     counts = [state.counts[name] for name in LAYERS]
     ax_counts.barh(range(3), counts, color=LAYER_COLORS, height=0.6)
     for y, count in enumerate(counts):
-        label(ax_counts, count * 1.6, y, f"{count:,}", va="center", fontsize=11, ha="left")
+        label(ax_counts, count * 1.6, y, in_words(count), va="center", fontsize=11, ha="left")
+
+
+def in_words(count):
+    """A count as people say it: 26,624 or 16.8 million or 1.1 trillion."""
+    for size, name in ((1e12, "trillion"), (1e9, "billion"), (1e6, "million")):
+        if count >= size:
+            return f"{count / size:.3g} {name}"
+    return f"{count:,}"
 
 
 def locality_caption(state):
@@ -119,6 +156,7 @@ def locality_explorer():
     canvas = Canvas(9.6, 3.8)
     ax_image = canvas.figure.add_axes((0.01, 0.02, 0.36, 0.86))
     ax_image.set_axis_off()
+    ax_image.set_aspect("equal")
     ax_image.set_xlim(0, 1)
     ax_image.set_ylim(1, 0)
     ax_counts = canvas.figure.add_axes((0.55, 0.12, 0.43, 0.76))
