@@ -21,8 +21,9 @@ from pathlib import Path
 import nbformat
 from tqdm import tqdm
 
-from autograder import collect
+from autograder import collect, report
 from autograder.course import ROOT
+from autograder.gradebook import CourseGradebook, notebook_node
 
 GRADES_COLUMNS = ["student_id", "assignment", "score", "max_score", "status", "reason"]
 CELLS_COLUMNS = ["student_id", "assignment", "notebook", "grade_id", "points", "max_points",
@@ -111,9 +112,9 @@ def run(submissions, out, *, course_root=ROOT, assignments=None, workers=None,
             summary.seconds["grade+record"] = time.perf_counter() - grading
             summary.seconds.update({f"record: {k}": v for k, v in recorder.seconds.items()})
     summary.records += batch.missing
-    report = time.perf_counter()
+    writing = time.perf_counter()
     write_outputs(out, summary.records, summary.problems)
-    summary.seconds["csv+report"] = time.perf_counter() - report
+    summary.seconds["csv+report"] = time.perf_counter() - writing
     summary.seconds["total"] = time.perf_counter() - started
     summary.records.sort(key=_order)
     return summary
@@ -218,7 +219,6 @@ class Recorder:
     Opening it makes sure the gradebook knows the ``assignments`` to be graded."""
 
     def __init__(self, course_root, out, db_url, cell_timeout, assignments):
-        from autograder.gradebook import CourseGradebook
         self.course_root, self.out = course_root, out
         self.gradebook = CourseGradebook(course_root, db_url)
         try:
@@ -289,7 +289,7 @@ class Recorder:
             _write(self.out / "feedback" / student / assignment / f"{notebook['name']}.html", html)
             _write(self.course_root / "autograded" / student / assignment
                    / f"{notebook['name']}.ipynb",
-                   nbformat.writes(nbformat.from_dict(notebook["notebook"])))
+                   nbformat.writes(notebook_node(notebook["notebook"])))
             self.seconds["files"] += time.perf_counter() - started
         _write(self._journal(student, assignment),
                json.dumps({"key": self.key(assignment, submission), "record": record}))
@@ -350,7 +350,6 @@ def cell_rows(records):
 
 def write_outputs(out, records, problems):
     """``OUT/grades.csv``, ``OUT/cells.csv`` and the class report ``OUT/report.html``."""
-    from autograder import report
     for name, columns, rows in (("grades.csv", GRADES_COLUMNS, grade_rows(records)),
                                 ("cells.csv", CELLS_COLUMNS, cell_rows(records))):
         with open(out / f"{name}.partial", "w", newline="") as handle:

@@ -17,6 +17,7 @@ import warnings
 from pathlib import Path
 
 import nbformat
+from nbformat.v4.rwbase import rejoin_lines
 from nbconvert.exporters import HTMLExporter, NotebookExporter
 from nbconvert.preprocessors import Preprocessor
 from nbgrader.api import Gradebook
@@ -56,6 +57,11 @@ class _GetGrades(GetGrades):
         info.update(score=notebook.score - penalty, max_score=notebook.max_score,
                     late_penalty=penalty)
         return nb, resources
+
+
+def notebook_node(nb):
+    """An nbformat v4 dict (sources possibly lists of lines, as in a file) as a NotebookNode."""
+    return rejoin_lines(nbformat.from_dict(nb))
 
 
 class CourseGradebook:
@@ -117,7 +123,7 @@ class CourseGradebook:
             if notebook.get("notebook"):
                 preprocessor = _SaveAutoGrades(config=self.config)
                 preprocessor.connection = gb
-                preprocessor.preprocess(nbformat.from_dict(notebook["notebook"]),
+                preprocessor.preprocess(notebook_node(notebook["notebook"]),
                                         self._resources(assignment, notebook["name"], student))
             submitted = gb.find_submission_notebook(notebook["name"], assignment, student)
             if not notebook.get("notebook"):   # could not be graded: 0, as nbgrader does
@@ -138,7 +144,7 @@ class CourseGradebook:
                 instance.connection = self.connection
                 self._feedback.register_preprocessor(instance, enabled=True)
         html, _ = self._feedback.from_notebook_node(
-            nbformat.from_dict(nb), self._resources(assignment, notebook, student))
+            notebook_node(nb), self._resources(assignment, notebook, student))
         return html
 
     def submissions(self):

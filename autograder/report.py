@@ -57,7 +57,7 @@ def cell_pass_rates(records):
     for record in records:
         for notebook in record["notebooks"]:
             for cell in notebook["cells"]:
-                if cell["status"] in ("manual", "missing"):
+                if cell["kind"] == "manual" or cell["status"] == "missing":
                     continue
                 rate = rates[record["assignment"], cell["grade_id"]]
                 rate[0] += cell["status"] == "passed"
@@ -70,7 +70,7 @@ def pass_rate_plot(rates):
     if not rates:
         return "<p>No autograded cell was run.</p>"
     plt = _pyplot()
-    keys = sorted(rates, reverse=True)
+    keys = sorted(rates, key=lambda key: key[0])[::-1]   # notebook order, top to bottom
     figure, ax = plt.subplots(figsize=(7, 0.28 * len(keys) + 0.9))
     shares = [100 * rates[k][0] / rates[k][1] for k in keys]
     ax.barh(range(len(keys)), shares, color=["#c44e52" if s < 50 else "#55a868" for s in shares])
@@ -81,13 +81,20 @@ def pass_rate_plot(rates):
     return _png(figure)
 
 
+#: Verdicts of an attempted answer that did not pass.
+FAILED = ("failed", "error", "timeout", "crashed")
+#: The message of a solution cell left as released (its stub raises it): not a misconception.
+UNANSWERED = "NotImplementedError"
+
+
 def common_failures(records, top=TOP_MESSAGES):
-    """``[(count, assignment, grade_id, message)]``: the most frequent failure messages."""
+    """``[(count, assignment, grade_id, message)]``: the most frequent failure messages of
+    attempted answers (unanswered stubs and missing cells left out)."""
     counts = Counter()
     for record in records:
         for notebook in record["notebooks"]:
             for cell in notebook["cells"]:
-                if cell["status"] not in ("passed", "manual") and cell["message"]:
+                if cell["status"] in FAILED and not cell["message"].startswith(UNANSWERED):
                     counts[record["assignment"], cell["grade_id"], cell["message"]] += 1
     return [(count, *key) for key, count in counts.most_common(top)]
 

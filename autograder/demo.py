@@ -1,0 +1,166 @@
+"""``make demo``: the instructor's end-to-end job on embedded defaults.
+
+Regenerates ``release/`` with ``nbgrader generate_assignment``, writes a handful of sample
+submissions of every chapter into ``demo/submitted/`` (complete, blank, partial, partly wrong,
+a broken file, an infinite loop), grades them with the coordinator into ``demo/out/`` and the
+gradebook ``demo/gradebook.db``, and prints the grade table and where the feedback and the
+class report are. ``demo/`` is rebuilt from scratch on every run (and ignored by git).
+"""
+import argparse
+import ast
+import copy
+import json
+import shutil
+import sys
+from pathlib import Path
+
+from autograder.course import ROOT
+
+DEMO = ROOT / "demo"
+#: The kinds of sample submission (see ``submission``).
+KINDS = ("complete", "blank", "partial", "partly_wrong", "broken_file", "infinite_loop")
+#: Kinds that spoil one chapter only: the student's other chapters are complete.
+ONE_CHAPTER = ("broken_file", "infinite_loop")
+#: A stray cell that never ends: the per-cell timeout must cost only that cell.
+INFINITE_LOOP = "# trying something\nwhile True:\n    pass"
+WRITTEN_ANSWER = "My answer, in my own words: see the notes, section 7."
+
+
+def chapters(course_root=ROOT):
+    """The assignments whose source notebook exists, ``source/<assignment>/*.ipynb``, in order."""
+    return sorted({path.parent.name for path in Path(course_root, "source").glob("*/*.ipynb")})
+
+
+def _nbgrader(cell):
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def _solution_code(cell):
+    """A source notebook's solution cell as a student would write it: the answer key's code
+    without nbgrader's solution markers."""
+    return "\n".join(line for line in "".join(cell["source"]).splitlines()
+                     if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
+
+
+def _off_by_one(code):
+    """``code`` followed by wrappers that make each function it defines answer off by one."""
+    names = [node.name for node in ast.parse(code).body if isinstance(node, ast.FunctionDef)]
+    wrappers = [f"_right_{name} = {name}\n\n\ndef {name}(*args, **kwargs):\n"
+                f"    return _right_{name}(*args, **kwargs) + 1" for name in names]
+    return "\n\n\n".join([code] + wrappers)
+
+
+def submission(kind, release, source):
+    """The notebook text a student of ``kind`` hands in for one chapter.
+
+    ``release``/``source``: the chapter's release and source notebooks (dicts). Kinds:
+    complete (the answer key), blank (the release as is), partial (the first half of the
+    solution cells answered), partly_wrong (every other solution cell's functions off by one),
+    broken_file (not valid JSON), infinite_loop (complete, plus a cell that never ends).
+    """
+    answers = {_nbgrader(c)["grade_id"]: c for c in source["cells"]
+               if _nbgrader(c).get("solution")}
+    nb = copy.deepcopy(release)
+    solutions = [c for c in nb["cells"] if _nbgrader(c).get("solution")]
+    for index, cell in enumerate(solutions):
+        if kind == "blank" or (kind == "partial" and index >= len(solutions) // 2):
+            continue
+        if cell["cell_type"] == "markdown":
+            cell["source"] = WRITTEN_ANSWER
+            continue
+        code = _solution_code(answers[_nbgrader(cell)["grade_id"]])
+        cell["source"] = _off_by_one(code) if kind == "partly_wrong" and index % 2 else code
+    if kind == "infinite_loop":
+        first = nb["cells"].index(solutions[0])
+        nb["cells"].insert(first + 1, {"cell_type": "code", "execution_count": None,
+                                       "id": "stray-loop", "metadata": {}, "outputs": [],
+                                       "source": INFINITE_LOOP})
+    text = json.dumps(nb, indent=1)
+    return text[:len(text) // 2] if kind == "broken_file" else text
+
+
+def demo_class(assignments):
+    """``{(student_id, assignment): kind}``: one student per kind, named after it; the kinds
+    in ``ONE_CHAPTER`` spoil the first chapter only."""
+    return {(kind, assignment): "complete" if kind in ONE_CHAPTER and index else kind
+            for kind in KINDS for index, assignment in enumerate(assignments)}
+
+
+def write_class(folder, kinds, course_root=ROOT):
+    """Write ``folder/<student>/<assignment>/<notebook>.ipynb`` for every ``(student_id,
+    assignment): kind`` of ``kinds``, from the course's release and source notebooks."""
+    for assignment in sorted({assignment for _, assignment in kinds}):
+        for release_path in sorted(Path(course_root, "release", assignment).glob("*.ipynb")):
+            release = json.loads(release_path.read_text())
+            source = json.loads(Path(course_root, "source", assignment,
+                                     release_path.name).read_text())
+            for (student, chapter), kind in kinds.items():
+                if chapter == assignment:
+                    target = Path(folder, student, assignment, release_path.name)
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_text(submission(kind, release, source))
+
+
+def grade_table(records):
+    """The class as text: one row per student, one column per assignment (score/max, and a
+    mark for flagged ``!`` or could not be graded ``x``)."""
+    assignments = sorted({r["assignment"] for r in records})
+    students = sorted({r["student_id"] for r in records})
+    cells = {(r["student_id"], r["assignment"]): r for r in records}
+    mark = {"graded": " ", "flagged": "!", "error": "x"}
+    width = max(len(s) for s in students) + 2
+    lines = ["".ljust(width) + "".join(a[:18].ljust(20) for a in assignments)]
+    for student in students:
+        row = student.ljust(width)
+        for assignment in assignments:
+            record = cells.get((student, assignment))
+            text = (f"{record['score']:g}/{record['max_score']:g} {mark[record['status']]}"
+                    if record else "-")
+            row += text.ljust(20)
+        lines.append(row)
+    lines.append("(! flagged for a human, x could not be graded)")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--timeout", type=float, default=20.0,
+                        help="seconds per cell (default 20: the demo has an infinite loop)")
+    parser.add_argument("--workers", type=int, default=None)
+    args = parser.parse_args(argv)
+    from autograder import authoring
+    from autograder.cli import describe
+    from autograder.coordinator import GraderError, run
+
+    assignments = chapters()
+    if not assignments:
+        sys.exit("no chapter has a source notebook yet (source/<assignment>/*.ipynb)")
+    print(f"releasing {', '.join(assignments)} with nbgrader generate_assignment", flush=True)
+    authoring.release(assignments)
+    shutil.rmtree(DEMO, ignore_errors=True)
+    write_class(DEMO / "submitted", demo_class(assignments))
+    print(f"sample submissions: {DEMO / 'submitted'} ({len(KINDS)} students x "
+          f"{len(assignments)} chapters: {', '.join(KINDS)}; {' and '.join(ONE_CHAPTER)} "
+          f"in {assignments[0]} only)", flush=True)
+    try:
+        summary = run(DEMO / "submitted", DEMO / "out", assignments=assignments,
+                      workers=args.workers, cell_timeout=args.timeout,
+                      db_url=f"sqlite:///{DEMO / 'gradebook.db'}")
+    except GraderError as error:
+        sys.exit(f"autograde: {error}")
+    print()
+    print(grade_table(summary.records))
+    print()
+    for record in summary.records:
+        if record["status"] != "graded":
+            print(f"{record['student_id']}/{record['assignment']} ({record['status']}): "
+                  f"{record['reason'][:300]}")
+    print()
+    print(describe(summary, DEMO / "out"))
+    print(f"gradebook: {DEMO / 'gradebook.db'} (autograded notebooks: {ROOT / 'autograded'})")
+    print(f"the same from the command line: autograde {DEMO / 'submitted'} --out {DEMO / 'out'} "
+          f"--db sqlite:///{DEMO / 'gradebook.db'}")
+
+
+if __name__ == "__main__":
+    main()
