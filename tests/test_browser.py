@@ -14,6 +14,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import matplotlib
 import nbformat
 import pytest
 
@@ -87,8 +88,10 @@ def jupyterlab(tmp_path_factory):
     folder = tmp_path_factory.mktemp("lab")
     home = tmp_path_factory.mktemp("home")
     port, token = free_port(), "explorer-test-token"
+    # a fresh HOME keeps the user's kernels and settings out; matplotlib keeps its font cache
     env = dict(os.environ, HOME=str(home), JUPYTER_CONFIG_DIR=str(home / "config"),
                JUPYTER_RUNTIME_DIR=str(home / "runtime"), MPLBACKEND="Agg",
+               MPLCONFIGDIR=os.environ.get("MPLCONFIGDIR") or matplotlib.get_configdir(),
                PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1",
                f"--port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
