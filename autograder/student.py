@@ -432,19 +432,30 @@ def make_tracer():
 
 
 def warm_imports():
-    """What every chapter imports, loaded once: torch (one thread), d2l, matplotlib, IPython."""
+    """What every chapter needs, loaded once: torch (one thread), d2l, matplotlib (with its
+    fonts and text layout warmed by one figure), IPython, the course's student package."""
     os.environ.setdefault("MPLBACKEND", "Agg")
     import torch
     torch.set_num_threads(1)
     import matplotlib
     matplotlib.use("Agg")
-    import matplotlib.pyplot  # noqa: F401
+    import matplotlib.pyplot as plt
     from d2l import torch as d2l  # noqa: F401
     import numpy  # noqa: F401
     import scipy.signal  # noqa: F401
     import scipy.ndimage  # noqa: F401
     import course.checks  # noqa: F401
     import IPython  # noqa: F401
+    try:
+        import course.explorers  # noqa: F401 (the chapters' widgets)
+    except ImportError:
+        pass
+    figure, axes = plt.subplots(1, 2, figsize=(3, 2))
+    axes[0].imshow([[0.0, 1.0], [1.0, 0.0]])
+    axes[1].plot([0, 1], [1, 0])
+    figure.suptitle("warm-up $x_{i,j}$")
+    figure.savefig(io.BytesIO(), format="png")
+    plt.close(figure)
 
 
 def zygote_main(fd):
