@@ -20,7 +20,8 @@ CONVOLUTION = frozenset({
     "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
     "convolution", "_convolution", "conv_tbc", "Conv1d", "Conv2d", "Conv3d",
     "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d", "LazyConv1d", "LazyConv2d",
-    "mkldnn_convolution", "cudnn_convolution", "slow_conv2d", "thnn_conv2d",
+    "mkldnn_convolution", "cudnn_convolution", "slow_conv2d", "thnn_conv2d", "_conv_forward",
+    "conv2d_input", "conv2d_weight", "_conv2d",
     "correlate", "correlate1d", "correlate2d", "convolve", "convolve1d", "convolve2d",
     "fftconvolve", "oaconvolve", "corr2d"})
 POOLING = frozenset({
@@ -29,7 +30,7 @@ POOLING = frozenset({
     "adaptive_avg_pool1d", "adaptive_avg_pool2d", "lp_pool1d", "lp_pool2d",
     "fractional_max_pool2d", "MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d",
     "AvgPool3d", "AdaptiveMaxPool2d", "AdaptiveAvgPool2d", "LPPool2d", "FractionalMaxPool2d",
-    "maximum_filter", "uniform_filter", "block_reduce"})
+    "maximum_filter", "uniform_filter", "block_reduce", "_max_pool2d", "_avg_pool2d"})
 PADDING = frozenset({
     "pad", "constant_pad_nd", "reflection_pad1d", "reflection_pad2d", "replication_pad1d",
     "replication_pad2d", "ZeroPad2d", "ConstantPad1d", "ConstantPad2d", "ReflectionPad1d",
