@@ -184,6 +184,8 @@ def test_padding_stride_windows_match_the_formula(n_h, n_w, k_h, k_w, p_h, p_w, 
 def test_padding_stride_marks_rows_that_no_window_sees():
     state = padding_stride_state((8, 8), (3, 3), (0, 0), (2, 2))  # windows at 0, 2, 4
     assert state.covered[:7].any(axis=1).all() and not state.covered[7].any()
+    assert state.unseen.sum() == 15  # the last row and the last column
+    assert not padding_stride_state((8, 8), (3, 3), (1, 1), (2, 2)).unseen.any()
     assert state.formula(0) == "⌊(8 − 3 + 2·0 + 2) / 2⌋ = ⌊7 / 2⌋ = 3"
 
 
@@ -196,7 +198,8 @@ def test_same_shape_accepts_any_pair_of_ints():
 
 # --- chapter 04: channels ------------------------------------------------------------------
 
-@pytest.mark.parametrize("c_i, c_o, k, n", [(2, 3, 2, 3), (1, 1, 1, 1), (8, 8, 7, 64), (3, 2, 1, 5)])
+@pytest.mark.parametrize("c_i, c_o, k, n",
+                         [(2, 3, 2, 3), (1, 1, 1, 1), (8, 8, 7, 64), (3, 2, 1, 5)])
 def test_channels_counts_match_nn_conv2d(c_i, c_o, k, n):
     state = channels_state(c_i, c_o, k, n)
     conv = nn.Conv2d(c_i, c_o, k)
@@ -268,12 +271,14 @@ def test_pooling_impossible_settings_say_why():
        st.integers(0, 2), st.integers(0, 2), st.sampled_from(["max", "avg"]))
 @settings(max_examples=60, deadline=None)
 def test_pooling_state_matches_torch(p_h, p_w, s_h, s_w, pad_h, pad_w, mode):
-    X = torch.randint(-9, 10, (5, 6), generator=torch.Generator().manual_seed(p_h + 7 * s_w)).float()
+    g = torch.Generator().manual_seed(p_h + 7 * s_w)
+    X = torch.randint(-9, 10, (5, 6), generator=g).float()
     state = pooling_state(X, (p_h, p_w), (s_h, s_w), (pad_h, pad_w), mode)
     if pad_h > p_h // 2 or pad_w > p_w // 2 or p_h > 5 + 2 * pad_h or p_w > 6 + 2 * pad_w:
         assert state.Y is None and state.problem
         return
-    layer = (nn.MaxPool2d if mode == "max" else nn.AvgPool2d)((p_h, p_w), (s_h, s_w), (pad_h, pad_w))
+    layer = (nn.MaxPool2d if mode == "max" else nn.AvgPool2d)((p_h, p_w), (s_h, s_w),
+                                                               (pad_h, pad_w))
     assert torch.allclose(state.Y, layer(X[None, None])[0, 0])
 
 

@@ -400,15 +400,16 @@ class Explorer(widgets.VBox):
         except Exception:  # keep the widget alive and tell the student what happened
             self.error = traceback.format_exc()
             lines = self.error.strip().splitlines()[-3:]
+            failure = html.escape(" ".join(lines))
             self.caption.value = (f"{STYLE}<div class='explorer-caption'><span class='bad'>"
-                                  f"The explorer failed: {html.escape(' '.join(lines))}</span></div>")
+                                  f"The explorer failed: {failure}</span></div>")
             return
         self.error = None
         if png is not None:
             self.image.value = png
             width = str(round(png_width(png) * 100 / DPI))
             if self.image.width != width:
-                self.image.width = width  # 1 inch of figure = 100 CSS pixels (max-width may shrink it)
+                self.image.width = width  # 1 figure inch = 100 CSS pixels (max-width may shrink)
         self.caption.value = f"{STYLE}<div class='explorer-caption'>{caption}</div>"
 
 

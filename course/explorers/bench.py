@@ -44,7 +44,8 @@ EXPLORERS = {
 
 
 def slider_moves(explorer):
-    """``(control, value)`` moves: each slider to its extremes and back, each picker through its options."""
+    """``(control, value)`` moves: each slider to its extremes and back, each picker through
+    its options."""
     moves = []
     for control in explorer.controls.values():
         start = control.value
@@ -54,7 +55,8 @@ def slider_moves(explorer):
                 low, high = control.base ** low, control.base ** high
             moves += [(control, low), (control, high), (control, start)]
         elif isinstance(control, widgets.SelectionSlider):
-            moves += [(control, control.options[0]), (control, control.options[-1]), (control, start)]
+            options = control.options
+            moves += [(control, options[0]), (control, options[-1]), (control, start)]
         elif hasattr(control, "options"):
             moves += [(control, option) for option in control.options] + [(control, start)]
     return moves

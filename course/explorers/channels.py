@@ -58,7 +58,8 @@ def shade(shades, c, count):
 
 
 def _stack(ax, x, y, count, side, shades, title):
-    """``count`` squares offset like a deck of cards, top-left at ``(x, y)``; returns the right edge."""
+    """``count`` squares offset like a deck of cards, top-left at ``(x, y)``; returns the right
+    edge."""
     step = min(0.35, 2.4 / max(count, 1))
     for c in range(count - 1, -1, -1):
         ax.add_artist(Rectangle((x + c * step, y + c * step), side, side,
@@ -147,18 +148,21 @@ def channels_caption(state):
     lines = [
         f"<b>kernel shape</b> <span class='formula'>(c_o, c_i, k_h, k_w) = ({c_o}, {c_i}, {k}, {k})"
         f"</span>",
-        f"<b>parameters</b> <span class='formula'>c_o·c_i·k_h·k_w + c_o = {c_o}·{c_i}·{k}·{k} + "
+        f"<b>parameters</b> <span class='formula'>c_o·c_i·k_h·k_w + c_o = "
+        f"{c_o}·{c_i}·{k}·{k} + "
         f"{c_o} = {state.params:,}</span> (one bias per output channel)"]
     if out:
         lines.append(f"<b>multiply-accumulates</b> on a {c_i}×{state.n}×{state.n} input "
-                     f"<span class='formula'>c_o·c_i·k_h·k_w·h'·w' = {c_o}·{c_i}·{k}·{k}·{out}·{out}"
+                     f"<span class='formula'>c_o·c_i·k_h·k_w·h'·w' = "
+                     f"{c_o}·{c_i}·{k}·{k}·{out}·{out}"
                      f" = {state.macs:,}</span>")
     else:
         lines.append(f"<span class='impossible'>A {k}×{k} kernel does not fit in a "
                      f"{state.n}×{state.n} input: no output.</span>")
     if k == 1:
         lines.append("A 1×1 convolution never looks at neighbours: at every pixel it multiplies "
-                     f"the {c_i} input values by a {c_o}×{c_i} matrix, like a dense layer per pixel.")
+                     f"the {c_i} input values by a {c_o}×{c_i} matrix, like a dense layer per "
+                     f"pixel.")
     return "<br>".join(lines)
 
 

@@ -1,4 +1,4 @@
-"""Chapter 02: slide a kernel over an input (cross-correlation), and learn the notes' edge kernel."""
+"""Chapter 02: slide a kernel over an input (cross-correlation); learn the notes' edge kernel."""
 import math
 import re
 from dataclasses import dataclass
@@ -72,7 +72,7 @@ class CorrelationState:
     """One step of sliding the kernel: the window at output cell (row, col) and its products."""
     X: torch.Tensor         # (n_h, n_w) input
     K: torch.Tensor         # (k_h, k_w) kernel
-    Y: torch.Tensor         # (n_h - k_h + 1, n_w - k_w + 1) PyTorch's output, None if K does not fit
+    Y: torch.Tensor         # (n_h - k_h + 1, n_w - k_w + 1) PyTorch's output; None: K too big
     row: int                # output cell shown (clamped into the output)
     col: int
     products: tuple         # (x, k) pairs of the window, row-major
@@ -80,7 +80,7 @@ class CorrelationState:
 
 
 def correlation_state(X, K, row, col):
-    """The output of ``X`` ⋆ ``K`` (PyTorch's ``F.conv2d``) and the window of cell ``(row, col)``."""
+    """The output of ``X`` ⋆ ``K`` (by ``F.conv2d``) and the window of cell ``(row, col)``."""
     (n_h, n_w), (k_h, k_w) = X.shape, K.shape
     if k_h > n_h or k_w > n_w:
         return CorrelationState(X, K, None, 0, 0, (), math.nan)
@@ -93,7 +93,7 @@ def correlation_state(X, K, row, col):
 
 
 def sum_of_products(state):
-    """The output cell written out, e.g. ``0·0 + 1·1 + 3·2 + 4·3 = 19`` or ``1·1 + 0·(−1) = 1``."""
+    """The output cell written out: ``0·0 + 1·1 + 3·2 + 4·3 = 19``, ``1·1 + 0·(−1) = 1``."""
     def factor(k):
         text = number(k)
         return f"({text})" if text.startswith("−") else text
@@ -260,7 +260,7 @@ def _train(lr, epochs, seed):
 
 
 def training_state(lr, epochs, seed=0):
-    """Train the notes' (1, 2) kernel on the stripe for ``epochs`` epochs at learning rate ``lr``."""
+    """Train the notes' (1, 2) kernel on the stripe: ``epochs`` epochs at learning rate ``lr``."""
     losses, weights, Y_hat = _train(float(lr), int(epochs), int(seed))
     return TrainingState(float(lr), losses, weights, Y_hat)
 
@@ -289,8 +289,9 @@ def training_axes(figure):
     ax_weights.set_yticks([-2, -1, 0, 1, 2])
     ax_weights.set_xlabel("epoch")
     ax_weights.set_title("the kernel's two weights", fontsize=11)
-    ax_weights.legend(handles=[Line2D([], [], color=c, marker="o", markersize=3, label=label)
-                               for c, label in zip(WEIGHT_COLORS, ("K[0,0] → 1", "K[0,1] → −1"))],
+    names = ("K[0,0] → 1", "K[0,1] → −1")
+    ax_weights.legend(handles=[Line2D([], [], color=c, marker="o", markersize=3, label=name)
+                               for c, name in zip(WEIGHT_COLORS, names)],
                       loc="upper center", ncol=2, fontsize=9, frameon=False, handlelength=1.5,
                       columnspacing=1)
     for ax in (ax_loss, ax_weights):

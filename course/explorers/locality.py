@@ -20,7 +20,8 @@ LAYER_COLORS = ("#9e9ac8", "#6baed6", "#fd8d3c")
 
 @dataclass(frozen=True)
 class LocalityState:
-    """Parameter counts (weights + biases) of three layers from an n x n image to an n x n hidden map."""
+    """Parameter counts (weights + biases) of three layers from an n x n image to an n x n
+    hidden map."""
     n: int          # image height = width, hidden map the same size
     delta: int      # window half-width: a hidden unit sees rows i-delta..i+delta
     counts: dict    # layer name -> parameter count
@@ -134,7 +135,8 @@ def locality_caption(state):
     c = state.counts
     saving = c["dense"] / c["convolution"]
     return "<br>".join([
-        f"<b>dense</b> <span class='formula'>(n·n)·(n·n) + n·n = ({n}·{n})·({n}·{n}) + {n}·{n} "
+        f"<b>dense</b> <span class='formula'>(n·n)·(n·n) + n·n = "
+        f"({n}·{n})·({n}·{n}) + {n}·{n} "
         f"= {c['dense']:,}</span>",
         f"<b>locally connected</b> (locality) <span class='formula'>(n·n)·(2Δ+1)² + n·n = "
         f"({n}·{n})·{side}² + {n}·{n} = {c['locally connected']:,}</span>",

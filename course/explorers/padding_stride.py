@@ -1,4 +1,5 @@
-"""Chapter 03: input size, kernel size, padding and stride -> every window position and the output."""
+"""Chapter 03: input size, kernel size, padding and stride -> every window and the output."""
+import html
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +25,15 @@ class PaddingStrideState:
     window_rows: tuple      # top row of every window, in padded coordinates
     window_cols: tuple      # left column of every window, in padded coordinates
     covered: np.ndarray     # (padded h, padded w) bool: cells that at least one window sees
+
+    @property
+    def unseen(self):
+        """(padded h, padded w) bool: input cells (not padding) that no window sees."""
+        (p_h, p_w), (n_h, n_w) = self.padding, self.input_shape
+        unseen = np.zeros(self.padded_shape, dtype=bool)
+        if self.fits:
+            unseen[p_h:p_h + n_h, p_w:p_w + n_w] = ~self.covered[p_h:p_h + n_h, p_w:p_w + n_w]
+        return unseen
 
     def formula(self, axis):
         """The notes' output-size formula with per-side padding, filled in for axis 0 or 1."""
@@ -75,11 +85,7 @@ def draw_padding_stride(canvas, ax, state):
     fill = np.empty((ph, pw, 4))
     fill[:] = to_rgba(COLORS["padding"])
     fill[p_h:p_h + n_h, p_w:p_w + n_w] = to_rgba(COLORS["input"])
-    unseen = ~state.covered
-    unseen[:p_h] = unseen[p_h + n_h:] = False
-    unseen[:, :p_w] = unseen[:, p_w + n_w:] = False
-    if state.fits:
-        fill[unseen] = to_rgba(COLORS["unseen"])
+    fill[state.unseen] = to_rgba(COLORS["unseen"])
     draw_grid(ax, (ph, pw), fill=fill)
     outline(ax, p_w, p_h, n_w, n_h, color="#3465a4", linewidth=1.5)
     title = f"input {n_h}×{n_w}" + (f", padded by ({p_h}, {p_w})" if p_h or p_w else "")
@@ -126,8 +132,12 @@ def padding_stride_caption(state, yours=None, your_note=None):
     if state.fits:
         lines.append(f"PyTorch: <code>{call}</code> on a {state.input_shape[0]}×"
                      f"{state.input_shape[1]} input gives output shape "
-                     f"<b>{state.output_shape}</b>. Dots mark window centres; "
-                     f"a red cell is never seen by any window.")
+                     f"<b>{state.output_shape}</b>. A dot marks each window's centre, in the "
+                     f"colour of its output cell.")
+        unseen = int(state.unseen.sum())
+        if unseen:
+            lines.append(f"{unseen} input cell(s) in red are never seen by any window: the "
+                         f"stride jumps over them (the floor in the formula).")
     else:
         lines.append(f"<span class='impossible'>Impossible: the {k[0]}×{k[1]} kernel is larger "
                      f"than the {state.padded_shape[0]}×{state.padded_shape[1]} padded input, so "
@@ -135,7 +145,8 @@ def padding_stride_caption(state, yours=None, your_note=None):
     if your_note is not None:
         lines.append(note(your_note))
     else:
-        shown = f"your <code>conv_output_shape</code> gives <b>{yours}</b> "
+        yours_text = html.escape(repr(yours)[:80])
+        shown = f"your <code>conv_output_shape</code> gives <b>{yours_text}</b> "
         if state.fits:
             shown += verdict(same_shape(yours, state.output_shape), "same as PyTorch",
                              f"PyTorch says {state.output_shape}")

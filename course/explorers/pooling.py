@@ -1,4 +1,4 @@
-"""Chapter 05: max and average pooling with window, stride and padding; where each output came from."""
+"""Chapter 05: max and average pooling (window, stride, padding); where each output came from."""
 from dataclasses import dataclass
 
 import ipywidgets as widgets
@@ -54,7 +54,7 @@ class PoolingState:
 
 
 def pooling_state(X, pool_size, stride, padding, mode, row=0, col=0):
-    """Pool ``X`` with PyTorch (``count_include_pad=True`` for 'avg') and explain cell ``(row, col)``."""
+    """Pool ``X`` by PyTorch (avg: ``count_include_pad=True``); explain cell ``(row, col)``."""
     (n_h, n_w), (p_h, p_w), (s_h, s_w), (pad_h, pad_w) = X.shape, pool_size, stride, padding
     problem = None
     if pad_h > p_h // 2 or pad_w > p_w // 2:
@@ -204,7 +204,8 @@ def pooling_explorer(pool2d_pad_stride=None):
                     controls[name].max = high
             yours, message = student_output(state)
             caption = (f"<b>Y[{state.row}, {state.col}]</b> = <span class='formula'>"
-                       f"{explain(state)}</span>. Output shape {tuple(state.Y.shape)}.<br>{message}")
+                       f"{explain(state)}</span>. Output shape {tuple(state.Y.shape)}."
+                       f"<br>{message}")
         draw_pooling(canvas, ax, state, yours)
         return canvas.png(), caption
 
