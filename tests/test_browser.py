@@ -2,8 +2,10 @@
 
 One JupyterLab server and one notebook with every explorer: the test runs all cells, then for
 each explorer moves a slider with the keyboard and checks that the picture changes. It keeps a
-screenshot of each explorer in artifacts/ (gitignored). Run it alone with
-``pytest -m browser tests/test_browser.py``.
+screenshot of each explorer in artifacts/ (gitignored; explorer_failure.png if the notebook never
+showed them). Run it alone with ``pytest -m browser tests/test_browser.py``. The notebook is
+generated here (``write_notebook``); to drive the release notebooks instead, copy them into the
+server's folder and match ``EXPLORER_CELLS`` to their explorer cells.
 """
 import json
 import os
