@@ -150,8 +150,10 @@ def _grade_notebook(job, stem, timings):
     merged = tamper.merge(release, submission)
     flags = [f"tampering: {p}" for p in merged.problems]
     cells = merged.cells
+    # The tests' code comes from the instructor's notebooks only (hidden parts from source/),
+    # never from the submission.
     tests = {tamper.nbgrader(c)["grade_id"]: tamper.source(c)
-             for c in source.get("cells", []) if tamper.is_test(c)}
+             for nb in (release, source) for c in nb.get("cells", []) if tamper.is_test(c)}
     graded_names = _graded_names(source)
     code = [{"index": i, "source": tamper.source(c)} for i, c in enumerate(cells)
             if c["cell_type"] == "code" and not tamper.is_test(c)]
@@ -177,11 +179,11 @@ def _grade_notebook(job, stem, timings):
                 continue
             grade_id = meta["grade_id"]
             max_points = float(meta.get("points", 0))
-            if tamper.is_manual(cell):
+            if not tamper.is_test(cell):
                 results.append(_manual(cell, grade_id in merged.missing, max_points))
                 continue
-            status, message = _verdict(session, job, grade_id, tests, graded_names, violations,
-                                       tamper.source(cell))
+            status, message = _verdict(session, job, grade_id, tests[grade_id], graded_names,
+                                       violations)
             if status == "crashed" or status == "timeout":
                 flags.append(f"{grade_id}: {message}")
             if grade_id in violations:
@@ -244,12 +246,11 @@ def _lost_output(run):
     return []
 
 
-def _verdict(session, job, grade_id, tests, graded_names, violations, release_source):
-    """Run one test cell on the student's final state: ``(status, one-line message)``."""
+def _verdict(session, job, grade_id, code, graded_names, violations):
+    """Run one test cell's ``code`` on the student's final state: ``(status, message)``."""
     function = grade_id[len("test_"):] if grade_id.startswith("test_") else None
     if grade_id in violations:
         return "failed", violations[grade_id]
-    code = tests.get(grade_id, release_source)
     deadline = time.monotonic() + job.cell_timeout
     try:
         channel = session.channel(deadline)

@@ -6,9 +6,10 @@ the cell is marked crashed/timeout, and a fresh sandbox replays the cells before
 cell itself is skipped): a dead or hung cell costs only itself.
 
 The hidden tests run in *this* process, never in the sandbox, in a namespace where each
-graded name is a proxy: :class:`RemoteFunction` sends the arguments with ``torch.save`` to a
-fresh fork of the student's final state (one per test cell) and rebuilds the answer with
-``autograder.wire.load_value``, so only genuine tensors and plain values reach the test.
+graded name is a proxy: :class:`RemoteFunction` sends the arguments with ``torch.save`` to
+a fork of the student's final state (one for the notebook's tests, another after a crash or
+timeout) and rebuilds the answer with ``autograder.wire.load_value``, so only genuine
+tensors and plain values reach the test.
 Objects (a ``Conv2D`` layer) stay in the sandbox behind a :class:`StudentObject` handle whose
 parameters are mirrored here, so tests can read, set and differentiate them.
 """

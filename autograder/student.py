@@ -7,7 +7,7 @@ IPython once, then forks one *sandbox* per request on the socket FD. In a sandbo
     S (root, no student code)   unshares namespaces, builds the sandbox root, forks I, and
                                 reports I's pid and exit status on a pipe only it holds
     I (PID 1, unprivileged)     runs the submission's code cells in an IPython shell, one
-                                message per cell, then forks one server T per test cell
+                                message per cell, then forks a server T on request
     T                           calls the student's functions for the trusted checker
 
 All the student processes die with I (the PID namespace). Nothing I or T send is trusted by
@@ -38,6 +38,8 @@ MESSAGE_LIMIT = 2000          # characters of an exception message sent back
 class CellOutput:
     """The outputs of one cell in nbformat v4 form, at most ``OUTPUT_LIMIT`` bytes kept."""
 
+    DROPPED = {"text/plain": "(output too large, dropped)"}
+
     def __init__(self):
         self.outputs = []
         self.kept = 0
@@ -66,7 +68,9 @@ class CellOutput:
         data = {key: value for key, value in data.items() if isinstance(value, (str, dict, list))}
         size = len(json.dumps(data, default=str))
         if not self._room(size):
-            data = {"text/plain": "(output too large, dropped)"}
+            if self.outputs and self.outputs[-1].get("data") == self.DROPPED:
+                return
+            data = self.DROPPED
         output = {"output_type": output_type, "data": data, "metadata": metadata or {}}
         if output_type == "execute_result":
             output["execution_count"] = execution_count
@@ -127,8 +131,8 @@ def make_shell():
         error = None
 
         def _showtraceback(self, etype, evalue, stb):
-            self.error = {"ename": getattr(etype, "__name__", str(etype)),
-                          "evalue": str(evalue)[:MESSAGE_LIMIT],
+            self.error = {"ename": str(getattr(etype, "__name__", "Exception")),
+                          "evalue": _message(evalue),
                           "traceback": [line[:MESSAGE_LIMIT] for line in stb[-20:]]}
 
     config = Config()
@@ -367,7 +371,7 @@ def _fatal(ctrl, text):
 
 
 def child_main(shell, tracer, ctrl, job, root):
-    """I: drop privileges, run the cells, then fork a server per test cell on request."""
+    """I: drop privileges, run the cells, then fork a server for the tests on request."""
     sandbox.drop_privileges(root, job["uid"], job["memory_mb"], job["cpu_seconds"])
     null = os.open("/dev/null", os.O_RDWR)
     for fd in (0, 1, 2):
