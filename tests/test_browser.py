@@ -1,11 +1,10 @@
 """The explorers in a real browser: JupyterLab on loopback, driven by headless Chromium.
 
-One JupyterLab server and one notebook with every explorer: the test runs all cells, then for
-each explorer moves a slider with the keyboard and checks that the picture changes. It keeps a
-screenshot of each explorer in artifacts/ (gitignored; explorer_failure.png if the notebook never
-showed them). Run it alone with ``pytest -m browser tests/test_browser.py``. The notebook is
-generated here (``write_notebook``); to drive the release notebooks instead, copy them into the
-server's folder and match ``EXPLORER_CELLS`` to their explorer cells.
+One JupyterLab server and one notebook made of the release notebooks' own cells (each chapter's
+setup cell, its stubs and its explorer cells): the test runs all cells, then for each explorer
+moves a slider with the keyboard and checks that the picture changes. It keeps a screenshot of
+each explorer in artifacts/ (gitignored; explorer_failure.png if the notebook never showed
+them). Run it alone with ``pytest -m browser tests/test_browser.py``.
 """
 import json
 import os
@@ -25,26 +24,12 @@ ARTIFACTS = ROOT / "artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-quic", "--no-first-run", "--disable-component-update", "--disable-sync"]
-#: The explorer cells of the test notebook, in order: (name, code, text the output must show).
-#: Three pass a stub, as a release notebook does before the student has written the function.
-EXPLORER_CELLS = [
-    ("locality", "from course.explorers import locality_explorer\nlocality_explorer()",
-     "parameters"),
-    ("correlation", "from course.explorers import correlation_explorer\n"
-                    "def corr2d(X, K):\n    raise NotImplementedError()\n"
-                    "correlation_explorer(corr2d)", "still a stub"),
-    ("kernel_training",
-     "from course.explorers import kernel_training_explorer\nkernel_training_explorer()",
-     "learning rate"),
-    ("padding_stride", "from course.explorers import padding_stride_explorer\n"
-                       "def conv_output_shape(input_shape, kernel_size, padding=0, stride=1):\n"
-                       "    raise NotImplementedError()\n"
-                       "padding_stride_explorer(conv_output_shape)", "still a stub"),
-    ("channels", "from course.explorers import channels_explorer\nchannels_explorer()",
-     "multiply-accumulates"),
-    ("pooling", "from course.explorers import pooling_explorer\npooling_explorer()",
-     "pass your function"),
-]
+#: What each explorer's output must show, by the explorer a release notebook's widget cell calls.
+#: Those that take the student's function get the release's stub, so they must say so.
+EXPECTED_TEXT = {"locality_explorer": "parameters", "correlation_explorer": "still a stub",
+                 "kernel_training_explorer": "learning rate",
+                 "padding_stride_explorer": "still a stub",
+                 "channels_explorer": "multiply-accumulates", "pooling_explorer": "still a stub"}
 STARTUP_TIMEOUT = 60  # seconds for JupyterLab to answer
 OUTPUT_TIMEOUT = 90_000  # milliseconds for the kernel to start and every explorer to show
 
@@ -72,15 +57,30 @@ def free_port():
         return sock.getsockname()[1]
 
 
+def explorer_name(cell):
+    return next(name for name in EXPECTED_TEXT if f"{name}(" in cell.source)
+
+
 def write_notebook(folder):
-    """A notebook with one code cell per explorer; returns its file name."""
+    """One notebook of the release notebooks' own cells: each chapter's first (setup) cell, its
+    solution stubs and its widget cells, in order. Returns its file name and, per explorer,
+    (name, index among the code cells)."""
     notebook = nbformat.v4.new_notebook()
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                        "language": "python"}
-    notebook.cells = [nbformat.v4.new_markdown_cell("# Explorers")]
-    notebook.cells += [nbformat.v4.new_code_cell(code) for _, code, _ in EXPLORER_CELLS]
+    explorers = []
+    for release in sorted((ROOT / "release").glob("*/*.ipynb")):
+        code = [c for c in nbformat.read(release, as_version=4).cells if c.cell_type == "code"]
+        keep = [code[0]] + [c for c in code[1:] if c.metadata.get("nbgrader", {}).get("solution")
+                            or "nbval-ignore-output" in c.metadata.get("tags", [])]
+        for cell in keep:
+            if "nbval-ignore-output" in cell.metadata.get("tags", []):
+                explorers.append((explorer_name(cell), len(notebook.cells)))
+            notebook.cells.append(nbformat.v4.new_code_cell(cell.source))
+    assert sorted(name for name, _ in explorers) == sorted(EXPECTED_TEXT), (
+        f"the release notebooks' explorer cells are {explorers}")
     nbformat.write(notebook, folder / "explorers.ipynb")
-    return "explorers.ipynb"
+    return "explorers.ipynb", explorers
 
 
 @pytest.fixture(scope="module")
@@ -135,22 +135,22 @@ def page(jupyterlab):
     from playwright.sync_api import sync_playwright
 
     url, token, folder = jupyterlab
-    name = write_notebook(folder)
+    name, explorers = write_notebook(folder)
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "explorer_failure.png").unlink(missing_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1500, "height": 1100})
         try:
-            open_and_run(page, f"{url}/doc/tree/{name}?token={token}")
+            open_and_run(page, f"{url}/doc/tree/{name}?token={token}", len(explorers))
         except Exception:
             page.screenshot(path=str(ARTIFACTS / "explorer_failure.png"), full_page=True)
             raise
-        yield page
+        yield page, explorers
         browser.close()
 
 
-def open_and_run(page, url):
+def open_and_run(page, url, count):
     """Open the notebook, wait for its kernel, run all cells, wait for every explorer's image."""
     page.goto(url)
     page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=OUTPUT_TIMEOUT)
@@ -161,18 +161,26 @@ def open_and_run(page, url):
     page.wait_for_function(
         "n => [...document.querySelectorAll('.jp-OutputArea-output img.widget-image')]"
         ".filter(img => img.complete && img.naturalWidth > 0).length >= n",
-        arg=len(EXPLORER_CELLS), timeout=OUTPUT_TIMEOUT)
+        arg=count, timeout=OUTPUT_TIMEOUT)
 
 
 def test_every_explorer_redraws_when_a_slider_moves(page):
     """One test for all explorers, so that even under pytest-xdist JupyterLab starts once."""
+    from playwright.sync_api import expect
+
+    page, explorers = page
     problems = []
-    for index, (name, _, expected) in enumerate(EXPLORER_CELLS):
+    for name, index in explorers:
+        expected = EXPECTED_TEXT[name]
         output = page.locator(".jp-Cell.jp-CodeCell").nth(index).locator(".jp-OutputArea-output")
         output.scroll_into_view_if_needed()
-        text = output.inner_text()
-        if "failed" in text or expected not in text:
-            problems.append(f"{name}: expected {expected!r} in its output, got {text[:300]!r}")
+        try:  # JupyterLab renders a cell scrolled into view lazily: wait for its text
+            expect(output).to_contain_text(expected, timeout=15_000)
+        except AssertionError:
+            problems.append(f"{name}: expected {expected!r} in its output, "
+                            f"got {output.inner_text()[:300]!r}")
+        if "failed" in output.inner_text():
+            problems.append(f"{name}: its output says something failed")
         image = output.locator("img.widget-image")
         before_src, before_pixels = image.get_attribute("src"), image.screenshot()
         handle = output.locator(".noUi-handle").first
@@ -186,5 +194,5 @@ def test_every_explorer_redraws_when_a_slider_moves(page):
         else:
             if image.screenshot() == before_pixels:
                 problems.append(f"{name}: the image's source changed but not its pixels")
-        output.screenshot(path=str(ARTIFACTS / f"explorer_{name}.png"))
+        output.screenshot(path=str(ARTIFACTS / f"{name}.png"))
     assert not problems, "\n".join(problems)
