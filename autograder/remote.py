@@ -155,10 +155,14 @@ class Session:
         begin = time.perf_counter()
         self.ctrl, self.status = self.zygote.fork()
         cpu = int(self.cell_timeout * (len(self.cells) + 20)) + 30
-        wire.send(self.ctrl, {"op": "job", "submission": self.submission,
-                              "uid": self.zygote.next_uid(),
-                              "memory_mb": self.memory_mb, "cpu_seconds": cpu,
-                              "skip": sorted(self.skip), "cells": self.cells})
+        try:
+            wire.send(self.ctrl, {"op": "job", "submission": self.submission,
+                                  "uid": self.zygote.next_uid(),
+                                  "memory_mb": self.memory_mb, "cpu_seconds": cpu,
+                                  "skip": sorted(self.skip), "cells": self.cells},
+                      deadline=time.monotonic() + 60)
+        except (OSError, wire.Timeout) as error:
+            raise SandboxError(f"the sandbox did not take its job: {error!r}") from None
         line = self._status_line(time.monotonic() + 60)
         if line is None:
             raise SandboxError(f"the sandbox did not start{self._fatal_text()}")
@@ -273,7 +277,8 @@ class Session:
                 self.run()
             ours, theirs = socket.socketpair()
             try:
-                wire.send(self.ctrl, {"op": "serve"}, fds=[theirs.fileno()])
+                wire.send(self.ctrl, {"op": "serve"}, fds=[theirs.fileno()],
+                          deadline=min(deadline, time.monotonic() + 10))
                 theirs.close()
                 header, _ = wire.recv(self.ctrl, deadline=min(deadline, time.monotonic() + 10))
                 if header.get("op") == "serving":
@@ -345,7 +350,7 @@ class Channel:
         if self.broken:
             raise StudentCrashed("the student's process is gone")
         try:
-            wire.send(self.sock, header, blob)
+            wire.send(self.sock, header, blob, deadline=self.deadline)
             return wire.recv(self.sock, deadline=self.deadline)
         except wire.Timeout:
             self.broken = True
@@ -532,6 +537,9 @@ class StudentObject:
 
     def named_parameters(self):
         return iter(list(object.__getattribute__(self, "mirrors").items()))
+
+    def __bool__(self):
+        raise TypeError(f"{self!r} has no truth value here: return a bool, a number or a tensor")
 
     def __repr__(self):
         return f"<student's {object.__getattribute__(self, 'type_name')} object>"

@@ -35,16 +35,23 @@ class ProtocolError(Exception):
     """The other side sent something that is not a well-formed message."""
 
 
-def send(sock, header, blob=b"", fds=()):
-    """Send one message; ``fds`` are passed along as SCM_RIGHTS."""
+def send(sock, header, blob=b"", fds=(), deadline=None):
+    """Send one message; ``fds`` are passed along as SCM_RIGHTS.
+
+    With a ``deadline`` (``time.monotonic()``), a peer that stops reading raises Timeout.
+    """
     data = json.dumps(header).encode()
     payload = FRAME.pack(len(data), len(blob)) + data
-    if fds:
-        socket.send_fds(sock, [payload], list(fds))
-    else:
-        sock.sendall(payload)
-    if blob:
-        sock.sendall(blob)
+    sock.settimeout(None if deadline is None else max(0.001, deadline - time.monotonic()))
+    try:
+        if fds:
+            socket.send_fds(sock, [payload], list(fds))
+        else:
+            sock.sendall(payload)
+        if blob:
+            sock.sendall(blob)
+    except socket.timeout:
+        raise Timeout() from None
 
 
 def _recv_exactly(sock, size, deadline):
