@@ -233,6 +233,11 @@ def _run_flags(runs, cells):
             flags.append(f"{where}: hit the memory cap ({run.error}: {run.message[:80]})")
         elif run.error == "SystemExit":
             flags.append(f"{where}: called sys.exit")
+        elif run.error == "BlockingIOError" and "fork" in " ".join(
+                line for output in run.outputs for line in output.get("traceback", [])):
+            flags.append(f"{where}: hit the process limit (a fork bomb?)")
+        if run.strays:
+            flags.append(f"{where}: left processes running (they were killed)")
         if run.dropped:
             flags.append(f"{where}: printed {run.dropped} bytes of output too many (truncated)")
     return flags

@@ -89,6 +89,7 @@ class Zygote:
     def fork(self):
         """A new sandbox parent: ``(control socket, status pipe's read end)``."""
         ours, theirs = socket.socketpair()
+        wire.listen_for_credentials(ours)
         status_read, status_write = os.pipe()
         try:
             wire.send(self.sock, {"op": "fork"}, fds=[theirs.fileno(), status_write])
@@ -120,6 +121,7 @@ class CellRun:
     error: str | None = None     # exception name, for status "error"
     message: str = ""
     dropped: int = 0             # bytes of output beyond the limit
+    strays: bool = False         # it left processes running (they were killed)
 
 
 def describe_exit(status):
@@ -143,7 +145,7 @@ class Session:
         self.cell_timeout, self.memory_mb = cell_timeout, memory_mb
         self.runs = {}          # cell index -> CellRun
         self.skip = set()       # cells that crashed or timed out: never run again
-        self.ctrl = self.status = self.pidfd = None
+        self.ctrl = self.status = self.pidfd = self.peer = None
         self.status_buffer = b""
         self.ready = False
         self.server = None         # the Channel serving the test cells
@@ -167,7 +169,8 @@ class Session:
         if line is None:
             raise SandboxError(f"the sandbox did not start{self._fatal_text()}")
         try:
-            self.pidfd = os.pidfd_open(int(line))
+            self.peer = wire.Peer(int(line))   # I: only its messages count
+            self.pidfd = os.pidfd_open(self.peer.pid)
         except (ValueError, ProcessLookupError):
             self.pidfd = None
         self.start_seconds += time.perf_counter() - begin
@@ -222,37 +225,45 @@ class Session:
     # -- running the cells ------------------------------------------------------------------
 
     def run(self):
-        """Run every cell (replaying after crashes) until the final state is ready."""
+        """Run every cell (replaying after crashes) until the final state is ready.
+
+        Anything unexpected is blamed on the cell that was running, or, between cells, on the
+        last one that finished (its code may have left a thread or a forked process behind).
+        """
         while not self.ready:
             pending = [cell["index"] for cell in self.cells if cell["index"] not in self.skip]
             self._start()
-            current, started = None, time.monotonic()
+            current = last = None
+            started = time.monotonic()
             try:
                 while True:
-                    header, _ = wire.recv(self.ctrl, deadline=time.monotonic() + self.cell_timeout)
+                    header, _ = wire.recv(self.ctrl, deadline=time.monotonic() + self.cell_timeout,
+                                          peer=self.peer)
                     op = header.get("op")
-                    if op == "start" and current is None and pending and header.get("cell") == pending[0]:
+                    if op == "start" and current is None and pending \
+                            and header.get("cell") == pending[0]:
                         current, started = pending.pop(0), time.monotonic()
                     elif op == "done" and current is not None and header.get("cell") == current:
                         self.runs[current] = _cell_run(header, time.monotonic() - started)
-                        current = None
+                        current, last = None, current
                     elif op == "ready" and current is None and not pending:
                         self.ready = True
                         break
-                    elif op == "fatal" and current is None:
+                    elif op == "fatal" and current is None and last is None:
                         self.kill()
                         raise SandboxError(f"the sandbox failed: {header.get('error', '')}")
                     else:
                         raise wire.ProtocolError(f"unexpected message {op!r}")
             except wire.Timeout:
-                self.kill()
-                self._lost(current or (pending[0] if pending else None), CellRun(
+                self.kill(wait=False)
+                self._lost(_blame(current, last, pending), CellRun(
                     "timeout", message=f"timed out after {self.cell_timeout:g} s "
                                        "(an infinite loop?) and was stopped"))
             except (wire.Closed, wire.ProtocolError) as error:
                 status = self.kill()
-                why = describe_exit(status) if isinstance(error, wire.Closed) else str(error)
-                self._lost(current or (pending[0] if pending else None), CellRun(
+                why = describe_exit(status) if isinstance(error, wire.Closed) else \
+                    f"it sent a malformed message: {error}"
+                self._lost(_blame(current, last, pending), CellRun(
                     "crashed", message=f"the kernel died while running this cell ({why})"))
         return self.runs
 
@@ -276,13 +287,16 @@ class Session:
             if not self.ready:
                 self.run()
             ours, theirs = socket.socketpair()
+            wire.listen_for_credentials(ours)
             try:
-                wire.send(self.ctrl, {"op": "serve"}, fds=[theirs.fileno()],
-                          deadline=min(deadline, time.monotonic() + 10))
+                soon = min(deadline, time.monotonic() + 10)
+                wire.send(self.ctrl, {"op": "serve"}, fds=[theirs.fileno()], deadline=soon)
                 theirs.close()
-                header, _ = wire.recv(self.ctrl, deadline=min(deadline, time.monotonic() + 10))
-                if header.get("op") == "serving":
-                    self.server = Channel(ours, deadline, self)
+                header, _ = wire.recv(self.ctrl, deadline=soon, peer=self.peer)
+                server = wire.Peer()   # the server's first words, before any student code
+                hello, _ = wire.recv(ours, deadline=soon, peer=server)
+                if header.get("op") == "serving" and hello.get("op") == "hello":
+                    self.server = Channel(ours, deadline, self, server)
                     return self.server
             except (OSError, wire.Closed, wire.Timeout, wire.ProtocolError):
                 pass
@@ -290,6 +304,14 @@ class Session:
             ours.close()
             self.kill()
         raise StudentCrashed("the student's process could not be restarted")
+
+
+def _blame(current, last, pending):
+    """The cell to blame for a failure: running, else last finished, else next."""
+    for index in (current, last, pending[0] if pending else None):
+        if index is not None:
+            return index
+    return None
 
 
 def _text(value, limit=wire.MAX_HEADER):
@@ -330,7 +352,8 @@ def _cell_run(header, seconds):
     dropped = header.get("dropped")
     return CellRun("error" if error else "ok", outputs,
                    count if type(count) is int else None, seconds, error and error[:200],
-                   _text(header.get("evalue"), 300), dropped if type(dropped) is int else 0)
+                   _text(header.get("evalue"), 300), dropped if type(dropped) is int else 0,
+                   header.get("strays") is True)
 
 
 # ------------------------------------------------------------------------------------------
@@ -341,8 +364,8 @@ def _cell_run(header, seconds):
 class Channel:
     """The checker's line to one server process (a fork of the student's final state)."""
 
-    def __init__(self, sock, deadline, session):
-        self.sock, self.deadline, self.session = sock, deadline, session
+    def __init__(self, sock, deadline, session, peer):
+        self.sock, self.deadline, self.session, self.peer = sock, deadline, session, peer
         self.counter = itertools.count(1)
         self.broken = False
 
@@ -351,7 +374,7 @@ class Channel:
             raise StudentCrashed("the student's process is gone")
         try:
             wire.send(self.sock, header, blob, deadline=self.deadline)
-            return wire.recv(self.sock, deadline=self.deadline)
+            return wire.recv(self.sock, deadline=self.deadline, peer=self.peer)
         except wire.Timeout:
             self.broken = True
             self.session.kill(wait=False)

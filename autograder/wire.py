@@ -54,7 +54,39 @@ def send(sock, header, blob=b"", fds=(), deadline=None):
         raise Timeout() from None
 
 
-def _recv_exactly(sock, size, deadline):
+CREDENTIALS = struct.Struct("iII")   # struct ucred: pid, uid, gid
+
+
+class Peer:
+    """The one process whose data a socket accepts (the kernel's SCM_CREDENTIALS say who sent
+    each piece): ``pid`` as seen by the grader, or the first sender's if None. Data that
+    other processes holding the same socket write (a student's forked children) is dropped."""
+
+    def __init__(self, pid=None):
+        self.pid = pid
+
+
+def listen_for_credentials(sock):
+    """Ask the kernel to attach the sender's credentials to everything ``sock`` receives."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+
+
+def _chunk(sock, size, peer):
+    if peer is None:
+        return sock.recv(size)
+    while True:
+        data, ancillary, _, _ = sock.recvmsg(size, socket.CMSG_SPACE(CREDENTIALS.size))
+        if not data:
+            return data
+        sender = next((CREDENTIALS.unpack(d[:CREDENTIALS.size])[0] for level, kind, d in ancillary
+                       if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS), None)
+        if peer.pid is None:
+            peer.pid = sender
+        if sender == peer.pid:
+            return data
+
+
+def _recv_exactly(sock, size, deadline, peer=None):
     chunks, remaining = [], size
     while remaining:
         if deadline is not None:
@@ -65,7 +97,7 @@ def _recv_exactly(sock, size, deadline):
         else:
             sock.settimeout(None)
         try:
-            chunk = sock.recv(min(remaining, 1 << 20))
+            chunk = _chunk(sock, min(remaining, 1 << 20), peer)
         except socket.timeout:
             raise Timeout() from None
         except OSError as error:
@@ -77,18 +109,19 @@ def _recv_exactly(sock, size, deadline):
     return b"".join(chunks)
 
 
-def recv(sock, deadline=None, max_blob=MAX_BLOB):
-    """Receive one message as ``(header, blob)``; ``deadline`` is a ``time.monotonic()`` value."""
-    header_size, blob_size = FRAME.unpack(_recv_exactly(sock, FRAME.size, deadline))
+def recv(sock, deadline=None, max_blob=MAX_BLOB, peer=None):
+    """Receive one message as ``(header, blob)``; ``deadline`` is a ``time.monotonic()`` value,
+    ``peer`` a :class:`Peer` whose data alone is read."""
+    header_size, blob_size = FRAME.unpack(_recv_exactly(sock, FRAME.size, deadline, peer))
     if header_size > MAX_HEADER or blob_size > max_blob:
         raise ProtocolError(f"message too large ({header_size} + {blob_size} bytes)")
     try:
-        header = json.loads(_recv_exactly(sock, header_size, deadline))
+        header = json.loads(_recv_exactly(sock, header_size, deadline, peer))
     except (ValueError, RecursionError):
         raise ProtocolError("header is not JSON") from None
     if not isinstance(header, dict):
         raise ProtocolError("header is not an object")
-    blob = _recv_exactly(sock, blob_size, deadline) if blob_size else b""
+    blob = _recv_exactly(sock, blob_size, deadline, peer) if blob_size else b""
     return header, blob
 
 

@@ -369,6 +369,16 @@ print("still alive")
 while True:
     os.fork()
 ''')], status="flagged", reason="cell"),
+    Attack("stray_process", extra=[("corr2d", '''import os, time
+if os.fork() == 0:
+    time.sleep(0.3)
+    for fd in range(3, 64):
+        try:
+            os.write(fd, b"\\x00\\x00\\x00\\x10\\x00\\x00\\x00\\x00" + b'{"op": "ready"}  ')
+        except OSError:
+            pass
+    os._exit(0)
+''')], status="flagged", reason="left processes running"),
     Attack("memory_bomb", extra=[("corr2d", '''hog = [bytearray(1 << 30) for _ in range(64)]
 ''')], status="flagged", reason="memory"),
     Attack("infinite_loop_ignoring_sigint", extra=[("corr2d", '''import signal
