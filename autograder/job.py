@@ -118,12 +118,12 @@ def _error_notebook(stem, reason, release=None):
 
 
 def _kind(cell):
-    return "manual" if tamper.is_manual(cell) else "autograded"
+    return "autograded" if tamper.is_test(cell) else "manual"
 
 
 def _graded_names(source_notebook):
-    """The names the solution cells define: ``{name: source cell grade id}``."""
-    names = {}
+    """The names the solution cells define (functions and classes)."""
+    names = set()
     for cell in source_notebook.get("cells", []):
         if cell.get("cell_type") == "code" and tamper.nbgrader(cell).get("solution"):
             try:
@@ -132,7 +132,7 @@ def _graded_names(source_notebook):
                 continue
             for node in tree.body:
                 if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
-                    names[node.name] = tamper.nbgrader(cell).get("grade_id")
+                    names.add(node.name)
     return names
 
 
@@ -167,7 +167,7 @@ def _grade_notebook(job, stem, timings):
         begin = time.perf_counter()
         runs = session.run()
         timings["student_code"] += time.perf_counter() - begin
-        flags += _run_flags(runs, cells)
+        flags += _run_flags(runs)
         for index, run in runs.items():
             cells[index]["outputs"] = run.outputs + _lost_output(run)
             cells[index]["execution_count"] = run.execution_count
@@ -222,7 +222,7 @@ def _manual(cell, deleted, max_points):
             "max_points": max_points, "status": "manual", "message": "needs manual grading"}
 
 
-def _run_flags(runs, cells):
+def _run_flags(runs):
     """Flags for the student cells' crashes, timeouts, memory bombs, exits and huge outputs."""
     flags = []
     for index, run in sorted(runs.items()):

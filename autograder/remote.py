@@ -23,13 +23,11 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import torch
 
 from autograder import wire
 
-COURSE_ROOT = Path(__file__).resolve().parent.parent
 ZYGOTE_START_SECONDS = 300
 OUTPUT_TYPES = {"stream", "display_data", "execute_result", "error"}
 KEPT_MIMETYPES = {"text/plain", "image/png", "image/jpeg",
