@@ -11,6 +11,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import signal
 import tempfile
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -170,8 +171,8 @@ def _pool_round(jobs, workers, grade, warm_up, on_result, bar):
     # they inherit neither this process's open gradebook connection and files nor its threads.
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload([grade.__module__])   # no effect once the server runs
-    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), initializer=warm_up,
-                             mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context,
+                             initializer=_start_worker, initargs=(warm_up,)) as pool:
         try:
             futures = {pool.submit(grade, job): job for job in jobs}
             pending, broken, running = set(futures), [], set()
@@ -189,6 +190,14 @@ def _pool_round(jobs, workers, grade, warm_up, on_result, bar):
             pool.shutdown(wait=False, cancel_futures=True)
             raise
     return [futures[f] for f in broken], {futures[f] for f in broken if f in running}
+
+
+def _start_worker(warm_up):
+    """Pool initializer: Ctrl-C is for the coordinator (which stops the pool: a worker finishes
+    the submission at hand, its record is dropped); then the grader's own ``warm_up``."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if warm_up is not None:
+        warm_up()
 
 
 def _interrupted(future):

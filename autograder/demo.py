@@ -109,16 +109,18 @@ def grade_table(records):
     cells = {(r["student_id"], r["assignment"]): r for r in records}
     mark = {"graded": " ", "flagged": "!", "error": "x"}
     width = max(len(s) for s in students) + 2
-    lines = ["".ljust(width) + "".join(a[:18].ljust(20) for a in assignments)]
+    column = max(len(a) for a in assignments) + 2
+    lines = ["".ljust(width) + "".join(a.ljust(column) for a in assignments)]
     for student in students:
         row = student.ljust(width)
         for assignment in assignments:
             record = cells.get((student, assignment))
             text = (f"{record['score']:g}/{record['max_score']:g} {mark[record['status']]}"
                     if record else "-")
-            row += text.ljust(20)
+            row += text.ljust(column)
         lines.append(row)
-    lines.append("(! flagged for a human, x could not be graded)")
+    lines.append("(! flagged for a human, x could not be graded; written answers are graded by "
+                 "hand in formgrader, their points are in the maximum but not yet in the score)")
     return "\n".join(lines)
 
 
