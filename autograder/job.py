@@ -42,11 +42,12 @@ class Job:
 def warm_up():
     """Pool initializer: import torch once (one thread) and start the sandbox template."""
     global _zygote
+    starting = remote.Zygote() if _zygote is None or not _zygote.alive() else None
     import torch
     torch.set_num_threads(1)
     import course.checks  # noqa: F401 (the hidden tests' helpers)
-    if _zygote is None or not _zygote.alive():
-        _zygote = remote.Zygote()
+    if starting is not None:
+        _zygote = starting.wait_ready()
 
 
 def grade(job):

@@ -21,6 +21,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 
@@ -52,28 +53,37 @@ class StudentTimeout(BaseException):
 
 
 class Zygote:
-    """A fresh interpreter with torch imported that forks one sandbox per request."""
+    """A fresh interpreter with torch imported that forks one sandbox per request.
+
+    It starts in the background; :meth:`wait_ready` waits for its greeting.
+    """
 
     def __init__(self):
         ours, theirs = socket.socketpair()
         env = {key: value for key, value in os.environ.items()
                if key in ("PATH", "LANG", "LC_ALL", "VIRTUAL_ENV", "PYTHONPATH")}
         env["MPLBACKEND"] = "Agg"
-        debug = os.environ.get("AUTOGRADER_DEBUG")
+        self.log = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "autograder.student", str(theirs.fileno())],
             pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=None if debug else subprocess.DEVNULL, cwd="/", env=env)
+            stderr=self.log, cwd="/", env=env)
         theirs.close()
         self.sock = ours
+        self.sandboxes = itertools.count()
+
+    def wait_ready(self):
         try:
-            header, _ = wire.recv(ours, deadline=time.monotonic() + ZYGOTE_START_SECONDS)
+            header, _ = wire.recv(self.sock, deadline=time.monotonic() + ZYGOTE_START_SECONDS)
         except (wire.Closed, wire.Timeout, wire.ProtocolError) as error:
             self.process.kill()
-            raise SandboxError(f"the sandbox template process did not start: {error!r}") from None
+            self.log.seek(0)
+            tail = self.log.read()[-2000:].decode(errors="replace")
+            raise SandboxError(f"the sandbox template process did not start ({error!r}): "
+                               f"{tail}") from None
         if header.get("op") != "ready":
             raise SandboxError(f"unexpected greeting from the template process: {header}")
-        self.sandboxes = itertools.count()
+        return self
 
     def next_uid(self):
         """A fresh unprivileged uid for the next sandbox: unique among this machine's live
