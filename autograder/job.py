@@ -14,6 +14,7 @@ import ast
 import contextlib
 import io
 import json
+import os
 import time
 import warnings
 from dataclasses import dataclass
@@ -87,12 +88,16 @@ def grade(job):
     return record
 
 
-def _read(path):
-    """A notebook file as a dict, or an error message."""
+def _read(path, student=False):
+    """A notebook file as a dict, or an error message. A student's notebook must be a
+    regular file (a symlink could point at the source notebook)."""
     try:
+        if student and os.path.islink(path):
+            return None, f"{path.name} is a symbolic link, not a notebook"
         if path.stat().st_size > MAX_NOTEBOOK_BYTES:
             return None, f"{path.name} is larger than {MAX_NOTEBOOK_BYTES >> 20} MB"
-        with open(path, encoding="utf-8") as file:
+        flags = os.O_RDONLY | (os.O_NOFOLLOW if student else 0)
+        with open(os.open(path, flags), encoding="utf-8") as file:
             notebook = json.load(file)
     except FileNotFoundError:
         return None, f"{path.name} is missing from the submission"
@@ -144,7 +149,7 @@ def _grade_notebook(job, stem, timings):
     source, problem = _read(Path(job.source) / f"{stem}.ipynb")
     if problem:
         return _error_notebook(stem, f"the source notebook is unusable: {problem}", release)
-    submission, problem = _read(Path(job.submission) / f"{stem}.ipynb")
+    submission, problem = _read(Path(job.submission) / f"{stem}.ipynb", student=True)
     if problem:
         return _error_notebook(stem, problem, release)
 

@@ -24,10 +24,16 @@ def nbgrader(cell):
     return value if isinstance(value, dict) else {}
 
 
+def grade_id(cell):
+    """The cell's nbgrader grade id, or None (also when it is not a string)."""
+    value = nbgrader(cell).get("grade_id")
+    return value if isinstance(value, str) else None
+
+
 def source(cell):
     """The cell's source as one string (nbformat allows a list of lines)."""
     text = cell.get("source", "")
-    return "".join(text) if isinstance(text, list) else str(text)
+    return "".join(map(str, text)) if isinstance(text, list) else str(text)
 
 
 def is_test(cell):
@@ -93,49 +99,47 @@ def _plain(cell):
 def merge(release, submission):
     """The graded notebook's cells for ``submission`` (both nbformat v4 dicts)."""
     release_cells = release.get("cells", [])
-    by_id = {nbgrader(c)["grade_id"]: c for c in release_cells if nbgrader(c).get("grade_id")}
-    order = [nbgrader(c).get("grade_id") for c in release_cells]
+    by_id = {grade_id(c): c for c in release_cells if grade_id(c)}
+    order = [grade_id(c) for c in release_cells]
     problems, cells, seen = [], [], {}
     submitted = submission.get("cells", [])
-    if not isinstance(submitted, list):
-        submitted = []
-    for cell in submitted:
+    for cell in submitted if isinstance(submitted, list) else []:
         if not isinstance(cell, dict) or cell.get("cell_type") not in ("code", "markdown", "raw"):
             problems.append("a cell that is not a notebook cell was dropped")
             continue
-        grade_id = nbgrader(cell).get("grade_id")
-        if grade_id in by_id and grade_id not in seen:
-            original = by_id[grade_id]
+        name = grade_id(cell)
+        if name in by_id and name not in seen:
+            original = by_id[name]
             changes = _differences(original, cell)
             if changes:
-                problems.append(f"{_kind(original)} {grade_id} was changed: {'; '.join(changes)}")
+                problems.append(f"{_kind(original)} {name} was changed: {'; '.join(changes)}")
             merged = copy.deepcopy(original)
             if not nbgrader(original).get("locked"):
                 merged["source"] = source(cell)
-            seen[grade_id] = len(cells)
+            seen[name] = len(cells)
             cells.append(merged)
-        elif grade_id in by_id:
-            problems.append(f"{_kind(by_id[grade_id])} {grade_id} was duplicated "
+        elif name in by_id:
+            problems.append(f"{_kind(by_id[name])} {name} was duplicated "
                             "(the copy is graded as ordinary code)")
-            if not nbgrader(by_id[grade_id]).get("locked"):
+            if not nbgrader(by_id[name]).get("locked"):
                 cells.append(_plain(cell))
         else:
-            if grade_id is not None or nbgrader(cell):
+            if nbgrader(cell):
                 problems.append(f"a cell with nbgrader metadata unknown to the release "
-                                f"({grade_id!r}) is graded as ordinary code")
+                                f"({nbgrader(cell).get('grade_id')!r}) is graded as ordinary code")
             cells.append(_plain(cell))
     missing = set()
-    for position, grade_id in enumerate(order):
-        if grade_id is None or grade_id in seen:
+    for position, name in enumerate(order):
+        if name is None or name in seen:
             continue
-        original = by_id[grade_id]
-        missing.add(grade_id)
-        problems.append(f"{_kind(original)} {grade_id} was deleted (restored from the release)")
+        original = by_id[name]
+        missing.add(name)
+        problems.append(f"{_kind(original)} {name} was deleted (restored from the release)")
         earlier = [seen[g] for g in order[:position] if g in seen]
         at = max(earlier) + 1 if earlier else 0
         for key in seen:
             if seen[key] >= at:
                 seen[key] += 1
-        seen[grade_id] = at
+        seen[name] = at
         cells.insert(at, copy.deepcopy(original))
     return Merged([_clean(cell, index) for index, cell in enumerate(cells)], problems, missing)

@@ -180,6 +180,12 @@ def test_unusable_submissions_are_errors_with_a_reason(course, tmp_path):
     assert record["status"] == "error" and "not a valid notebook" in record["reason"]
     assert (record["score"], record["max_score"]) == (0.0, 14.0)
     (folder / "fixture.ipynb").unlink()
+    (folder / "fixture.ipynb").symlink_to(course / "source" / "fixture" / "fixture.ipynb")
+    record = job.grade(_job(course, "linked", folder))
+    assert record["status"] == "error" and "symbolic link" in record["reason"], \
+        "a symlink to the source notebook must not be graded as the student's work"
+    assert record["score"] == 0.0
+    (folder / "fixture.ipynb").unlink()
     (folder / "Fixture (1).ipynb").write_text("{}")
     record = job.grade(_job(course, "renamed", folder))
     assert record["status"] == "error" and "fixture.ipynb is missing" in record["reason"]

@@ -80,6 +80,13 @@ def _duplicate(grade_id):
     return edit
 
 
+def _malformed(nb):
+    nb["cells"][0]["metadata"] = {"nbgrader": {"grade_id": ["not", "a", "string"], "grade": 1}}
+    nb["cells"][0]["source"] = ["# A title\n", 42, "\n"]
+    nb["cells"].insert(2, {"cell_type": "nonsense", "source": 1})
+    nb["cells"].insert(3, "not even a dict")
+
+
 def _old_format(nb):
     nb["nbformat_minor"] = 4
     for cell in nb["cells"]:
@@ -326,6 +333,7 @@ def corr2d(X, K):
     Attack("delete_answer_cell", edit=_delete("q_sharing"), status="flagged",
            reason="q_sharing was deleted"),
     Attack("no_cell_ids", edit=_old_format),
+    Attack("malformed_cells", edit=_malformed, status="flagged", reason="not a notebook cell"),
 
     # -- crashes and resource abuse ------------------------------------------------------------
     Attack("sys_exit", extra=[("corr2d", "import sys\nsys.exit(1)\n")], status="flagged",
