@@ -152,7 +152,6 @@ def run_cell(shell, source):
     shell.capture, shell.error = sink, None
     stdout, stderr = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = Stream("stdout", sink), Stream("stderr", sink)
-    started = time.perf_counter()
     try:
         shell.run_cell(source, store_history=True)
     finally:
@@ -163,8 +162,7 @@ def run_cell(shell, source):
         sink.outputs.append({"output_type": "error", **error})
     return {"outputs": sink.outputs, "error": error and error["ename"],
             "evalue": error and error["evalue"][:300], "dropped": sink.dropped,
-            "execution_count": shell.execution_count - 1,
-            "seconds": time.perf_counter() - started}
+            "execution_count": shell.execution_count - 1}
 
 
 # ------------------------------------------------------------------------------------------
@@ -173,7 +171,7 @@ def run_cell(shell, source):
 
 
 class Server:
-    """Serves one test cell on ``sock``: calls, attribute access, gradients."""
+    """Serves the checker on ``sock``: calls, attribute access, gradients."""
 
     def __init__(self, namespace, sock, tracer):
         self.namespace, self.sock, self.tracer = namespace, sock, tracer
