@@ -11,12 +11,10 @@ graded notebook's locked cells come from the release (``autograder.tamper``); so
 that reach the library routine that is their answer score 0 (``autograder.library``).
 """
 import ast
-import contextlib
-import io
 import json
 import os
+import threading
 import time
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +23,7 @@ import nbformat
 from autograder import library, remote, tamper
 
 _zygote = None
+_warming = threading.Lock()
 MAX_NOTEBOOK_BYTES = 32 << 20
 
 
@@ -43,12 +42,13 @@ class Job:
 def warm_up():
     """Pool initializer: import torch once (one thread) and start the sandbox template."""
     global _zygote
-    starting = remote.Zygote() if _zygote is None or not _zygote.alive() else None
-    import torch
-    torch.set_num_threads(1)
-    import course.checks  # noqa: F401 (the hidden tests' helpers)
-    if starting is not None:
-        _zygote = starting.wait_ready()
+    with _warming:
+        starting = remote.Zygote() if _zygote is None or not _zygote.alive() else None
+        import torch
+        torch.set_num_threads(1)
+        import course.checks  # noqa: F401 (the hidden tests' helpers)
+        if starting is not None:
+            _zygote = starting.wait_ready()
 
 
 def grade(job):
@@ -267,13 +267,12 @@ def _verdict(session, job, grade_id, code, graded_names, violations):
         channel = session.channel(deadline)
     except remote.StudentCrashed as error:
         return "crashed", f"the student's process could not serve the tests ({error})"
-    namespace = {"__name__": "__main__"}
+    # The tests' own prints ("passes the visible tests") are not the verdict: dropped (a
+    # namespace-level print, so that threads grading side by side do not share a redirect).
+    namespace = {"__name__": "__main__", "print": _quiet}
     namespace.update({name: remote.RemoteFunction(channel, name) for name in graded_names})
     try:
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), \
-                warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            exec(compile(code, f"<tests {grade_id}>", "exec"), namespace)  # noqa: S102 (trusted)
+        exec(compile(code, f"<tests {grade_id}>", "exec"), namespace)  # noqa: S102 (trusted)
     except remote.StudentTimeout:
         return "timeout", (f"{function or 'your code'} did not finish within "
                            f"{job.cell_timeout:g} s (an infinite loop?)")
@@ -284,6 +283,10 @@ def _verdict(session, job, grade_id, code, graded_names, violations):
     except Exception as error:  # noqa: BLE001 (any other failure of the student's code)
         return "error", _one_line(f"{type(error).__name__}: {error}")
     return "passed", "passed"
+
+
+def _quiet(*args, **kwargs):
+    """``print`` for the hidden tests: prints nothing."""
 
 
 def _one_line(text, limit=500):

@@ -22,6 +22,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -71,6 +72,7 @@ class Zygote:
         theirs.close()
         self.sock = ours
         self.sandboxes = itertools.count()
+        self.lock = threading.Lock()   # a threaded worker (Dask) may grade concurrently
 
     def wait_ready(self):
         try:
@@ -100,7 +102,8 @@ class Zygote:
         wire.listen_for_credentials(ours)
         status_read, status_write = os.pipe()
         try:
-            wire.send(self.sock, {"op": "fork"}, fds=[theirs.fileno(), status_write])
+            with self.lock:
+                wire.send(self.sock, {"op": "fork"}, fds=[theirs.fileno(), status_write])
         except OSError as error:
             raise SandboxError(f"the sandbox template process is gone: {error}") from None
         finally:
