@@ -35,7 +35,7 @@ class Job:
     submission: str     # folder holding the student's notebooks for this assignment
     release: str        # release/<assignment>/ (locked cells come from here)
     source: str         # source/<assignment>/ (test cells with their hidden tests)
-    cell_timeout: float = 30.0   # seconds of wall time per cell / per test cell
+    cell_timeout: float = 30.0   # seconds of wall time per cell; of student code per test cell
     memory_mb: int = 3072
 
 
@@ -262,9 +262,8 @@ def _verdict(session, job, grade_id, code, graded_names, violations):
     function = grade_id[len("test_"):] if grade_id.startswith("test_") else None
     if grade_id in violations:
         return "failed", violations[grade_id]
-    deadline = time.monotonic() + job.cell_timeout
     try:
-        channel = session.channel(deadline)
+        channel = session.channel(job.cell_timeout)
     except remote.StudentCrashed as error:
         return "crashed", f"the student's process could not serve the tests ({error})"
     # The tests' own prints ("passes the visible tests") are not the verdict: dropped (a

@@ -45,7 +45,7 @@ class StudentCrashed(BaseException):
 
 
 class StudentTimeout(BaseException):
-    """The student's code ran past the test cell's deadline."""
+    """The student's code used up the test cell's time."""
 
 
 # ------------------------------------------------------------------------------------------
@@ -289,12 +289,12 @@ class Session:
 
     # -- serving the tests ------------------------------------------------------------------
 
-    def channel(self, deadline):
+    def channel(self, seconds):
         """The :class:`Channel` to a server process (a fork of the final state) for a test
-        cell that must finish by ``deadline``. The server is forked for the first test cell
-        and again after a test cell crashed or timed out."""
+        cell whose calls may take ``seconds`` in all. The server is forked for the first test
+        cell and again after a test cell crashed or timed out."""
         if self.server is not None and not self.server.broken:
-            self.server.deadline = deadline
+            self.server.budget = seconds
             return self.server
         for _ in range(2):
             if not self.ready:
@@ -302,14 +302,14 @@ class Session:
             ours, theirs = socket.socketpair()
             wire.listen_for_credentials(ours)
             try:
-                soon = min(deadline, time.monotonic() + 10)
+                soon = time.monotonic() + 10
                 wire.send(self.ctrl, {"op": "serve"}, fds=[theirs.fileno()], deadline=soon)
                 theirs.close()
                 header, _ = wire.recv(self.ctrl, deadline=soon, peer=self.peer)
                 server = wire.Peer()   # the server's first words, before any student code
                 hello, _ = wire.recv(ours, deadline=soon, peer=server)
                 if header.get("op") == "serving" and hello.get("op") == "hello":
-                    self.server = Channel(ours, deadline, self, server)
+                    self.server = Channel(ours, seconds, self, server)
                     return self.server
             except (OSError, wire.Closed, wire.Timeout, wire.ProtocolError):
                 pass
@@ -377,17 +377,21 @@ def _cell_run(header, seconds):
 class Channel:
     """The checker's line to one server process (a fork of the student's final state)."""
 
-    def __init__(self, sock, deadline, session, peer):
-        self.sock, self.deadline, self.session, self.peer = sock, deadline, session, peer
+    def __init__(self, sock, budget, session, peer):
+        self.sock, self.budget, self.session, self.peer = sock, budget, session, peer
         self.counter = itertools.count(1)
         self.broken = False
 
     def request(self, header, blob=b""):
+        """Send one request, wait for its reply; the wait counts against ``budget`` (seconds
+        of the student's time left for this test cell; the checker's own work is free)."""
         if self.broken:
             raise StudentCrashed("the student's process is gone")
+        began = time.monotonic()
+        deadline = began + self.budget
         try:
-            wire.send(self.sock, header, blob, deadline=self.deadline)
-            return wire.recv(self.sock, deadline=self.deadline, peer=self.peer)
+            wire.send(self.sock, header, blob, deadline=deadline)
+            return wire.recv(self.sock, deadline=deadline, peer=self.peer)
         except wire.Timeout:
             self.broken = True
             self.session.kill(wait=False)
@@ -396,6 +400,8 @@ class Channel:
             self.broken = True
             self.sock.close()
             raise StudentCrashed(str(error)) from None
+        finally:
+            self.budget -= time.monotonic() - began
 
     def call(self, target, args, kwargs, *, trace=False, owner=None):
         """Call the student's ``target`` on ``args``; ``(result, ops)``."""
