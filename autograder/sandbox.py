@@ -103,7 +103,7 @@ def enter_namespaces(submission, uid, root_dir="/tmp/.sandbox-root"):
     (root / "dev" / "shm").mkdir(mode=0o1777)
     (root / "proc").mkdir()
     tmp = root / "tmp"
-    tmp.mkdir()
+    tmp.mkdir(exist_ok=True)  # already there when the course or its venv lives under /tmp
     os.chmod(tmp, 0o1777)
     copy_submission(submission, root / SCRATCH.lstrip("/"), uid)
     return root
