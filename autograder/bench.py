@@ -164,7 +164,7 @@ def report(stock_total, ours_total, notebooks, imports, summary, workers, stock,
     print("  autograde, coordinator: " + ", ".join(
         f"{name} {seconds[name]:.1f} s" for name in
         ("record: gradebook", "record: feedback", "record: files", "csv+report") if name in seconds)
-        + f" (collect + gradebook setup {seconds.get('collect', 0):.1f} s)")
+        + f" (collect + gradebook setup {seconds.get('collect+setup', 0):.1f} s)")
     print(json.dumps({"notebooks": notebooks, "stock_seconds": round(stock_total, 1),
                       "autograde_seconds": round(ours_total, 1),
                       "speedup": round(stock_total / ours_total, 1),

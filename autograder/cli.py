@@ -46,7 +46,8 @@ def parser():
                     "<notebook>.ipynb) or a .zip of one: gradebook, OUT/grades.csv, OUT/cells.csv, "
                     "OUT/feedback/ and the class report OUT/report.html.")
     parser.add_argument("submissions", metavar="SUBMISSIONS",
-                        help="folder laid out <student_id>/<assignment>/<notebook>.ipynb, or a .zip")
+                        help="folder laid out <student_id>/<assignment>/<notebook>.ipynb, "
+                             "or a .zip of one")
     parser.add_argument("--out", required=True, metavar="OUT",
                         help="folder for grades.csv, cells.csv, feedback/ and report.html")
     parser.add_argument("--assignment", nargs="+", action="extend", metavar="NAME",

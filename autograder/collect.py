@@ -20,6 +20,10 @@ NBGRADER_FILES = {"timestamp.txt"}
 CLUTTER = {"__MACOSX", ".DS_Store", ".ipynb_checkpoints", "Thumbs.db"}
 
 
+#: Largest total size a .zip of submissions may unpack to.
+MAX_UNZIPPED = 4 << 30
+
+
 class SubmissionsError(ValueError):
     """SUBMISSIONS cannot be read at all (not a folder, not a zip, an unsafe zip)."""
 
@@ -54,13 +58,19 @@ def unpack(submissions, scratch):
         return submissions
     if not zipfile.is_zipfile(submissions):
         raise SubmissionsError(f"{submissions} is neither a folder nor a .zip file")
-    with zipfile.ZipFile(submissions) as archive:
-        for name in archive.namelist():
-            parts = PurePosixPath(name).parts
-            if name.startswith("/") or ".." in parts:
-                raise SubmissionsError(f"{submissions} holds an unsafe path {name!r}: "
-                                       "refusing to extract it")
-        archive.extractall(scratch)
+    try:
+        with zipfile.ZipFile(submissions) as archive:
+            members = archive.infolist()
+            for member in members:
+                if member.filename.startswith("/") or ".." in PurePosixPath(member.filename).parts:
+                    raise SubmissionsError(f"{submissions} holds an unsafe path "
+                                           f"{member.filename!r}: refusing to extract it")
+            if sum(member.file_size for member in members) > MAX_UNZIPPED:
+                raise SubmissionsError(f"{submissions} unpacks to more than "
+                                       f"{MAX_UNZIPPED >> 30} GiB: refusing to extract it")
+            archive.extractall(scratch)
+    except (zipfile.BadZipFile, OSError) as error:
+        raise SubmissionsError(f"{submissions} cannot be unpacked: {error}") from None
     root = Path(scratch)
     entries = [p for p in root.iterdir() if p.name not in CLUTTER]
     while len(entries) == 1 and entries[0].is_dir() and not _looks_like_student(entries[0]):

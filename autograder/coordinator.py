@@ -10,6 +10,7 @@ import csv
 import hashlib
 import json
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import signal
 import tempfile
@@ -57,13 +58,15 @@ def run(submissions, out, *, course_root=ROOT, assignments=None, workers=None,
     Raises ``GraderError`` when the grader cannot run, ``Interrupted`` on Ctrl-C.
     """
     started = time.perf_counter()
+    _start_forkserver(grade.__module__ if grade else "autograder.job")
+    from autograder import job as engine   # torch: a few seconds, while the forkserver imports it
     course_root, out = Path(course_root).resolve(), Path(out)
     if grade is None:
-        from autograder import job as engine
         grade, warm_up = engine.grade, engine.warm_up
-    from autograder.job import Job
     selected = _released(course_root, assignments)
     out.mkdir(parents=True, exist_ok=True)
+    journal = Journal(out, course_root, {"cell_timeout": cell_timeout})
+    summary = Summary()
     with tempfile.TemporaryDirectory(prefix="autograde-") as scratch:
         try:
             folder = collect.unpack(submissions, scratch)
@@ -71,47 +74,53 @@ def run(submissions, out, *, course_root=ROOT, assignments=None, workers=None,
             raise GraderError(str(error)) from None
 
         def make_job(student_id, assignment, submission):
-            return Job(student_id=student_id, assignment=assignment,
-                       submission=str(submission),
-                       release=str(course_root / "release" / assignment),
-                       source=str(course_root / "source" / assignment),
-                       cell_timeout=cell_timeout)
+            return engine.Job(student_id=student_id, assignment=assignment,
+                              submission=str(submission),
+                              release=str(course_root / "release" / assignment),
+                              source=str(course_root / "source" / assignment),
+                              cell_timeout=cell_timeout)
 
         batch = collect.collect(folder, selected, make_job,
                                 lambda assignment: course_root / "release" / assignment,
                                 only=assignments)
-        summary = Summary(problems=batch.problems)
-        used = sorted({j.assignment for j in batch.jobs} | {r["assignment"] for r, _ in batch.unusable})
-        with Recorder(course_root, out, db_url, cell_timeout, used) as recorder:
-            pending = []
-            for job in batch.jobs:
-                done = recorder.replay(job.student_id, job.assignment, job.submission)
-                if done:
-                    summary.records.append(done)
-                    summary.skipped += 1
-                else:
-                    pending.append(job)
-            for record, submission in batch.unusable:
-                summary.records.append(
-                    recorder.replay(record["student_id"], record["assignment"], submission)
-                    or recorder.record(record, submission))
-            summary.seconds["collect"] = time.perf_counter() - started
+        summary.problems = batch.problems
+        earlier = {job: journal.lookup(job.student_id, job.assignment, job.submission)
+                   for job in batch.jobs}
+        pending = [job for job, record in earlier.items() if record is None]
+        workers = min(workers or os.cpu_count(), len(pending))
+        # The workers warm up (import torch, start the sandbox) while the gradebook is set up.
+        pool = _start_pool(workers, warm_up) if pending else None
+        used = {job.assignment for job in batch.jobs} | {r["assignment"] for r, _ in batch.unusable}
+        try:
+            with Recorder(course_root, out, db_url, journal, sorted(used)) as recorder:
+                for job, record in earlier.items():
+                    if record is not None:
+                        summary.records.append(recorder.replay(record, job.submission))
+                        summary.skipped += 1
+                for record, submission in batch.unusable:
+                    known = journal.lookup(record["student_id"], record["assignment"], submission)
+                    summary.records.append(recorder.replay(known, submission) if known
+                                           else recorder.record(record, submission))
+                summary.seconds["collect+setup"] = time.perf_counter() - started
 
-            def on_result(job, record):
-                summary.records.append(recorder.record(record, job.submission))
-                summary.graded += 1
+                def on_result(job, record):
+                    summary.records.append(recorder.record(record, job.submission))
+                    summary.graded += 1
 
-            grading = time.perf_counter()
-            try:
-                _grade_all(pending, workers or os.cpu_count(), grade, warm_up, on_result,
-                           progress=progress)
-            except KeyboardInterrupt:
-                write_outputs(out, summary.records + batch.missing, summary.problems)
-                raise Interrupted(
-                    f"interrupted: {summary.graded} of {len(pending)} submissions graded and "
-                    "recorded this run; run the same command again to grade the rest") from None
-            summary.seconds["grade+record"] = time.perf_counter() - grading
-            summary.seconds.update({f"record: {k}": v for k, v in recorder.seconds.items()})
+                grading = time.perf_counter()
+                try:
+                    _grade_all(pending, pool, workers, grade, warm_up, on_result, progress)
+                except KeyboardInterrupt:
+                    write_outputs(out, summary.records + batch.missing, summary.problems)
+                    raise Interrupted(
+                        f"interrupted: {summary.graded} of {len(pending)} submissions graded "
+                        "and recorded this run; run the same command again to grade the "
+                        "rest") from None
+                summary.seconds["grade+record"] = time.perf_counter() - grading
+                summary.seconds.update({f"record: {k}": v for k, v in recorder.seconds.items()})
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=False, cancel_futures=True)
     summary.records += batch.missing
     writing = time.perf_counter()
     write_outputs(out, summary.records, summary.problems)
@@ -141,9 +150,9 @@ def _released(course_root, assignments):
     return released
 
 
-def _grade_all(jobs, workers, grade, warm_up, on_result, progress=True):
-    """Grade ``jobs`` in a pool of ``workers`` processes, calling ``on_result(job, record)`` in
-    this process as each record arrives. If a worker process dies, the pool is restarted for the
+def _grade_all(jobs, pool, workers, grade, warm_up, on_result, progress=True):
+    """Grade ``jobs`` in ``pool`` (``workers`` processes), calling ``on_result(job, record)`` in
+    this process as each record arrives. If a worker process dies, a new pool takes the
     unfinished jobs; the ones that may have killed it are graded again alone, so that only the
     culprit gets an error record."""
     bar = tqdm(total=len(jobs), unit="submission", desc="grading", disable=not progress or None)
@@ -151,28 +160,47 @@ def _grade_all(jobs, workers, grade, warm_up, on_result, progress=True):
     try:
         remaining = list(jobs)
         while remaining:
-            unfinished, suspects = _pool_round(remaining, workers, grade, warm_up, on_result, bar)
+            pool = pool or _start_pool(workers, warm_up)
+            unfinished, suspects = _pool_round(remaining, pool, grade, on_result, bar)
+            pool = None
             for job in unfinished:
                 strikes[job] += 1
             alone = [job for job in unfinished if job in suspects or strikes[job] > 1]
             remaining = [job for job in unfinished if job not in alone]
             for job in alone:
-                if _pool_round([job], 1, grade, warm_up, on_result, bar)[0]:
+                if _pool_round([job], _start_pool(1, warm_up), grade, on_result, bar)[0]:
                     on_result(job, _failure(job, "the grading process died on this submission"))
                     bar.update()
     finally:
         bar.close()
 
 
-def _pool_round(jobs, workers, grade, warm_up, on_result, bar):
-    """Grade ``jobs`` in one pool. If a worker dies the pool breaks: returns the unfinished
-    jobs and, of those, the ones that were running (may have killed it)."""
-    # Workers are forked from a clean forkserver process that has imported the grader once:
-    # they inherit neither this process's open gradebook connection and files nor its threads.
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([grade.__module__])   # no effect once the server runs
-    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context,
-                             initializer=_start_worker, initargs=(warm_up,)) as pool:
+def _start_forkserver(module):
+    """Start the process that pool workers are forked from, importing the grader's ``module``
+    once, in the background. Workers forked from it inherit neither this process's open
+    gradebook connection and files nor its threads. (Once running, it is kept.)"""
+    multiprocessing.get_context("forkserver").set_forkserver_preload([module])
+    multiprocessing.forkserver.ensure_running()
+
+
+def _start_pool(workers, warm_up):
+    """A pool of ``workers`` processes, started now: each runs ``warm_up`` in the background."""
+    pool = ProcessPoolExecutor(max_workers=workers,
+                               mp_context=multiprocessing.get_context("forkserver"),
+                               initializer=_start_worker, initargs=(warm_up,))
+    for _ in range(workers):
+        pool.submit(_ready)   # a pool starts a worker per task submitted, up to max_workers
+    return pool
+
+
+def _ready():
+    """Nothing: the task that makes a pool start a worker."""
+
+
+def _pool_round(jobs, pool, grade, on_result, bar):
+    """Grade ``jobs`` in ``pool`` (shut down at the end). If a worker dies the pool breaks:
+    returns the unfinished jobs and, of those, the ones that were running (may have killed it)."""
+    with pool:
         try:
             futures = {pool.submit(grade, job): job for job in jobs}
             pending, broken, running = set(futures), [], set()
@@ -223,33 +251,13 @@ def _failure(job, reason):
     return record
 
 
-class Recorder:
-    """Writes each record: gradebook, ``autograded/``, feedback and the journal ``OUT/records``.
-    Opening it makes sure the gradebook knows the ``assignments`` to be graded."""
+class Journal:
+    """``OUT/records/<student>/<assignment>.json``: each recorded submission's record and the key
+    of what it was graded from (see ``key``); written last, so an entry means fully recorded."""
 
-    def __init__(self, course_root, out, db_url, cell_timeout, assignments):
-        self.course_root, self.out = course_root, out
-        self.gradebook = CourseGradebook(course_root, db_url)
-        try:
-            self.gradebook.connection
-        except Exception as error:  # a bad URL, a driver that is not installed, a server down
-            raise GraderError(f"cannot open the gradebook {self.gradebook.db_url}: "
-                              f"{type(error).__name__}: {error}") from None
-        for assignment in assignments:
-            try:
-                self.gradebook.prepare(assignment, course_root / "source" / assignment)
-            except RuntimeError as error:
-                raise GraderError(f"cannot update {assignment} in the gradebook: {error}") from None
-        self.recorded = set(self.gradebook.submissions())
-        self.settings = {"cell_timeout": cell_timeout}
+    def __init__(self, out, course_root, settings):
+        self.folder, self.course_root, self.settings = out / "records", course_root, settings
         self.assignment_digests = {}
-        self.seconds = {"gradebook": 0.0, "feedback": 0.0, "files": 0.0}
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.gradebook.close()
 
     def key(self, assignment, submission):
         """What the grade depends on: the submission's files, the assignment's release and
@@ -262,21 +270,54 @@ class Recorder:
             [_digest(submission), self.assignment_digests[assignment], self.settings]
         ).encode()).hexdigest()
 
-    def _journal(self, student, assignment):
-        return self.out / "records" / student / f"{assignment}.json"
+    def _path(self, student, assignment):
+        return self.folder / student / f"{assignment}.json"
 
-    def replay(self, student, assignment, submission):
-        """The record of an earlier run if this submission is unchanged (written again if the
-        gradebook lacks it, e.g. a new ``--db``), else None: it must be graded."""
-        path = self._journal(student, assignment)
+    def lookup(self, student, assignment, submission):
+        """The record of an earlier run if this submission has not changed since, else None."""
+        path = self._path(student, assignment)
         if not path.exists():
             return None
         entry = json.loads(path.read_text())
-        if entry["key"] != self.key(assignment, submission):
-            return None
-        if (student, assignment) not in self.recorded:
-            self.record(entry["record"], submission)
-        return entry["record"]
+        return entry["record"] if entry["key"] == self.key(assignment, submission) else None
+
+    def write(self, record, submission):
+        student, assignment = record["student_id"], record["assignment"]
+        _write(self._path(student, assignment),
+               json.dumps({"key": self.key(assignment, submission), "record": record}))
+
+
+class Recorder:
+    """Writes each record: gradebook, ``autograded/``, feedback, and the journal last.
+    Opening it makes sure the gradebook knows the ``assignments`` to be graded."""
+
+    def __init__(self, course_root, out, db_url, journal, assignments):
+        self.course_root, self.out, self.journal = course_root, out, journal
+        self.gradebook = CourseGradebook(course_root, db_url)
+        try:
+            self.gradebook.connection
+        except Exception as error:  # a bad URL, a driver that is not installed, a server down
+            raise GraderError(f"cannot open the gradebook {self.gradebook.db_url}: "
+                              f"{type(error).__name__}: {error}") from None
+        for assignment in assignments:
+            try:
+                self.gradebook.prepare(assignment, course_root / "source" / assignment)
+            except RuntimeError as error:
+                raise GraderError(f"cannot update {assignment} in the gradebook: {error}") from None
+        self.recorded = set(self.gradebook.submissions())
+        self.seconds = {"gradebook": 0.0, "feedback": 0.0, "files": 0.0}
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.gradebook.close()
+
+    def replay(self, record, submission):
+        """An earlier run's record: written again if the gradebook lacks it (a new ``--db``)."""
+        if (record["student_id"], record["assignment"]) not in self.recorded:
+            self.record(record, submission)
+        return record
 
     def record(self, record, submission):
         """Write ``record`` everywhere, the journal last; returns it."""
@@ -300,8 +341,7 @@ class Recorder:
                    / f"{notebook['name']}.ipynb",
                    nbformat.writes(notebook_node(notebook["notebook"])))
             self.seconds["files"] += time.perf_counter() - started
-        _write(self._journal(student, assignment),
-               json.dumps({"key": self.key(assignment, submission), "record": record}))
+        self.journal.write(record, submission)
         return record
 
 

@@ -10,9 +10,9 @@
 - ``feedback_html`` renders a student's feedback as ``nbgrader generate_feedback`` does
   (``GetGrades`` + the ``feedback`` HTML template), from the autograded notebook.
 
-nbgrader's preprocessors open a new database connection per notebook; here ``SaveAutoGrades``
-and ``GetGrades`` share one open connection, which makes recording a submission ~10x cheaper;
-the feedback page skips one page-wide pass of nbconvert's (``_PageAsIs``), ~6x cheaper.
+Cost: nbgrader's preprocessors open a new database engine per notebook (table checks, a cold
+statement cache); here ``SaveAutoGrades`` and ``GetGrades`` share one open connection. The
+feedback page skips one page-wide pass of nbconvert's (``_PageAsIs``), most of its cost.
 """
 import warnings
 from pathlib import Path

@@ -1,6 +1,7 @@
 """The coordinator proven: collect -> grade in a pool -> gradebook, feedback, CSVs, report.
 
-(The pool's workers import this module to find ``fake_grade``: keep its imports light.)
+(The pool's forkserver imports this module to find ``fake_grade``: keep its imports light;
+``autograder.authoring`` imports the answer key, hence torch and d2l.)
 
 The engine is not the point here, so most tests grade with ``fake_grade``: a stand-in that
 returns the engine's record (autograded notebook included) for a tiny synthetic course, where a
@@ -25,6 +26,7 @@ import pytest
 from autograder import coordinator, report
 from autograder.coordinator import GraderError, Interrupted, run
 from autograder.course import ROOT
+from autograder.gradebook import CourseGradebook
 
 HIDDEN = "assert double(21) == 42  # the hidden check"
 SOLUTION = "def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION"
@@ -45,7 +47,8 @@ def _source_notebook(stem):
             **nbgrader, "grade": True, "solution": True, "locked": False, "grade_id": "q_why",
             "points": 1}}),
     ])
-    nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python",
+                                 "name": "python3"}
     return nb
 
 
@@ -169,7 +172,6 @@ def grades(out):
 
 def gradebook(course, out, database=None):
     """The gradebook's submissions (see ``CourseGradebook.submissions``) of ``<out>.db``."""
-    from autograder.gradebook import CourseGradebook
     with CourseGradebook(course, f"sqlite:///{database or f'{out}.db'}") as book:
         return book.submissions()
 
