@@ -130,7 +130,7 @@ def expect_close(result, expected, name="the result", hint="", atol=1e-4, rtol=1
     if bool((diff <= tolerance).all()):
         return result
     where = tuple(int(i) for i in torch.nonzero(diff > tolerance)[0])
-    message = (f"{name} is wrong at index {where}: got {float(result[where]):.4g}, "
+    message = (f"{name} is wrong at index {where}: got {float(result.detach()[where]):.4g}, "
                f"expected {float(expected[where]):.4g}")
     raise AssertionError(message + (f": {hint}" if hint else ""))
 
