@@ -16,6 +16,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import zipfile
 from pathlib import Path
@@ -156,7 +157,7 @@ def grade(klass, course, out, **options):
     options.setdefault("workers", 2)
     options.setdefault("db_url", f"sqlite:///{out}.db")
     database = Path(options["db_url"].removeprefix("sqlite:///"))
-    if not database.exists():
+    if options["db_url"].startswith("sqlite:") and not database.exists():
         shutil.copy(course / "template.db", database)
     return run(klass, out, course_root=course, grade=fake_grade, progress=False, **options)
 
@@ -374,3 +375,31 @@ def test_killed_run_resumes_where_it_stopped(klass, course, tmp_path):
     grade(klass, course, clean)
     assert (out / "grades.csv").read_text() == (clean / "grades.csv").read_text()
     assert gradebook(course, out) == gradebook(course, clean)
+
+
+@pytest.fixture
+def postgresql():
+    """The URL of a throwaway PostgreSQL server (its own cluster, a unix socket, no TCP)."""
+    pytest.importorskip("psycopg")
+    if not (shutil.which("initdb") and shutil.which("pg_ctl") and shutil.which("runuser")):
+        pytest.skip("PostgreSQL is not installed")
+    folder = Path(tempfile.mkdtemp(prefix="gradebook-pg-"))
+    shutil.chown(folder, "postgres")
+    as_postgres = ["runuser", "-u", "postgres", "--"]
+    data = str(folder / "data")
+    subprocess.run([*as_postgres, "initdb", "-D", data, "-A", "trust", "-U", "postgres"],
+                   check=True, capture_output=True)
+    subprocess.run([*as_postgres, "pg_ctl", "-D", data, "-l", str(folder / "log"), "-w", "-o",
+                    f"-k {folder} -c listen_addresses=''", "start"], check=True, capture_output=True)
+    yield f"postgresql+psycopg://postgres@/postgres?host={folder}"
+    subprocess.run([*as_postgres, "pg_ctl", "-D", data, "-m", "immediate", "stop"],
+                   capture_output=True)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_the_gradebook_can_be_postgresql(klass, course, tmp_path, postgresql):
+    grade(klass, course, tmp_path / "sqlite")
+    grade(klass, course, tmp_path / "postgres", db_url=postgresql)
+    with CourseGradebook(course, postgresql) as book:
+        assert book.submissions() == gradebook(course, tmp_path / "sqlite")
+    assert grades(tmp_path / "postgres") == grades(tmp_path / "sqlite")
