@@ -6,7 +6,8 @@
 - ``save`` writes one results record: the student, the submission, and every notebook's grades
   through ``SaveAutoGrades`` on the autograded notebook (manually graded answers stay "needs
   manual grading"; a notebook that could not be graded scores 0, as ``nbgrader autograde``
-  does for a missing notebook; a flagged record flags its notebooks for a human).
+  does for a missing notebook; a flagged record flags its notebooks for a human, as the
+  formgrader's flag button does).
 - ``feedback_html`` renders a student's feedback as ``nbgrader generate_feedback`` does
   (``GetGrades`` + the ``feedback`` HTML template), from the autograded notebook.
 
@@ -155,7 +156,8 @@ class CourseGradebook:
             if not notebook.get("notebook"):   # could not be graded: 0, as nbgrader does
                 for grade in submitted.grades:
                     grade.auto_score, grade.needs_manual_grade = 0, False
-            submitted.flagged = record["status"] == "flagged"
+            if record["status"] == "flagged":   # never unflag: a grader may have flagged it
+                submitted.flagged = True
         gb.db.commit()
 
     def feedback_html(self, student, assignment, notebook, nb):

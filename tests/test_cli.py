@@ -106,7 +106,7 @@ def test_a_class_end_to_end_with_the_real_engine(tmp_path):
     demo.write_class(tmp_path / "submitted", kinds, course_root=root)
     (tmp_path / "submitted" / "README.txt").write_text("stray")
     command = [Path(sys.executable).parent / "autograde", tmp_path / "submitted",
-               "--out", tmp_path / "out", "--course", root, "--timeout", "20"]
+               "--out", tmp_path / "out", "--course", root]
     done = subprocess.run(command, capture_output=True, text=True, timeout=1200)
     assert done.returncode == 0, done.stderr
     assert "README.txt: stray file at the top level" in done.stdout
@@ -128,8 +128,12 @@ def test_a_class_end_to_end_with_the_real_engine(tmp_path):
     assert float(rows["infinite_loop"]["score"]) == complete        # the loop cost no point
     assert rows["infinite_loop"]["status"] == "flagged" and "timed out" in rows["infinite_loop"][
         "reason"]
-    # the gradebook agrees with grades.csv, and holds each submission once
+    # the gradebook agrees with grades.csv, holds each submission once, flags what to look at
     assert set(gradebook) == {(s, assignment) for s in rows}
+    with CourseGradebook(root) as book:
+        flagged = {student for student in rows if any(
+            nb.flagged for nb in book.connection.find_submission(assignment, student).notebooks)}
+    assert flagged == {"infinite_loop"}
     for student, row in rows.items():
         scores = [score or 0 for *_, (score, _) in _grades(gradebook[student, assignment])]
         assert sum(scores) == pytest.approx(float(row["score"]))
