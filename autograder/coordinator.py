@@ -89,7 +89,7 @@ def run(submissions, out, *, course_root=ROOT, assignments=None, workers=None,
         pending = [job for job, record in earlier.items() if record is None]
         workers = min(workers or os.cpu_count(), len(pending))
         # The workers warm up (import torch, start the sandbox) while the gradebook is set up.
-        pool = _start_pool(workers, warm_up) if pending else None
+        pool = _Pool(workers, warm_up) if pending else None
         used = {job.assignment for job in batch.jobs} | {r["assignment"] for r, _ in batch.unusable}
         try:
             with Recorder(course_root, out, db_url, journal, sorted(used)) as recorder:
@@ -160,7 +160,7 @@ def _grade_all(jobs, pool, workers, grade, warm_up, on_result, progress=True):
     try:
         remaining = list(jobs)
         while remaining:
-            pool = pool or _start_pool(workers, warm_up)
+            pool = pool or _Pool(workers, warm_up)
             unfinished, suspects = _pool_round(remaining, pool, grade, on_result, bar)
             pool = None
             for job in unfinished:
@@ -168,7 +168,7 @@ def _grade_all(jobs, pool, workers, grade, warm_up, on_result, progress=True):
             alone = [job for job in unfinished if job in suspects or strikes[job] > 1]
             remaining = [job for job in unfinished if job not in alone]
             for job in alone:
-                if _pool_round([job], _start_pool(1, warm_up), grade, on_result, bar)[0]:
+                if _pool_round([job], _Pool(1, warm_up), grade, on_result, bar)[0]:
                     on_result(job, _failure(job, "the grading process died on this submission"))
                     bar.update()
     finally:
@@ -183,14 +183,21 @@ def _start_forkserver(module):
     multiprocessing.forkserver.ensure_running()
 
 
-def _start_pool(workers, warm_up):
-    """A pool of ``workers`` processes, started now: each runs ``warm_up`` in the background."""
-    pool = ProcessPoolExecutor(max_workers=workers,
-                               mp_context=multiprocessing.get_context("forkserver"),
-                               initializer=_start_worker, initargs=(warm_up,))
-    for _ in range(workers):
-        pool.submit(_ready)   # a pool starts a worker per task submitted, up to max_workers
-    return pool
+class _Pool(ProcessPoolExecutor):
+    """A pool of ``workers`` processes forked from the forkserver, started now: each runs
+    ``warm_up`` in the background."""
+
+    def __init__(self, workers, warm_up):
+        super().__init__(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"),
+                         initializer=_start_worker, initargs=(warm_up,))
+        # A pool starts a worker per task submitted, up to max_workers.
+        self.ready = [self.submit(_ready) for _ in range(workers)]
+
+    def check_started(self):
+        """Raise ``GraderError`` if no worker ever came up (``warm_up`` failed)."""
+        if not any(f.done() and not f.cancelled() and f.exception() is None for f in self.ready):
+            raise GraderError("the grading workers could not start (the error is above): "
+                              "the grader cannot run on this machine as it is")
 
 
 def _ready():
@@ -202,7 +209,11 @@ def _pool_round(jobs, pool, grade, on_result, bar):
     returns the unfinished jobs and, of those, the ones that were running (may have killed it)."""
     with pool:
         try:
-            futures = {pool.submit(grade, job): job for job in jobs}
+            try:
+                futures = {pool.submit(grade, job): job for job in jobs}
+            except BrokenProcessPool:   # broke before the jobs were in: all unfinished
+                pool.check_started()
+                return list(jobs), set()
             pending, broken, running = set(futures), [], set()
             while pending:
                 running = {future for future in pending if future.running()}
@@ -214,6 +225,8 @@ def _pool_round(jobs, pool, grade, on_result, bar):
                     else:
                         on_result(futures[future], _result(future, futures[future]))
                         bar.update()
+            if broken:
+                pool.check_started()
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)
             raise

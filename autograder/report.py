@@ -138,7 +138,8 @@ def html(records, problems):
             _status_rows(records)),
         "<h2>Score distribution</h2>" + score_plot(records),
         "<h2>Pass rate of every autograded cell</h2>" + pass_rate_plot(cell_pass_rates(records)),
-        "<h2>Most common failure messages</h2><p>What the class gets wrong most often.</p>"
+        "<h2>Most common failure messages</h2><p>What the class gets wrong most often "
+        "(answers left as released, raising NotImplementedError, are not counted).</p>"
         + (_table(["submissions", "assignment", "cell", "message"], failures)
            if failures else "<p>No failures.</p>"),
         "<h2>Flagged for a human</h2>"

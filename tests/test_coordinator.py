@@ -146,6 +146,11 @@ def fake_grade(job):
             "max_score": sum(c["max_points"] for nb in notebooks for c in nb["cells"])}
 
 
+def broken_warm_up():
+    """A grader that cannot start here (say, no namespaces for its sandbox)."""
+    raise RuntimeError("no sandbox here")
+
+
 def slow_fake_grade(job):
     """``fake_grade`` that takes its time, so that a run can be killed halfway."""
     time.sleep(0.4)
@@ -333,6 +338,11 @@ def test_a_dead_worker_or_a_grader_bug_costs_only_that_submission(klass, course,
     assert rows["ada", "a1"]["score"] == rows["ada", "a2"]["score"] == "2"
     assert rows["cy", "a1"]["score"] == "0"
     assert ("fail", "a1") not in gradebook(course, out)   # nothing recorded: tried again next run
+
+
+def test_a_grader_that_cannot_start_is_fatal_not_a_class_of_errors(klass, course, tmp_path):
+    with pytest.raises(GraderError, match="the grading workers could not start"):
+        grade(klass, course, tmp_path / "out", warm_up=broken_warm_up)
 
 
 def test_ctrl_c_keeps_finished_grades_and_the_next_run_completes(klass, course, tmp_path):
