@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 from autograder import demo
-from autograder.course import ROOT
+from autograder.course import ROOT, chapters
 
 #: The sample class cycles through these kinds, shifted by one per chapter.
 BENCH_KINDS = ("complete", "partial", "partly_wrong", "blank")
@@ -90,7 +90,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     from autograder.coordinator import run
 
-    assignments = demo.chapters()
+    assignments = chapters()
     if not assignments:
         sys.exit("no chapter has a source notebook yet (source/<assignment>/*.ipynb)")
     scratch = Path(tempfile.mkdtemp(prefix="autograde-bench-"))

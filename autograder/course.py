@@ -6,6 +6,11 @@ ASSIGNMENTS = ("01_locality", "02_cross_correlation", "03_padding_stride", "04_c
                "05_pooling")
 
 
+def chapters(course_root=ROOT):
+    """The assignments whose source notebook exists, ``source/<assignment>/*.ipynb``, in order."""
+    return sorted({path.parent.name for path in Path(course_root, "source").glob("*/*.ipynb")})
+
+
 def nbgrader_config(course_root=ROOT, db_url=None):
     """nbgrader's configuration: this repository's ``nbgrader_config.py`` rooted at ``course_root``."""
     from traitlets.config import Config

@@ -14,7 +14,8 @@ import shutil
 import sys
 from pathlib import Path
 
-from autograder.course import ROOT
+from autograder.course import ROOT, chapters
+from autograder.tamper import nbgrader
 
 DEMO = ROOT / "demo"
 #: The kinds of sample submission (see ``submission``).
@@ -24,15 +25,6 @@ ONE_CHAPTER = ("broken_file", "infinite_loop")
 #: A stray cell that never ends: the per-cell timeout must cost only that cell.
 INFINITE_LOOP = "# trying something\nwhile True:\n    pass"
 WRITTEN_ANSWER = "My answer, in my own words: see the notes, section 7."
-
-
-def chapters(course_root=ROOT):
-    """The assignments whose source notebook exists, ``source/<assignment>/*.ipynb``, in order."""
-    return sorted({path.parent.name for path in Path(course_root, "source").glob("*/*.ipynb")})
-
-
-def _nbgrader(cell):
-    return cell.get("metadata", {}).get("nbgrader", {})
 
 
 def _solution_code(cell):
@@ -58,17 +50,17 @@ def submission(kind, release, source):
     solution cells answered), partly_wrong (every other solution cell's functions off by one),
     broken_file (not valid JSON), infinite_loop (complete, plus a cell that never ends).
     """
-    answers = {_nbgrader(c)["grade_id"]: c for c in source["cells"]
-               if _nbgrader(c).get("solution")}
+    answers = {nbgrader(c)["grade_id"]: c for c in source["cells"]
+               if nbgrader(c).get("solution")}
     nb = copy.deepcopy(release)
-    solutions = [c for c in nb["cells"] if _nbgrader(c).get("solution")]
+    solutions = [c for c in nb["cells"] if nbgrader(c).get("solution")]
     for index, cell in enumerate(solutions):
         if kind == "blank" or (kind == "partial" and index >= len(solutions) // 2):
             continue
         if cell["cell_type"] == "markdown":
             cell["source"] = WRITTEN_ANSWER
             continue
-        code = _solution_code(answers[_nbgrader(cell)["grade_id"]])
+        code = _solution_code(answers[nbgrader(cell)["grade_id"]])
         cell["source"] = _off_by_one(code) if kind == "partly_wrong" and index % 2 else code
     if kind == "infinite_loop":
         first = nb["cells"].index(solutions[0])

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from autograder import cli
-from autograder.course import ROOT
+from autograder.course import ROOT, chapters
 from tests.test_coordinator import course, klass  # noqa: F401 (fixtures)
 
 
@@ -96,7 +96,7 @@ def page_text(path):
 def test_a_class_end_to_end_with_the_real_engine(tmp_path):
     from autograder import demo
     from autograder.gradebook import CourseGradebook
-    assignment = demo.chapters()[0]
+    assignment = chapters()[0]
     root = tmp_path / "course"
     for part in ("source", "release"):
         shutil.copytree(ROOT / part / assignment, root / part / assignment)
