@@ -2,6 +2,7 @@
 
     autograde SUBMISSIONS --out OUT [--assignment NAME ...] [--workers N] [--timeout SECONDS]
               [--db URL] [--course DIR]
+    autograde export --format csv|canvas|moodle --out FILE [--roster FILE] ...  (see export.py)
 
 Exit status: 0 when the batch finished (whatever the submissions did), 1 when the grader cannot
 run (no release, no gradebook), 2 for bad arguments, 130 when interrupted (grades recorded so far
@@ -27,7 +28,7 @@ def _positive(kind):
     return parse
 
 
-def _db_url(text):
+def db_url_argument(text):
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
     try:
@@ -57,15 +58,28 @@ def parser():
                              f"{os.cpu_count()})")
     parser.add_argument("--timeout", type=_positive(float), default=30.0, metavar="SECONDS",
                         help="wall time allowed per cell and per test cell (default: 30)")
-    parser.add_argument("--db", type=_db_url, metavar="URL",
+    parser.add_argument("--db", type=db_url_argument, metavar="URL",
                         help="gradebook SQLAlchemy URL (default: sqlite:///<course>/gradebook.db)")
-    parser.add_argument("--course", default=str(ROOT), metavar="DIR",
-                        help="the nbgrader course directory holding source/ and release/ "
-                             "(default: this repository)")
+    course_dir(parser)
     return parser
 
 
+def course_dir(parser):
+    """Add ``--course DIR``: default the current directory when it holds an
+    ``nbgrader_config.py`` (a course directory), else this repository."""
+    here = Path.cwd()
+    default = here if (here / "nbgrader_config.py").exists() else ROOT
+    parser.add_argument("--course", default=str(default), metavar="DIR",
+                        help="the nbgrader course directory holding source/ and release/ "
+                             f"(default: the current directory if it holds an "
+                             f"nbgrader_config.py, else this repository; now {default})")
+
+
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["export"]:
+        from autograder import export
+        return export.main(argv[1:])
     cli = parser()
     args = cli.parse_args(argv)
     submissions, out = Path(args.submissions), Path(args.out)
