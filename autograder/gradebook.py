@@ -28,6 +28,7 @@ from nbgrader.converters import GenerateAssignment, GenerateFeedback
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import GetGrades, SaveAutoGrades, SaveCells
 from sqlalchemy.exc import SAWarning
+from traitlets.utils.importstring import import_item
 
 from autograder.course import nbgrader_config
 
@@ -165,7 +166,9 @@ class CourseGradebook:
         if self._feedback is None:
             converter = GenerateFeedback(coursedir=self.coursedir, config=self.config)
             self._feedback = _FeedbackExporter(config=converter.config)
-            for preprocessor in converter.preprocessors:
+            for preprocessor in converter.preprocessors:   # classes, or their names in config
+                if isinstance(preprocessor, str):
+                    preprocessor = import_item(preprocessor)
                 if preprocessor is GetGrades:
                     preprocessor = _GetGrades
                 instance = preprocessor(config=converter.config)
