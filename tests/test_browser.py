@@ -6,6 +6,7 @@ moves a slider with the keyboard and checks that the picture changes. It keeps a
 each explorer in artifacts/ (gitignored; explorer_failure.png if the notebook never showed
 them). Run it alone with ``pytest -m browser tests/test_browser.py``.
 """
+import contextlib
 import json
 import os
 import socket
@@ -83,17 +84,16 @@ def write_notebook(folder):
     return "explorers.ipynb", explorers
 
 
-@pytest.fixture(scope="module")
-def jupyterlab(tmp_path_factory):
-    """A JupyterLab server on loopback in a temporary folder: yields (base url, token, folder)."""
-    require_browser()
-    folder = tmp_path_factory.mktemp("lab")
-    home = tmp_path_factory.mktemp("home")
+@contextlib.contextmanager
+def jupyterlab_server(folder, home):
+    """A JupyterLab server on loopback serving ``folder`` (``home``: a fresh HOME for it):
+    yields (base url, token)."""
     port, token = free_port(), "explorer-test-token"
     # a fresh HOME keeps the user's kernels and settings out; matplotlib keeps its font cache
     env = dict(os.environ, HOME=str(home), JUPYTER_CONFIG_DIR=str(home / "config"),
                JUPYTER_RUNTIME_DIR=str(home / "runtime"), MPLBACKEND="Agg",
                MPLCONFIGDIR=os.environ.get("MPLCONFIGDIR") or matplotlib.get_configdir(),
+               PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
                PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1",
                f"--port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
@@ -118,7 +118,7 @@ def jupyterlab(tmp_path_factory):
                     raise RuntimeError("JupyterLab did not start:\n"
                                        + (home / "jupyterlab.log").read_text()[-3000:])
                 time.sleep(0.3)
-        yield url, token, folder
+        yield url, token
     finally:
         server.terminate()
         try:
@@ -127,6 +127,15 @@ def jupyterlab(tmp_path_factory):
             server.kill()
             server.wait()
         log.close()
+
+
+@pytest.fixture(scope="module")
+def jupyterlab(tmp_path_factory):
+    """A JupyterLab server on loopback in a temporary folder: yields (base url, token, folder)."""
+    require_browser()
+    folder = tmp_path_factory.mktemp("lab")
+    with jupyterlab_server(folder, tmp_path_factory.mktemp("home")) as (url, token):
+        yield url, token, folder
 
 
 @pytest.fixture(scope="module")
