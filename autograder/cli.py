@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from autograder.course import ROOT
+from autograder.coursedir import ROOT
 
 
 def _positive(kind):

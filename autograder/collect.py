@@ -12,7 +12,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from autograder import tamper
+from autograder.engine import tamper
 
 #: Files that nbgrader's own ``collect`` puts next to the notebooks.
 NBGRADER_FILES = {"timestamp.txt"}

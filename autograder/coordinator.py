@@ -1,6 +1,6 @@
 """Coordinator: collect -> grade in a process pool -> record each result as it arrives -> report.
 
-The workers only grade (``autograder.job.grade``: a submission in, a results record out); this
+The workers only grade (``autograder.engine.job.grade``: a submission in, a results record out); this
 process alone writes the gradebook, ``autograded/``, the feedback, the CSVs and the report.
 Every record is written as soon as it arrives and journaled in ``OUT/records/``, so an
 interrupted run keeps each finished grade; the next run skips the submissions whose files (and
@@ -23,9 +23,10 @@ from pathlib import Path
 import nbformat
 from tqdm import tqdm
 
-from autograder import collect, report
-from autograder.course import ROOT
-from autograder.gradebook import CourseGradebook, notebook_node
+from autograder import collect
+from autograder.report import class_report as report
+from autograder.coursedir import ROOT
+from autograder.record.gradebook import CourseGradebook, notebook_node
 
 GRADES_COLUMNS = ["student_id", "assignment", "score", "max_score", "status", "reason"]
 CELLS_COLUMNS = ["student_id", "assignment", "notebook", "grade_id", "points", "max_points",
@@ -54,12 +55,12 @@ def run(submissions, out, *, course_root=ROOT, assignments=None, workers=None,
         cell_timeout=30.0, db_url=None, grade=None, warm_up=None, progress=True):
     """Grade the folder or .zip ``submissions`` into ``out`` and the gradebook; a ``Summary``.
 
-    ``grade``/``warm_up`` default to the engine's (``autograder.job``); tests inject others.
+    ``grade``/``warm_up`` default to the engine's (``autograder.engine.job``); tests inject others.
     Raises ``GraderError`` when the grader cannot run, ``Interrupted`` on Ctrl-C.
     """
     started = time.perf_counter()
-    _start_forkserver(grade.__module__ if grade else "autograder.job")
-    from autograder import job as engine   # torch: a few seconds, while the forkserver imports it
+    _start_forkserver(grade.__module__ if grade else "autograder.engine.job")
+    from autograder.engine import job as engine   # torch: a few seconds, while the forkserver imports it
     course_root, out = Path(course_root).resolve(), Path(out)
     if grade is None:
         grade, warm_up = engine.grade, engine.warm_up
@@ -136,7 +137,7 @@ def _released(course_root, assignments):
     if not released:
         raise GraderError(
             f"no release found in {course_root / 'release'}: release the assignments first "
-            "(`python -m autograder.authoring` or `nbgrader generate_assignment <assignment>`), "
+            "(`python -m autograder.author` or `nbgrader generate_assignment <assignment>`), "
             "or point --course at the course directory")
     unknown = [a for a in assignments or () if a not in released]
     if unknown:
@@ -146,7 +147,7 @@ def _released(course_root, assignments):
             if not (course_root / "source" / assignment / f"{stem}.ipynb").exists():
                 raise GraderError(
                     f"source/{assignment}/{stem}.ipynb is missing: the hidden tests live there; "
-                    f"build it with `python -m autograder.authoring {assignment}`")
+                    f"build it with `python -m autograder.author {assignment}`")
     return released
 
 

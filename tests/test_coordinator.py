@@ -1,7 +1,7 @@
 """The coordinator proven: collect -> grade in a pool -> gradebook, feedback, CSVs, report.
 
 (The pool's forkserver imports this module to find ``fake_grade``: keep its imports light;
-``autograder.authoring`` imports the answer key, hence torch and d2l.)
+``autograder.author`` imports the answer key, hence torch and d2l.)
 
 The engine is not the point here, so most tests grade with ``fake_grade``: a stand-in that
 returns the engine's record (autograded notebook included) for a tiny synthetic course, where a
@@ -24,10 +24,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import coordinator, report
+from autograder import coordinator
+from autograder.report import class_report as report
 from autograder.coordinator import GraderError, Interrupted, run
-from autograder.course import ROOT
-from autograder.gradebook import CourseGradebook
+from autograder.coursedir import ROOT
+from autograder.record.gradebook import CourseGradebook
 
 HIDDEN = "assert double(21) == 42  # the hidden check"
 SOLUTION = "def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION"
@@ -56,7 +57,7 @@ def _source_notebook(stem):
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
     """A scratch course with two tiny assignments, released by nbgrader."""
-    from autograder import authoring
+    from autograder import author as authoring
     root = tmp_path_factory.mktemp("course")
     shutil.copy(ROOT / "nbgrader_config.py", root)
     for assignment, stem in (("a1", "first"), ("a2", "second")):

@@ -13,7 +13,8 @@ import pytest
 from nbgrader.api import Gradebook
 from nbgrader.preprocessors import SaveAutoGrades, SaveCells
 
-from autograder import job, tamper, timing
+from autograder.engine import job, tamper
+from autograder.tools import timing
 from tests.chapters import BUILT
 from tests.hostile import course_fixture
 

@@ -9,8 +9,8 @@ import shutil
 import nbformat
 import pytest
 
-from autograder import authoring
-from autograder.course import ROOT, nbgrader_api
+from autograder import author as authoring
+from autograder.coursedir import ROOT, nbgrader_api
 from tests.chapters import (BUILT, graded_tests, nbgrader, read, solution_names,
                             source_notebook, variants)
 
@@ -28,7 +28,7 @@ def test_source_notebook_is_built_from_text_and_answer_key(assignment):
     built = authoring.parse(path.with_suffix(".py"))
     assert cell_view(read(path)) == cell_view(built), (
         f"{path.relative_to(ROOT)} is out of date with its text source or the answer key: "
-        f"run `python -m autograder.authoring {assignment}`")
+        f"run `python -m autograder.author {assignment}`")
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +48,7 @@ def test_release_is_what_nbgrader_generates(course, assignment):
         assert committed.exists(), f"release/{assignment}/{generated.name} is missing"
         assert cell_view(read(committed)) == cell_view(read(generated)), (
             f"release/{assignment}/{generated.name} is out of date with source/: "
-            f"run `python -m autograder.authoring {assignment}`")
+            f"run `python -m autograder.author {assignment}`")
 
 
 #: What a variant may use (tests/variants), imported in the cell that holds it.

@@ -1,6 +1,6 @@
 """A small course directory for the engine's tests: one chapter, its release, submissions.
 
-The chapter (``fixture_chapter.py``) is built with ``autograder.authoring`` and released with
+The chapter (``fixture_chapter.py``) is built with ``autograder.author`` and released with
 nbgrader's own preprocessors (in process, no CLI), so its notebooks carry exactly the
 metadata and checksums that ``nbgrader generate_assignment`` writes.
 """
@@ -12,7 +12,8 @@ import nbformat
 from nbgrader import preprocessors
 from traitlets.config import Config
 
-from autograder import authoring, tamper
+from autograder import author as authoring
+from autograder.engine import tamper
 
 HERE = Path(__file__).resolve().parent
 ASSIGNMENT = "fixture"

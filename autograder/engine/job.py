@@ -5,10 +5,10 @@ returns a JSON-serialisable record (see ``brief``: status, score, flags, per-not
 the autograded notebook, timings). It never raises because of what a submission contains;
 it writes no file. The coordinator alone writes the gradebook, feedback and reports.
 
-Trust: the student's cells run in a sandbox (``autograder.student``, ``autograder.sandbox``);
-the hidden tests run here, on proxies of the graded names (``autograder.remote``); the
-graded notebook's locked cells come from the release (``autograder.tamper``); solution cells
-that reach the library routine that is their answer score 0 (``autograder.library``).
+Trust: the student's cells run in a sandbox (``autograder.engine.student``, ``autograder.engine.sandbox``);
+the hidden tests run here, on proxies of the graded names (``autograder.engine.session``); the
+graded notebook's locked cells come from the release (``autograder.engine.tamper``); solution cells
+that reach the library routine that is their answer score 0 (``autograder.engine.library``).
 """
 import ast
 import json
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import library, remote, tamper
+from autograder.engine import library, session as remote, tamper
 
 _zygote = None
 _warming = threading.Lock()

@@ -8,7 +8,7 @@ cell itself is skipped): a dead or hung cell costs only itself.
 The hidden tests run in *this* process, never in the sandbox, in a namespace where each
 graded name is a proxy: :class:`RemoteFunction` sends the arguments with ``torch.save`` to
 a fork of the student's final state (one for the notebook's tests, another after a crash or
-timeout) and rebuilds the answer with ``autograder.wire.load_value``, so only genuine
+timeout) and rebuilds the answer with ``autograder.engine.wire.load_value``, so only genuine
 tensors and plain values reach the test.
 Objects (a ``Conv2D`` layer) stay in the sandbox behind a :class:`StudentObject` handle whose
 parameters are mirrored here, so tests can read, set and differentiate them.
@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from autograder import wire
+from autograder.engine import wire
 
 ZYGOTE_START_SECONDS = 300
 OUTPUT_TYPES = {"stream", "display_data", "execute_result", "error"}
@@ -66,7 +66,7 @@ class Zygote:
         env["MPLBACKEND"] = "Agg"
         self.log = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "autograder.student", str(theirs.fileno())],
+            [sys.executable, "-m", "autograder.engine.student.zygote", str(theirs.fileno())],
             pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=self.log, cwd="/", env=env)
         theirs.close()

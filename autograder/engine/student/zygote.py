@@ -1,6 +1,6 @@
 """The student side: a clean template process, and the sandbox that runs one submission.
 
-``python -m autograder.student FD`` is the *zygote*: a fresh interpreter (it never saw a
+``python -m autograder.engine.student.zygote FD`` is the *zygote*: a fresh interpreter (it never saw a
 submission, the answer key or a source notebook) that imports torch, d2l, matplotlib and
 IPython once, then forks one *sandbox* per request on the socket FD. In a sandbox:
 
@@ -11,7 +11,7 @@ IPython once, then forks one *sandbox* per request on the socket FD. In a sandbo
     T                           calls the student's functions for the trusted checker
 
 All the student processes die with I (the PID namespace). Nothing I or T send is trusted by
-the grader (see ``autograder.wire``).
+the grader (see ``autograder.engine.wire``).
 """
 import gc
 import io
@@ -24,7 +24,7 @@ import time
 import traceback
 import types
 
-from autograder import sandbox, wire
+from autograder.engine import sandbox, wire
 
 OUTPUT_LIMIT = 64 << 10       # bytes of output kept per cell
 MESSAGE_LIMIT = 2000          # characters of an exception message sent back

@@ -15,7 +15,7 @@ A solution cell's code is never written in the text source: the builder copies i
 ``autograder.answer_key`` (the one home of every solution), keeping each signature and
 docstring visible and wrapping each body in nbgrader's ``### BEGIN/END SOLUTION`` markers.
 
-``python -m autograder.authoring`` builds every ``.ipynb``, executes it to store its outputs,
+``python -m autograder.author`` builds every ``.ipynb``, executes it to store its outputs,
 and regenerates ``release/`` with ``nbgrader generate_assignment``.
 """
 import argparse
@@ -29,8 +29,8 @@ from pathlib import Path
 import nbformat
 
 from autograder import answer_key
+from autograder.coursedir import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "source"
 HEADER = re.compile(r"^# %%(?: \[(?P<type>markdown)\])?(?: (?P<kind>solution|tests|answer)"
                     r"(?P<args>(?: \S+)+)| (?P<widget>widget))?\s*$")
@@ -197,7 +197,7 @@ def build(text_source, run=True):
 
 def release(assignments, course_root=ROOT):
     """Regenerate ``release/<assignment>/`` from ``source/`` with nbgrader's own converter."""
-    from autograder.course import nbgrader_api
+    from autograder.coursedir import nbgrader_api
     api = nbgrader_api(course_root)
     for assignment in assignments:
         result = api.generate_assignment(assignment, force=True, create=True)
@@ -220,6 +220,3 @@ def main(argv=None):
     release([p.parent.name for p in sources])
     print("released:", ", ".join(p.parent.name for p in sources))
 
-
-if __name__ == "__main__":
-    main()

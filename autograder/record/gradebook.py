@@ -29,7 +29,7 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import GetGrades, SaveAutoGrades, SaveCells
 from sqlalchemy.exc import SAWarning
 
-from autograder.course import nbgrader_config
+from autograder.coursedir import nbgrader_config
 
 
 class _SaveAutoGrades(SaveAutoGrades):

@@ -14,8 +14,8 @@ import shutil
 import sys
 from pathlib import Path
 
-from autograder.course import ROOT, chapters
-from autograder.tamper import nbgrader
+from autograder.coursedir import ROOT, chapters
+from autograder.engine.tamper import nbgrader
 
 DEMO = ROOT / "demo"
 #: The kinds of sample submission (see ``submission``).
@@ -122,7 +122,7 @@ def main(argv=None):
                         help="seconds per cell (default 20: the demo has an infinite loop)")
     parser.add_argument("--workers", type=int, default=None)
     args = parser.parse_args(argv)
-    from autograder import authoring
+    from autograder import author as authoring
     from autograder.cli import describe
     from autograder.coordinator import GraderError, run
 

@@ -2,7 +2,7 @@
 
 A benchmark, not a test. In one run on this machine it builds a class (``--students``, default
 20, x every chapter with a source notebook; a mix of complete, partial, partly wrong and blank
-submissions, made by ``autograder.demo``), grades it
+submissions, made by ``autograder.tools.demo``), grades it
 
 1. with stock nbgrader as its documentation describes: a scratch copy of the course,
    ``nbgrader generate_assignment`` (setup, not timed), the submissions in ``submitted/``, then
@@ -24,8 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from autograder import demo
-from autograder.course import ROOT, chapters
+from autograder.tools import demo
+from autograder.coursedir import ROOT, chapters
 
 #: The sample class cycles through these kinds, shifted by one per chapter.
 BENCH_KINDS = ("complete", "partial", "partly_wrong", "blank")
@@ -73,7 +73,7 @@ def kernel_start_and_imports(release_notebook, repeat=3):
 
 def cell_scores(course):
     """``{(student, assignment, notebook, grade_id): auto_score}`` of a course's gradebook."""
-    from autograder.gradebook import CourseGradebook
+    from autograder.record.gradebook import CourseGradebook
     with CourseGradebook(course) as book:
         return {(student, assignment, notebook, grade_id): score
                 for (student, assignment), notebooks in book.submissions().items()

@@ -1,6 +1,6 @@
 """Where the engine's time goes: grade sample submissions of every chapter, print the timings.
 
-    python -m autograder.timing [--repeat N] [ASSIGNMENT ...]
+    python -m autograder.tools.timing [--repeat N] [ASSIGNMENT ...]
 
 For each chapter it grades the answer key's submission and a blank one ``--repeat`` times in
 this process (one warm worker, as in the pool) and prints the median of each part of the
@@ -15,8 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from autograder import job, tamper
-from autograder.course import ROOT, chapters
+from autograder.engine import job, tamper
+from autograder.coursedir import ROOT, chapters
 
 PARTS = ("fork", "student_code", "tests", "total")
 
