@@ -4,7 +4,7 @@ import importlib
 import nbformat
 
 from autograder.coursedir import ROOT, chapters
-from autograder.engine.tamper import nbgrader
+from autograder.engine.cells import nbgrader
 
 #: Chapters whose source notebook exists (all five once the course is complete).
 BUILT = chapters()
