@@ -24,8 +24,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import coordinator
 from autograder.report import class_report as report
+from autograder.report import tables
 from autograder.coordinator import GraderError, Interrupted, run
 from autograder.coursedir import ROOT
 from autograder.record.gradebook import CourseGradebook
@@ -187,7 +187,7 @@ def test_grades_csv_right_wrong_blank_and_unusable(klass, course, tmp_path):
     out = tmp_path / "out"
     summary = grade(klass, course, out)
     with open(out / "grades.csv", newline="") as handle:
-        assert next(csv.reader(handle)) == coordinator.GRADES_COLUMNS
+        assert next(csv.reader(handle)) == tables.GRADES_COLUMNS
     rows = grades(out)
     assert (rows["ada", "a1"]["score"], rows["ada", "a1"]["max_score"]) == ("2", "3")
     assert rows["ada", "a1"]["status"] == "graded"
@@ -212,7 +212,7 @@ def test_cells_csv_has_one_row_per_graded_cell_and_manual_is_not_zero(klass, cou
     out = tmp_path / "out"
     grade(klass, course, out)
     with open(out / "cells.csv", newline="") as handle:
-        assert next(csv.reader(handle)) == coordinator.CELLS_COLUMNS
+        assert next(csv.reader(handle)) == tables.CELLS_COLUMNS
     rows = {(r["student_id"], r["assignment"], r["grade_id"]): r
             for r in read_csv(out / "cells.csv")}
     assert rows["ada", "a1", "test_double"]["points"] == "2"
