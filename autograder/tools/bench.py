@@ -24,8 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from autograder.coursedir import ROOT, CourseDir, chapters
 from autograder.tools import demo
-from autograder.coursedir import ROOT, chapters
 
 #: The sample class cycles through these kinds, shifted by one per chapter.
 BENCH_KINDS = ("complete", "partial", "partly_wrong", "blank")
@@ -42,7 +42,7 @@ def _course_copy(target, assignments):
     target.mkdir(parents=True)
     shutil.copy(ROOT / "nbgrader_config.py", target)
     for assignment in assignments:
-        shutil.copytree(ROOT / "source" / assignment, target / "source" / assignment)
+        shutil.copytree(CourseDir().source(assignment), CourseDir(target).source(assignment))
     return target
 
 
@@ -120,7 +120,7 @@ def main(argv=None):
         ours_total = time.perf_counter() - started
         print(f"  {ours_total:.1f} s", flush=True)
 
-        imports = kernel_start_and_imports(next((stock / "release" / assignments[0]).glob(
+        imports = kernel_start_and_imports(next(CourseDir(stock).release(assignments[0]).glob(
             "*.ipynb")))
         report(stock_total, ours_total, notebooks, imports, summary, args.workers,
                cell_scores(stock), cell_scores(ours))
