@@ -20,7 +20,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.engine import library, proxies, session, tamper
+from autograder.engine import library, proxies, session, tamper, template
 from autograder.engine.cells import is_test, nbgrader, source
 from autograder.record import results
 
@@ -45,7 +45,7 @@ def warm_up():
     """Pool initializer: import torch once (one thread) and start the sandbox template."""
     global _zygote
     with _warming:
-        starting = session.Zygote() if _zygote is None or not _zygote.alive() else None
+        starting = template.Zygote() if _zygote is None or not _zygote.alive() else None
         import torch
         torch.set_num_threads(1)
         import course.checks  # noqa: F401 (the hidden tests' helpers)
@@ -66,7 +66,7 @@ def grade(job):
         flags = []
         try:
             notebook, flags = _grade_notebook(job, stem, timings)
-        except session.SandboxError as error:
+        except template.SandboxError as error:
             notebook = results.error_notebook(
                 stem, f"the grader could not run the sandbox: {error}",
                 _read(release / f"{stem}.ipynb")[0])
