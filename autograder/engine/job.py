@@ -131,7 +131,7 @@ def _grade_notebook(job, stem, timings):
     release, problem = _read(Path(job.release) / f"{stem}.ipynb")
     if problem:
         return results.error_notebook(stem, f"the release is unusable: {problem}"), []
-    source, problem = _read(Path(job.source) / f"{stem}.ipynb")
+    source_nb, problem = _read(Path(job.source) / f"{stem}.ipynb")
     if problem:
         return results.error_notebook(stem, f"the source notebook is unusable: {problem}",
                                       release), []
@@ -145,8 +145,8 @@ def _grade_notebook(job, stem, timings):
     # The tests' code comes from the instructor's notebooks only (hidden parts from source/),
     # never from the submission.
     tests = {nbgrader(c)["grade_id"]: source(c)
-             for nb in (release, source) for c in nb.get("cells", []) if is_test(c)}
-    graded_names = _graded_names(source)
+             for nb in (release, source_nb) for c in nb.get("cells", []) if is_test(c)}
+    graded_names = _graded_names(source_nb)
     code = [{"index": i, "source": source(c)} for i, c in enumerate(cells)
             if c["cell_type"] == "code" and not is_test(c)]
     violations = library.violations(
