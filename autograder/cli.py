@@ -13,7 +13,8 @@ import os
 import sys
 from pathlib import Path
 
-from autograder.course import ROOT
+from autograder.coursedir import ROOT
+from autograder.record import results
 
 
 def _positive(kind):
@@ -78,7 +79,7 @@ def course_dir(parser):
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["export"]:
-        from autograder import export
+        from autograder.record import export
         return export.main(argv[1:])
     cli = parser()
     args = cli.parse_args(argv)
@@ -111,9 +112,10 @@ def main(argv=None):
 def describe(summary, out):
     """A few lines for the instructor: what was graded, what to look at, where the files are."""
     counts = {status: sum(r["status"] == status for r in summary.records)
-              for status in ("graded", "flagged", "error")}
-    lines = [f"{len(summary.records)} submissions: {counts['graded']} graded, "
-             f"{counts['flagged']} flagged for a human, {counts['error']} could not be graded "
+              for status in results.RECORD_STATUSES}
+    lines = [f"{len(summary.records)} submissions: {counts[results.GRADED]} graded, "
+             f"{counts[results.FLAGGED]} flagged for a human, {counts[results.ERROR]} could not "
+             "be graded "
              f"({summary.graded} graded now, {summary.skipped} unchanged since the last run)"]
     if summary.problems:
         lines.append(f"{len(summary.problems)} inputs ignored:")

@@ -6,7 +6,8 @@ import datetime
 import pytest
 from nbgrader.api import Gradebook
 
-from autograder import cli, export
+from autograder import cli
+from autograder.record import export
 
 # nbgrader's add_submission trips SQLAlchemy's autoflush notice; harmless.
 pytestmark = pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")

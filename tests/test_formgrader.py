@@ -15,8 +15,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.course import ROOT, nbgrader_api
-from autograder.demo import write_class
+from autograder.coursedir import ROOT, nbgrader_api
+from autograder.tools.demo import write_class
 from tests.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, jupyterlab_server, require_browser
 from tests.test_nbgrader_safe import HIDDEN, _hidden_lines
 

@@ -6,7 +6,7 @@ import pytest
 from nbgrader.api import Gradebook
 from traitlets.config import Config
 
-from autograder import export, late
+from autograder.record import export, late
 
 pytestmark = pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")
 DUE = datetime.datetime(2030, 3, 1, 17, 0)

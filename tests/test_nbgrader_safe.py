@@ -6,7 +6,7 @@ from nbgrader.coursedir import CourseDirectory
 from traitlets.config import Config
 from traitlets.utils.importstring import import_item
 
-from autograder.course import ROOT, nbgrader_config
+from autograder.coursedir import ROOT, nbgrader_config
 from autograder.nbgrader_safe import ClearHiddenTestCode, SandboxedAutograde, stock_config
 from tests.chapters import nbgrader
 

@@ -3,8 +3,8 @@ failure table with the students behind each message (linked to their feedback), 
 similar answers side by side, plots embedded at their drawn size."""
 import re
 
-from autograder import report_sections as sections
-from autograder.similarity import Pair
+from autograder.report import sections
+from autograder.report.similarity import Pair
 
 
 def _record(student, verdicts):

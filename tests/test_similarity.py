@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from autograder import similarity
-from autograder.course import ROOT, chapters
-from autograder.tamper import nbgrader
+from autograder.report import similarity
+from autograder.coursedir import ROOT, chapters
+from autograder.engine.cells import nbgrader
 
 CHAPTERS = chapters()
 

@@ -5,7 +5,7 @@
   of time), as stacked bars with ``n/N passed``;
 - ``failures_section``: the most common failure messages of attempted answers with the
   students behind each (linked to their feedback), and crashes in a table of their own;
-- ``similarity_section``: pairs of near-identical answers (``autograder.similarity``), the
+- ``similarity_section``: pairs of near-identical answers (``autograder.report.similarity``), the
   two answers side by side for a human to judge;
 - ``png``: a matplotlib figure embedded at the size it was drawn (2x pixels for sharpness),
   so its text is the size it was set in.
@@ -134,7 +134,7 @@ def failures_section(records, top=TOP_MESSAGES):
 
 
 def similarity_section(pairs):
-    """``autograder.similarity.Pair``s, each with both answers side by side."""
+    """``similarity.Pair``s, each with both answers side by side."""
     intro = ("<h2>Similar answers</h2><p>Pairs of students whose answers to a graded function "
              "are near-identical once names, layout and comments are set aside (code from the "
              "release and the course book left out). For a human to judge: independent work "

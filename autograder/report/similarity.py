@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from autograder.tamper import nbgrader
+from autograder.engine.cells import nbgrader
 
 #: Noise threshold (k-gram length, in normalised characters) and winnowing window.
 K, WINDOW = 10, 4
