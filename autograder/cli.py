@@ -1,7 +1,7 @@
 """``autograde``: one command from a folder of submissions to grades, feedback and a class report.
 
-    autograde SUBMISSIONS --out OUT [--assignment NAME ...] [--workers N] [--timeout SECONDS]
-              [--db URL] [--course DIR]
+    autograde SUBMISSIONS --out OUT [--assignment NAME ...] [--student ID ...] [--force]
+              [--workers N] [--timeout SECONDS] [--db URL] [--course DIR]
     autograde export --format csv|canvas|moodle --out FILE [--roster FILE] ...  (see export.py)
 
 Exit status: 0 when the batch finished (whatever the submissions did), 1 when the grader cannot
@@ -54,6 +54,11 @@ def parser():
                         help="folder for grades.csv, cells.csv, feedback/ and report.html")
     parser.add_argument("--assignment", nargs="+", action="extend", metavar="NAME",
                         help="grade only these assignments (default: every released one)")
+    parser.add_argument("--student", nargs="+", action="extend", metavar="ID",
+                        help="grade only these students (the others' grades stay as they are)")
+    parser.add_argument("--force", action="store_true",
+                        help="regrade submissions that did not change since the last run (a "
+                             "hand grade of an unchanged written answer is kept)")
     parser.add_argument("--workers", type=_positive(int), default=os.cpu_count(), metavar="N",
                         help="parallel grading processes (default: the number of cores, "
                              f"{os.cpu_count()})")
@@ -95,7 +100,8 @@ def main(argv=None):
     from autograder.coordinator import GraderError, Interrupted, run
     try:
         summary = run(submissions, out, course_root=args.course, assignments=args.assignment,
-                      workers=args.workers, cell_timeout=args.timeout, db_url=args.db)
+                      students=args.student, force=args.force, workers=args.workers,
+                      cell_timeout=args.timeout, db_url=args.db)
     except Interrupted as stop:
         print(f"autograde: {stop}", file=sys.stderr)
         return 130

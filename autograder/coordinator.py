@@ -37,10 +37,13 @@ class Summary:
     seconds: dict = field(default_factory=dict)
 
 
-def run(submissions, out, *, course_root=ROOT, assignments=None, workers=None,
-        cell_timeout=30.0, db_url=None, grade=None, warm_up=None, progress=True):
+def run(submissions, out, *, course_root=ROOT, assignments=None, students=None, force=False,
+        workers=None, cell_timeout=30.0, db_url=None, grade=None, warm_up=None, progress=True):
     """Grade the folder or .zip ``submissions`` into ``out`` and the gradebook; a ``Summary``.
 
+    ``students`` limits the run to these student ids (the other students' grades stay as they
+    are, and stay in the CSVs and the report); ``force`` regrades submissions that did not change
+    (a hand grade of a written answer that did not change is kept either way).
     ``grade``/``warm_up`` default to the engine's (``autograder.engine.job``); tests inject others.
     Raises ``GraderError`` when the grader cannot run, ``Interrupted`` on Ctrl-C.
     """
@@ -59,12 +62,13 @@ def run(submissions, out, *, course_root=ROOT, assignments=None, workers=None,
             folder = collect.unpack(submissions, scratch)
         except collect.SubmissionsError as error:
             raise GraderError(str(error)) from None
-        batch = collect.collect(folder, selected, only=assignments)
+        batch = _only(collect.collect(folder, selected, only=assignments), students)
         summary.problems = batch.problems
         missing = [_error_record(course, found) for found in batch.missing]
         keys = {found: journal.key(found.assignment, found.folder)
                 for found in batch.gradable + batch.unusable}
-        earlier = {found: journal.lookup(found.student_id, found.assignment, key)
+        earlier = {found: None if force else
+                   journal.lookup(found.student_id, found.assignment, key)
                    for found, key in keys.items()}
         pending = {engine.Job(student_id=found.student_id, assignment=found.assignment,
                               submission=str(found.folder),
@@ -119,11 +123,26 @@ def run(submissions, out, *, course_root=ROOT, assignments=None, workers=None,
                 grading_pool.shutdown(wait=False, cancel_futures=True)
     summary.records += missing
     writing = time.perf_counter()
-    write_outputs(out, summary.records, summary.problems)
+    others = [r for r in journal.records() if r["student_id"] not in students] if students else []
+    write_outputs(out, summary.records + others, summary.problems)
     summary.seconds["csv+report"] = time.perf_counter() - writing
     summary.seconds["total"] = time.perf_counter() - started
     summary.records.sort(key=results.key)
     return summary
+
+
+def _only(batch, students):
+    """``batch`` with only the submissions of ``students`` to grade (None: everyone; the
+    chapters not submitted stay everyone's); a student without a folder is an error naming them."""
+    if not students:
+        return batch
+    unknown = sorted(set(students) - set(batch.students))
+    if unknown:
+        raise GraderError(f"no submissions of {', '.join(unknown)} in SUBMISSIONS "
+                          f"(students there: {', '.join(batch.students) or 'none'})")
+    batch.gradable = [found for found in batch.gradable if found.student_id in students]
+    batch.unusable = [found for found in batch.unusable if found.student_id in students]
+    return batch
 
 
 def _error_record(course, found):

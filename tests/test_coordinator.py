@@ -414,3 +414,78 @@ def test_the_gradebook_can_be_postgresql(klass, course, tmp_path, postgresql):
     with CourseGradebook(course, postgresql) as book:
         assert book.submissions() == gradebook(course, tmp_path / "sqlite")
     assert grades(tmp_path / "postgres") == grades(tmp_path / "sqlite")
+
+
+def _hand_grade(out, student, assignment, grade_id, points):
+    """Grade a written answer as the formgrader does (a manual score, no longer needing one)."""
+    from nbgrader.api import Gradebook
+    with Gradebook(f"sqlite:///{out}.db", "cnn-basics") as gb:
+        grade = gb.find_grade(grade_id, "first", assignment, student)
+        grade.manual_score, grade.needs_manual_grade = points, False
+        gb.db.commit()
+
+
+def test_regrade_of_one_student_keeps_the_others(klass, course, tmp_path):
+    out = tmp_path / "out"
+    grade(klass, course, out)
+    rows, book = grades(out), gradebook(course, out)
+    submit(klass, course, "bob", "a1", "return 2 * x")      # bob fixes his answer,
+    submit(klass, course, "cy", "a1", "return 2 * x")       # and so does cy
+    only_bob = grade(klass, course, out, students=["bob"])
+    assert (only_bob.graded, only_bob.skipped) == (1, 1)    # bob/a1 changed, bob/a2 did not
+    after = grades(out)
+    assert after["bob", "a1"]["score"] == "2"
+    assert after["cy", "a1"] == rows["cy", "a1"]            # cy's change waits for its run
+    assert {k: v for k, v in after.items() if k[0] != "bob"} == \
+        {k: v for k, v in rows.items() if k[0] != "bob"}    # the others stay in grades.csv
+    now = gradebook(course, out)
+    assert {k: v for k, v in now.items() if k[0] != "bob"} == \
+        {k: v for k, v in book.items() if k[0] != "bob"}
+    assert grade(klass, course, out, students=["bob"], force=True).graded == 2
+    with pytest.raises(GraderError, match="no submissions of zed in SUBMISSIONS"):
+        grade(klass, course, out, students=["zed"])
+
+
+def test_a_hand_grade_survives_a_regrade_unless_the_answer_changed(klass, course, tmp_path):
+    out = tmp_path / "out"
+    grade(klass, course, out)
+    _hand_grade(out, "ada", "a1", "q_why", 0.5)
+    _hand_grade(out, "cy", "a1", "q_why", 1.0)
+    assert grade(klass, course, out, force=True).graded == 6
+    from nbgrader.api import Gradebook
+    with Gradebook(f"sqlite:///{out}.db", "cnn-basics") as gb:
+        kept = gb.find_grade("q_why", "first", "a1", "ada")
+        assert (kept.manual_score, kept.needs_manual_grade) == (0.5, False)
+        assert gb.find_submission("a1", "ada").score == 2.5
+    path = submit(klass, course, "cy", "a1", "return 3 * x  # WRONG")
+    nb = nbformat.read(path, as_version=4)
+    (answer,) = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "q_why"]
+    answer.source = "Because I changed my mind."
+    nbformat.write(nb, path)
+    grade(klass, course, out, students=["cy"])
+    with Gradebook(f"sqlite:///{out}.db", "cnn-basics") as gb:
+        changed = gb.find_grade("q_why", "first", "a1", "cy")
+        assert (changed.manual_score, changed.needs_manual_grade) == (1.0, True)   # to review
+
+
+def test_late_submissions_lose_the_course_policys_share(klass, course, tmp_path):
+    import datetime
+    from nbgrader.api import Gradebook
+    late_course = tmp_path / "course"
+    shutil.copytree(course, late_course, ignore=shutil.ignore_patterns("gradebook.db"))
+    with open(late_course / "nbgrader_config.py", "a") as config:
+        config.write("\nc.LatePolicy.per = 'hour'\nc.LatePolicy.percent = 10\n")
+    (late_course / "extensions.csv").write_text("student_id,assignment,hours\nbob,a1,24\n")
+    shutil.copy(course / "template.db", f"{tmp_path / 'out'}.db")
+    with Gradebook(f"sqlite:///{tmp_path / 'out'}.db", "cnn-basics") as gb:
+        gb.update_or_create_assignment("a1", duedate=datetime.datetime(2026, 11, 27, 8, 30))
+    for student in ("bob", "cy"):     # ada's timestamp.txt says 10:00, 1.5 h late
+        (klass / student / "a1" / "timestamp.txt").write_text("2026-11-27 10:00:00.000000 UTC")
+    (klass / "cy" / "a1" / "timestamp.txt").write_text("2026-11-27 08:00:00.000000 UTC")
+    grade(klass, late_course, tmp_path / "out")
+    with Gradebook(f"sqlite:///{tmp_path / 'out'}.db", "cnn-basics") as gb:
+        penalty = {s: gb.find_submission("a1", s).notebooks[0].late_submission_penalty
+                   for s in ("ada", "bob", "cy")}
+    assert penalty == {"ada": 0.6, "bob": None, "cy": None}    # 2 started hours x 10 % of 3
+    page = (tmp_path / "out" / "feedback" / "ada" / "a1" / "first.html").read_text()
+    assert "Score: 1.4 / 3.0" in page

@@ -31,19 +31,44 @@ from sqlalchemy.exc import SAWarning
 from traitlets.utils.importstring import import_item
 
 from autograder.coursedir import nbgrader_config
+from autograder.engine import cells
 from autograder.record import results
 
 
 class _SaveAutoGrades(SaveAutoGrades):
     """nbgrader's ``SaveAutoGrades`` (its per-cell ``_add_score``/``_add_comment``) writing
-    through ``connection``, an open ``Gradebook``."""
+    through ``connection``, an open ``Gradebook``. A hand-graded written answer in
+    ``unchanged`` (grade ids whose answer is the one graded before) stays graded: nbgrader's
+    own rule marks every hand-graded cell as needing grading again on each autograde."""
     connection = None
+    unchanged = frozenset()
 
     def preprocess(self, nb, resources):
         info = resources["nbgrader"]
         self.notebook_id, self.assignment_id = info["notebook"], info["assignment"]
         self.student_id, self.gradebook = info["student"], self.connection
         return Preprocessor.preprocess(self, nb, resources)
+
+    def _add_score(self, cell, resources):
+        super()._add_score(cell, resources)
+        grade_id = cell.metadata["nbgrader"]["grade_id"]
+        if grade_id in self.unchanged:
+            grade = self.gradebook.find_grade(grade_id, self.notebook_id, self.assignment_id,
+                                              self.student_id)
+            if grade.auto_score is None and grade.manual_score is not None:
+                grade.needs_manual_grade = False
+
+
+def _written_answers(nb):
+    """``{grade_id: answer}`` of the hand-graded written answers of a notebook (nbformat dict)."""
+    return {cells.grade_id(cell): cells.source(cell)
+            for cell in (nb or {}).get("cells", []) if cells.is_manual(cell)}
+
+
+def unchanged_answers(nb, before):
+    """Grade ids of the written answers of ``nb`` that are the same in ``before`` (None: none)."""
+    old = _written_answers(before)
+    return frozenset(g for g, answer in _written_answers(nb).items() if old.get(g) == answer)
 
 
 class _GetGrades(GetGrades):
@@ -93,6 +118,12 @@ def notebook_node(nb):
     return rejoin_lines(nbformat.from_dict(nb))
 
 
+def _notebook(record, name):
+    """The autograded notebook ``name`` of a results ``record`` (None if it has none)."""
+    return next((nb.get("notebook") for nb in (record or {}).get("notebooks", [])
+                 if nb["name"] == name), None)
+
+
 class CourseGradebook:
     """nbgrader's gradebook of the course at ``course_root`` (``db_url``: any SQLAlchemy URL;
     default ``sqlite:///<course_root>/gradebook.db``). Use as a context manager, or ``close``."""
@@ -140,8 +171,10 @@ class CourseGradebook:
             exporter.from_notebook_node(nb, self._resources(assignment, path.stem))
         self.connection.db.expire_all()   # SaveCells wrote through its own connection
 
-    def save(self, record, timestamp=None):
-        """Write one results record (the engine's contract) into the gradebook."""
+    def save(self, record, timestamp=None, before=None):
+        """Write one results record (the engine's contract) into the gradebook; ``before`` is
+        the record this submission had (None: first grading): a hand grade of a written answer
+        that did not change since stays, marked graded."""
         gb, student, assignment = self.connection, record["student_id"], record["assignment"]
         gb.update_or_create_student(student)
         with warnings.catch_warnings():   # nbgrader's own autoflush notice, harmless
@@ -152,6 +185,8 @@ class CourseGradebook:
             if notebook.get("notebook"):
                 preprocessor = _SaveAutoGrades(config=self.config)
                 preprocessor.connection = gb
+                preprocessor.unchanged = unchanged_answers(
+                    notebook["notebook"], _notebook(before, notebook["name"]))
                 preprocessor.preprocess(notebook_node(notebook["notebook"]),
                                         self._resources(assignment, notebook["name"], student))
             submitted = gb.find_submission_notebook(notebook["name"], assignment, student)

@@ -31,13 +31,25 @@ class Journal:
     def _path(self, student, assignment):
         return self.folder / student / f"{assignment}.json"
 
+    def _entry(self, student, assignment):
+        path = self._path(student, assignment)
+        return json.loads(path.read_text()) if path.exists() else None
+
     def lookup(self, student, assignment, key):
         """The record of an earlier run if it was graded from the same ``key``, else None."""
-        path = self._path(student, assignment)
-        if not path.exists():
-            return None
-        entry = json.loads(path.read_text())
-        return entry["record"] if entry["key"] == key else None
+        entry = self._entry(student, assignment)
+        return entry["record"] if entry and entry["key"] == key else None
+
+    def previous(self, student, assignment):
+        """The last recorded record of ``student``'s ``assignment`` (whatever it was graded
+        from), or None."""
+        entry = self._entry(student, assignment)
+        return entry["record"] if entry else None
+
+    def records(self):
+        """Every recorded record, as the last run of each submission left it."""
+        return [json.loads(path.read_text())["record"]
+                for path in sorted(self.folder.glob("*/*.json"))]
 
     def write(self, record, key):
         """Journal ``record``, graded from ``key``."""

@@ -1,11 +1,13 @@
-"""Record: each results record written as it arrives, to the gradebook, ``autograded/``, the
-students' feedback pages and, last, the journal (so a journal entry means fully recorded)."""
+"""Record: each results record written as it arrives, to the gradebook (with the course's late
+penalty, ``late.py``), ``autograded/``, the students' feedback pages and, last, the journal (so
+a journal entry means fully recorded)."""
 import time
 from pathlib import Path
 
 import nbformat
 
 from autograder import GraderError
+from autograder.record import late
 from autograder.record.gradebook import CourseGradebook, notebook_node
 from autograder.record.journal import write_atomic
 
@@ -27,6 +29,10 @@ class Recorder:
                 self.gradebook.prepare(assignment, course.source(assignment))
             except RuntimeError as error:
                 raise GraderError(f"cannot update {assignment} in the gradebook: {error}") from None
+        try:
+            self.late_policy = late.course_policy(self.gradebook.config, course.root)
+        except late.LateError as error:
+            raise GraderError(str(error)) from None
         self.recorded = set(self.gradebook.submissions())
         self.seconds = {"gradebook": 0.0, "feedback": 0.0, "files": 0.0}
 
@@ -48,7 +54,10 @@ class Recorder:
         student, assignment = record["student_id"], record["assignment"]
         started = time.perf_counter()
         timestamp = Path(submission, "timestamp.txt")
-        self.gradebook.save(record, timestamp.read_text().strip() if timestamp.exists() else None)
+        self.gradebook.save(record, timestamp.read_text().strip() if timestamp.exists() else None,
+                            before=self.journal.previous(student, assignment))
+        late.assign(self.gradebook.connection, assignment, student, *self.late_policy)
+        self.gradebook.connection.db.commit()
         self.seconds["gradebook"] += time.perf_counter() - started
         for notebook in record["notebooks"]:
             if not notebook.get("notebook"):
