@@ -192,6 +192,7 @@ def test_grades_csv_right_wrong_blank_and_unusable(klass, course, tmp_path):
     assert (rows["ada", "a1"]["score"], rows["ada", "a1"]["max_score"]) == ("2", "3")
     assert rows["ada", "a1"]["status"] == "graded"
     assert "1 point to grade by hand" in rows["ada", "a1"]["reason"]
+    assert rows["ada", "a1"]["pending_points"] == "1"      # not in the score, not a zero
     assert rows["cy", "a2"]["score"] == "2"            # another right answer
     assert rows["bob", "a1"]["score"] == "0"           # blank
     assert rows["cy", "a1"]["score"] == "0"            # wrong
@@ -457,11 +458,7 @@ def test_a_hand_grade_survives_a_regrade_unless_the_answer_changed(klass, course
         kept = gb.find_grade("q_why", "first", "a1", "ada")
         assert (kept.manual_score, kept.needs_manual_grade) == (0.5, False)
         assert gb.find_submission("a1", "ada").score == 2.5
-    path = submit(klass, course, "cy", "a1", "return 3 * x  # WRONG")
-    nb = nbformat.read(path, as_version=4)
-    (answer,) = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "q_why"]
-    answer.source = "Because I changed my mind."
-    nbformat.write(nb, path)
+    _answer(submit(klass, course, "cy", "a1", "return 3 * x  # WRONG"), "I changed my mind.")
     grade(klass, course, out, students=["cy"])
     with Gradebook(f"sqlite:///{out}.db", "cnn-basics") as gb:
         changed = gb.find_grade("q_why", "first", "a1", "cy")
@@ -489,3 +486,24 @@ def test_late_submissions_lose_the_course_policys_share(klass, course, tmp_path)
     assert penalty == {"ada": 0.6, "bob": None, "cy": None}    # 2 started hours x 10 % of 3
     page = (tmp_path / "out" / "feedback" / "ada" / "a1" / "first.html").read_text()
     assert "Score: 1.4 / 3.0" in page
+
+
+def _answer(path, text):
+    """Write ``text`` as the written answer q_why of the submitted notebook at ``path``."""
+    nb = nbformat.read(path, as_version=4)
+    (answer,) = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "q_why"]
+    answer.source = text
+    nbformat.write(nb, path)
+
+
+def test_feedback_shows_an_unmarked_written_answer_as_pending(klass, course, tmp_path):
+    out = tmp_path / "out"
+    _answer(submit(klass, course, "ada", "a1", "return 2 * x"), "A kernel slides.")
+    grade(klass, course, out)
+    page = (out / "feedback" / "ada" / "a1" / "first.html").read_text()
+    assert "Score: 2.0 graded, 1 pending / 3.0" in page
+    assert "Score: pending / 1.0" in page and "Score: 0.0 / 1.0" not in page
+    _hand_grade(out, "ada", "a1", "q_why", 0.5)
+    grade(klass, course, out, students=["ada"], force=True)
+    page = (out / "feedback" / "ada" / "a1" / "first.html").read_text()
+    assert "Score: 2.5 / 3.0" in page and "Score: 0.5 / 1.0" in page and "pending" not in page

@@ -19,6 +19,7 @@ import warnings
 from pathlib import Path
 
 import nbformat
+from jinja2 import filters as jinja_filters
 from nbformat.v4.rwbase import rejoin_lines
 from nbconvert.exporters import HTMLExporter, NotebookExporter
 from nbconvert.exporters import html as nbconvert_html
@@ -71,22 +72,45 @@ def unchanged_answers(nb, before):
     return frozenset(g for g, answer in _written_answers(nb).items() if old.get(g) == answer)
 
 
+class Pending(str):
+    """A score still to be given by hand: the feedback template shows the text where it
+    expects a number (its ``float`` and ``round`` filters pass it through)."""
+
+
+def _passing(number_filter):
+    """A jinja number filter that leaves a ``Pending`` as it is."""
+    return lambda value, *args, **kw: (
+        value if isinstance(value, Pending) else number_filter(value, *args, **kw))
+
+
 class _GetGrades(GetGrades):
     """nbgrader's ``GetGrades`` (scores and comments into the notebook, the notebook's score
-    into the resources) reading through ``connection``, an open ``Gradebook``."""
+    into the resources) reading through ``connection``, an open ``Gradebook``. A written
+    answer not graded by hand yet reads "pending", not 0, and so does its share of the total."""
     connection = None
 
     def preprocess(self, nb, resources):
         info = resources["nbgrader"]
         self.notebook_id, self.assignment_id = info["notebook"], info["assignment"]
         self.student_id, self.gradebook = info["student"], self.connection
+        self.pending = 0.0
         nb, resources = Preprocessor.preprocess(self, nb, resources)
         notebook = self.gradebook.find_submission_notebook(
             self.notebook_id, self.assignment_id, self.student_id)
         penalty = notebook.late_submission_penalty or 0
-        info.update(score=notebook.score - penalty, max_score=notebook.max_score,
-                    late_penalty=penalty)
+        score = notebook.score - penalty
+        if self.pending:
+            score = Pending(f"{round(score, 2)} graded, {self.pending:g} pending")
+        info.update(score=score, max_score=notebook.max_score, late_penalty=penalty)
         return nb, resources
+
+    def _get_score(self, cell, resources):
+        super()._get_score(cell, resources)
+        grade = self.gradebook.find_grade(cell.metadata.nbgrader["grade_id"], self.notebook_id,
+                                          self.assignment_id, self.student_id)
+        if grade.auto_score is None and grade.manual_score is None:
+            cell.metadata.nbgrader["score"] = Pending("pending")
+            self.pending += grade.max_score
 
 
 class _PageAsIs(str):
@@ -103,7 +127,13 @@ class _PageAsIs(str):
 
 
 class _FeedbackExporter(HTMLExporter):
-    """nbconvert's HTML exporter, without the page-wide re-parsing pass (see ``_PageAsIs``)."""
+    """nbconvert's HTML exporter, without the page-wide re-parsing pass (see ``_PageAsIs``),
+    showing ``Pending`` scores as text."""
+
+    def default_filters(self):
+        yield from super().default_filters()
+        yield "float", _passing(jinja_filters.do_float)
+        yield "round", _passing(jinja_filters.do_round)
 
     def from_notebook_node(self, nb, resources=None, **kw):
         parser, nbconvert_html.BeautifulSoup = nbconvert_html.BeautifulSoup, _PageAsIs
