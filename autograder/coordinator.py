@@ -111,7 +111,8 @@ def run(submissions, out, *, course_root=ROOT, assignments=None, students=None, 
                     pool.grade_all(list(pending), grading_pool, workers, grade, warm_up,
                                    on_result, on_failure, progress)
                 except KeyboardInterrupt:
-                    write_outputs(out, summary.records + missing, summary.problems)
+                    write_outputs(out, summary.records + missing, summary.problems,
+                                  course.root / "release")
                     raise Interrupted(
                         f"interrupted: {summary.graded} of {len(pending)} submissions graded "
                         "and recorded this run; run the same command again to grade the "
@@ -124,7 +125,7 @@ def run(submissions, out, *, course_root=ROOT, assignments=None, students=None, 
     summary.records += missing
     writing = time.perf_counter()
     others = [r for r in journal.records() if r["student_id"] not in students] if students else []
-    write_outputs(out, summary.records + others, summary.problems)
+    write_outputs(out, summary.records + others, summary.problems, course.root / "release")
     summary.seconds["csv+report"] = time.perf_counter() - writing
     summary.seconds["total"] = time.perf_counter() - started
     summary.records.sort(key=results.key)
@@ -171,7 +172,8 @@ def _released(course, assignments):
     return released
 
 
-def write_outputs(out, records, problems):
-    """``OUT/grades.csv``, ``OUT/cells.csv`` and the class report ``OUT/report.html``."""
+def write_outputs(out, records, problems, release_root=None):
+    """``OUT/grades.csv``, ``OUT/cells.csv`` and the class report ``OUT/report.html``
+    (``release_root``: the course's ``release/``, for the similarity section)."""
     tables.write_tables(out, records)
-    write_atomic(out / "report.html", class_report.html(records, problems))
+    write_atomic(out / "report.html", class_report.html(records, problems, release_root))

@@ -24,8 +24,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.report import class_report as report
-from autograder.report import tables
+from autograder.report import sections, tables
 from autograder.coordinator import GraderError, Interrupted, run
 from autograder.coursedir import ROOT
 from autograder.record.gradebook import CourseGradebook
@@ -268,8 +267,10 @@ def test_report_has_plots_pass_rates_and_misconceptions(klass, course, tmp_path)
     assert "double(1) should be 2" in page
     assert "not submitted: no folder dee/a2/" in page
     records = [json.loads(p.read_text())["record"] for p in (out / "records").rglob("*.json")]
-    assert report.cell_pass_rates(records)[("a1", "test_double")] == (1, 3)
-    assert report.common_failures(records)[0] == (2, "a1", "test_double", "double(1) should be 2")
+    outcomes = sections.outcome_counts(records)[("a1", "test_double")]
+    assert (outcomes["passed"], outcomes["wrong"], outcomes["not attempted"]) == (1, 2, 2)
+    assert 'href="feedback/cy/a1/first.html"' in page            # cy's wrong answer, linked
+    assert "3 points in 3 submissions" in page     # a1's written answers, pending, not zeros
 
 
 def test_zip_input_grades_like_the_folder(klass, course, tmp_path):
