@@ -70,7 +70,8 @@ def outcome_plot(counts):
     if not counts:
         return "<p>No autograded cell was run.</p>"
     plt = pyplot()
-    keys = list(counts)[::-1]   # the records' order (notebook order), top to bottom
+    # assignments in order, each one's cells in notebook order, top to bottom
+    keys = sorted(counts, key=lambda key: key[0])[::-1]
     figure, ax = plt.subplots(figsize=(9, 0.32 * len(keys) + 1.2))
     left = [0] * len(keys)
     for name in OUTCOMES:
@@ -134,11 +135,11 @@ def failures_section(records, top=TOP_MESSAGES):
 
 
 def similarity_section(pairs):
-    """``similarity.Pair``s, each with both answers side by side."""
+    """``similarity.Pair``s, one line each, opening to both answers side by side."""
     intro = ("<h2>Similar answers</h2><p>Pairs of students whose answers to a graded function "
              "are near-identical once names, layout and comments are set aside (code from the "
              "release and the course book left out). For a human to judge: independent work "
-             "on a short exercise can look alike.</p>")
+             "on a short exercise can look alike. Open a pair to see both answers.</p>")
     if not pairs:
         return intro + "<p>None.</p>"
     blocks = []
@@ -146,11 +147,11 @@ def similarity_section(pairs):
         first, second = pair.students
         columns = "".join(f"<div><b>{escape(s)}</b><pre>{escape(code)}</pre></div>"
                           for s, code in zip(pair.students, pair.code))
-        blocks.append(f"<h3>{escape(pair.assignment)} · {escape(pair.grade_id)}: "
-                      f"{escape(first)} and {escape(second)} ({pair.similarity:.0%} alike)</h3>"
-                      f"<div class='side-by-side'>{columns}</div>")
+        blocks.append(f"<details><summary>{escape(pair.assignment)} · {escape(pair.grade_id)}: "
+                      f"{escape(first)} and {escape(second)} ({pair.similarity:.0%} alike)"
+                      f"</summary><div class='side-by-side'>{columns}</div></details>")
     return intro + "".join(blocks)
 
 
-STYLE = (".side-by-side{display:flex;gap:1em}.side-by-side>div{flex:1;min-width:0}"
+STYLE = ("details{margin:.2em 0}summary{cursor:pointer}.side-by-side{display:flex;gap:1em}.side-by-side>div{flex:1;min-width:0}"
          ".side-by-side pre{background:#f6f6f6;padding:.5em;overflow-x:auto;font-size:85%}")
