@@ -252,8 +252,9 @@ def test_feedback_and_autograded_notebooks(klass, course, tmp_path):
         "ada/a1/first.html", "ada/a2/second.html", "bob/a1/first.html", "bob/a2/second.html",
         "cy/a1/first.html", "cy/a2/second.html"]
     page = (out / "feedback" / "cy" / "a1" / "first.html").read_text()
-    assert "Score: 0.0 / 3.0" in page and "double(1) should be 2" in page
-    assert "Score: 2.0 / 3.0" in (out / "feedback" / "ada" / "a1" / "first.html").read_text()
+    assert "Score: 0.0 graded, 1 pending / 3.0" in page and "double(1) should be 2" in page
+    assert "Score: 2.0 graded, 1 pending / 3.0" in \
+        (out / "feedback" / "ada" / "a1" / "first.html").read_text()
     for path in (out / "feedback").rglob("*.html"):
         assert "the hidden check" not in path.read_text()
     assert (course / "autograded" / "ada" / "a1" / "first.ipynb").exists()
@@ -486,7 +487,7 @@ def test_late_submissions_lose_the_course_policys_share(klass, course, tmp_path)
                    for s in ("ada", "bob", "cy")}
     assert penalty == {"ada": 0.6, "bob": None, "cy": None}    # 2 started hours x 10 % of 3
     page = (tmp_path / "out" / "feedback" / "ada" / "a1" / "first.html").read_text()
-    assert "Score: 1.4 / 3.0" in page
+    assert "Score: 1.4 graded, 1 pending / 3.0" in page and "Score: -0.6" in page
 
 
 def _answer(path, text):
