@@ -20,6 +20,7 @@ from pathlib import Path
 
 import nbformat
 
+from autograder import isolation as _isolation
 from autograder import library, remote, tamper
 
 _zygote = None
@@ -39,11 +40,18 @@ class Job:
     memory_mb: int = 3072
 
 
-def warm_up():
-    """Pool initializer: import torch once (one thread) and start the sandbox template."""
+def warm_up(isolation="auto"):
+    """Pool initializer: choose the isolation layer (``autograder.isolation.probe``: raises
+    ``Unavailable`` if it cannot be set up), import torch once (one thread) and start the
+    sandbox template."""
     global _zygote
     with _warming:
-        starting = remote.Zygote() if _zygote is None or not _zygote.alive() else None
+        layer = _isolation.chosen() if _isolation.chosen() and isolation == "auto" else \
+            _isolation.probe(isolation)
+        if _zygote is not None and _zygote.layer != layer:
+            _zygote.close()
+            _zygote = None
+        starting = remote.Zygote(layer) if _zygote is None or not _zygote.alive() else None
         import torch
         torch.set_num_threads(1)
         import course.checks  # noqa: F401 (the hidden tests' helpers)
@@ -56,7 +64,8 @@ def grade(job):
     started = time.perf_counter()
     timings = {"fork": 0.0, "student_code": 0.0, "tests": 0.0}
     record = {"student_id": job.student_id, "assignment": job.assignment, "status": "graded",
-              "reason": "", "score": 0.0, "max_score": 0.0, "flags": [], "notebooks": []}
+              "reason": "", "score": 0.0, "max_score": 0.0, "flags": [], "notebooks": [],
+              "isolation": isolation_layer()}
     release = Path(job.release)
     stems = sorted(path.stem for path in release.glob("*.ipynb"))
     if not stems:
@@ -86,6 +95,11 @@ def grade(job):
     timings["total"] = time.perf_counter() - started
     record["timings"] = {key: round(value, 4) for key, value in timings.items()}
     return record
+
+
+def isolation_layer():
+    """The isolation layer this worker grades under (None before ``warm_up``)."""
+    return _zygote.layer if _zygote is not None else _isolation.chosen()
 
 
 def _read(path, student=False):

@@ -86,7 +86,10 @@ def _try(layer):
             _rehearse(layer)
             code = 0
         except BaseException as error:  # noqa: BLE001 (report any failure, then exit)
-            os.write(write, (str(error) or type(error).__name__).encode()[:2000])
+            why = getattr(error, "strerror", None) or str(error) or type(error).__name__
+            if layer == "userns":
+                why += _userns_hint()
+            os.write(write, why.encode()[:2000])
             code = 1
         os._exit(code)
     os.close(write)
@@ -96,6 +99,20 @@ def _try(layer):
     if status == 0:
         return None
     return message or f"the trial process ended with status {status}"
+
+
+def _userns_hint():
+    """What a machine's settings say about unprivileged user namespaces."""
+    for name, value, hint in (("user/max_user_namespaces", "0", "user.max_user_namespaces is 0"),
+                              ("kernel/apparmor_restrict_unprivileged_userns", "1",
+                               "AppArmor restricts unprivileged user namespaces")):
+        try:
+            if open(f"/proc/sys/{name}").read().strip() == value:
+                return f" ({hint})"
+        except OSError:
+            pass
+    return " (a seccomp profile, e.g. a container's, may forbid them)" if os.path.exists(
+        "/.dockerenv") or os.environ.get("KUBERNETES_SERVICE_HOST") else ""
 
 
 def _rehearse(layer):

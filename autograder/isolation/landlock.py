@@ -65,8 +65,9 @@ def restrict(readable, writable, devices=()):
     """Confine this process to the given paths (lists of paths that exist)."""
     version = abi()
     if version < MIN_ABI:
-        raise OSError(f"Landlock ABI {version} is too old (the sandbox needs {MIN_ABI}: "
-                      "Linux 6.12 or later, with landlock in the lsm= list)")
+        found = f"Landlock ABI {version} is too old" if version else "no Landlock in this kernel"
+        raise OSError(f"{found} (the sandbox needs ABI {MIN_ABI}: Linux 6.12 or later, "
+                      "with landlock in the lsm= list)")
     handled = FS_RIGHTS_BY_ABI[min(version, 5)]
     attr = _RulesetAttr(handled, NET_TCP, SCOPES)
     ruleset = _syscall(SYS_CREATE_RULESET, ctypes.byref(attr),

@@ -18,9 +18,12 @@ Everything is allowed except what a submission never needs and an escape would:
                         clocks, iopl/ioperm, handles, fanotify, personality, host names
     sockets             any address family but AF_UNIX
 
-Denied calls fail with EPERM (ENOSYS for clone3), as Docker's profile does, so a submission sees an error, not a killed process. ``strict_unix``
-(the Landlock layer, where the machine's own Unix sockets are still reachable) also denies
-``connect`` and datagram sockets: the submission can use socket pairs, nothing else.
+Denied calls fail with EPERM (ENOSYS for clone3), as Docker's profile does, so a submission
+sees an error, not a killed process. ``strict_unix`` (the Landlock layer, where the machine's
+own Unix sockets are still reachable) also denies ``connect`` and datagram sockets: the
+submission can use socket pairs, nothing else. With no PID namespace, ``first_process``
+stands in for PID 1's immunity: no process of the sandbox can signal its first process, its
+process group or every process.
 """
 import errno
 import socket
@@ -46,8 +49,9 @@ DENIED = """
 """.split()
 
 
-def build(strict_unix=False):
-    """The filter, ready to ``load()`` (after ``PR_SET_NO_NEW_PRIVS``)."""
+def build(strict_unix=False, first_process=None):
+    """The filter, ready to ``load()`` (after ``PR_SET_NO_NEW_PRIVS``); ``first_process``:
+    the pid no process of the sandbox may signal, as if it were PID 1 of a namespace."""
     rules = pyseccomp.SyscallFilter(pyseccomp.ALLOW)
     deny = pyseccomp.ERRNO(errno.EPERM)
     for name in DENIED:
@@ -61,9 +65,21 @@ def build(strict_unix=False):
         rules.add_rule(deny, "connect")
         rules.add_rule(deny, "socket", pyseccomp.Arg(1, pyseccomp.MASKED_EQ, SOCKET_TYPE_MASK,
                                                      socket.SOCK_DGRAM))
+    if first_process is not None:
+        _protect(rules, deny, first_process)
     return rules
 
 
-def install(strict_unix=False):
+def _protect(rules, deny, pid):
+    """Deny signals to ``pid``, to process groups and to "all" (``kill`` with pid <= 0).
+    pid_t is 32 bits: only the low half of the register is compared."""
+    low = 0xFFFFFFFF
+    for name in ("kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo", "pidfd_open"):
+        rules.add_rule(deny, name, pyseccomp.Arg(0, pyseccomp.MASKED_EQ, low, pid))
+    rules.add_rule(deny, "kill", pyseccomp.Arg(0, pyseccomp.MASKED_EQ, low, 0))
+    rules.add_rule(deny, "kill", pyseccomp.Arg(0, pyseccomp.MASKED_EQ, 0x80000000, 0x80000000))
+
+
+def install(strict_unix=False, first_process=None):
     """Load the filter into this process (its future children inherit it)."""
-    build(strict_unix).load()
+    build(strict_unix, first_process).load()
