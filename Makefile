@@ -9,7 +9,7 @@ export MPLBACKEND := Agg
 
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench notebooks clean
+.PHONY: install demo test bench bench-isolation notebooks clean
 
 install: $(STAMP)
 
@@ -26,6 +26,9 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest tests source --nbval --nbval-current-env
+
+bench-isolation: install
+	$(BIN)/python -m autograder.bench_isolation
 
 bench: install
 	$(BIN)/python -m autograder.bench

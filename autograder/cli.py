@@ -1,10 +1,10 @@
 """``autograde``: one command from a folder of submissions to grades, feedback and a class report.
 
     autograde SUBMISSIONS --out OUT [--assignment NAME ...] [--workers N] [--timeout SECONDS]
-              [--db URL] [--course DIR]
+              [--db URL] [--course DIR] [--isolation auto|root|userns|landlock|none]
 
 Exit status: 0 when the batch finished (whatever the submissions did), 1 when the grader cannot
-run (no release, no gradebook), 2 for bad arguments, 130 when interrupted (grades recorded so far
+run (no release, no gradebook, no sandbox), 2 for bad arguments, 130 when interrupted (grades recorded so far
 are kept; run the same command again to grade the rest).
 """
 import argparse
@@ -12,6 +12,7 @@ import os
 import sys
 from pathlib import Path
 
+from autograder import isolation
 from autograder.course import ROOT
 
 
@@ -62,7 +63,17 @@ def parser():
     parser.add_argument("--course", default=str(ROOT), metavar="DIR",
                         help="the nbgrader course directory holding source/ and release/ "
                              "(default: this repository)")
+    parser.add_argument("--isolation", choices=isolation.CHOICES, default="auto",
+                        help="the sandbox layer: auto (the strongest this machine allows: root, "
+                             "then user namespaces, then Landlock), or demand one; none runs "
+                             "student code unconfined (trusted code only)")
     return parser
+
+
+def announce(layer):
+    """The first line of a run: the sandbox layer in force (shouted when there is none)."""
+    text = f"autograde: sandbox: {isolation.DESCRIPTIONS[layer]}"
+    return f"{'!' * 88}\n{text}\n{'!' * 88}" if layer == "none" else text
 
 
 def main(argv=None):
@@ -77,10 +88,17 @@ def main(argv=None):
     if not Path(args.course).is_dir():
         cli.error(f"--course {args.course} is not a folder")
 
+    try:
+        layer = isolation.probe(args.isolation)
+    except isolation.Unavailable as error:
+        print(f"autograde: error: {error}", file=sys.stderr)
+        return 1
+    print(announce(layer), file=sys.stderr, flush=True)
     from autograder.coordinator import GraderError, Interrupted, run
     try:
         summary = run(submissions, out, course_root=args.course, assignments=args.assignment,
-                      workers=args.workers, cell_timeout=args.timeout, db_url=args.db)
+                      workers=args.workers, cell_timeout=args.timeout, db_url=args.db,
+                      isolation=layer)
     except Interrupted as stop:
         print(f"autograde: {stop}", file=sys.stderr)
         return 130

@@ -7,6 +7,7 @@ interrupted run keeps each finished grade; the next run skips the submissions wh
 release, source notebooks and settings) have not changed and grades the rest.
 """
 import csv
+import functools
 import hashlib
 import json
 import multiprocessing
@@ -51,10 +52,12 @@ class Summary:
 
 
 def run(submissions, out, *, course_root=ROOT, assignments=None, workers=None,
-        cell_timeout=30.0, db_url=None, grade=None, warm_up=None, progress=True):
+        cell_timeout=30.0, db_url=None, grade=None, warm_up=None, progress=True,
+        isolation="auto"):
     """Grade the folder or .zip ``submissions`` into ``out`` and the gradebook; a ``Summary``.
 
-    ``grade``/``warm_up`` default to the engine's (``autograder.job``); tests inject others.
+    ``grade``/``warm_up`` default to the engine's (``autograder.job``, its sandbox in the
+    ``isolation`` layer); tests inject others.
     Raises ``GraderError`` when the grader cannot run, ``Interrupted`` on Ctrl-C.
     """
     started = time.perf_counter()
@@ -62,7 +65,7 @@ def run(submissions, out, *, course_root=ROOT, assignments=None, workers=None,
     from autograder import job as engine   # torch: a few seconds, while the forkserver imports it
     course_root, out = Path(course_root).resolve(), Path(out)
     if grade is None:
-        grade, warm_up = engine.grade, engine.warm_up
+        grade, warm_up = engine.grade, functools.partial(engine.warm_up, isolation)
     selected = _released(course_root, assignments)
     out.mkdir(parents=True, exist_ok=True)
     journal = Journal(out, course_root, {"cell_timeout": cell_timeout})

@@ -123,6 +123,13 @@ def _status_rows(records):
     return rows
 
 
+def _sandbox(records):
+    """The isolation layers the records were graded under, in words."""
+    from autograder.isolation import DESCRIPTIONS
+    layers = sorted({r.get("isolation") or "unknown" for r in records})
+    return "; ".join(html_lib.escape(DESCRIPTIONS.get(layer, layer)) for layer in layers)
+
+
 def html(records, problems):
     """The report page for ``records`` (results records) and ``problems`` (input notes)."""
     failures = common_failures(records)
@@ -132,7 +139,8 @@ def html(records, problems):
                     if r["status"] == "error")
     students = len({r["student_id"] for r in records})
     sections = [
-        f"<h1>Class report</h1><p>{students} students, {len(records)} submissions.</p>",
+        f"<h1>Class report</h1><p>{students} students, {len(records)} submissions.</p>"
+        f"<p>Sandbox: {_sandbox(records)}</p>",
         "<h2>Submissions</h2>" + _table(
             ["assignment", "graded", "flagged", "error", "mean score (graded + flagged)"],
             _status_rows(records)),

@@ -136,6 +136,7 @@ def _own(path, uid):
 
 def confine(layer, place, uid, memory_mb, cpu_seconds):
     """In the sandbox's I, before any student code; the scratch directory (its cwd)."""
+    os.setsid()   # its own process group: kill(0) from the sandbox never reaches S
     if layer in NAMESPACED:
         kernel.mount("proc", Path(place) / "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
         os.chroot(place)
