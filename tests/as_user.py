@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pyseccomp
 
-from autograder.isolation import kernel, userns
+from autograder.engine.isolation import kernel, userns
 
 USER = "autograde-test"
 REPO = Path(__file__).resolve().parent.parent

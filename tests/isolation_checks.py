@@ -12,8 +12,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from autograder import isolation
-from autograder.isolation import kernel, landlock, reaper, seccomp, userns
+from autograder.engine import isolation
+from autograder.engine.isolation import kernel, landlock, reaper, seccomp, userns
 
 REPO = Path(__file__).resolve().parent.parent
 

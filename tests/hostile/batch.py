@@ -13,7 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from autograder import job
+from autograder.engine import job
 from tests.hostile import course_fixture
 from tests.hostile.attacks import ATTACKS, HONEST
 

@@ -117,7 +117,7 @@ def _userns_hint():
 
 def _rehearse(layer):
     """In a child: the system calls ``layer`` needs (raises on the first that fails)."""
-    from autograder.isolation import kernel, landlock, seccomp, userns
+    from autograder.engine.isolation import kernel, landlock, seccomp, userns
     try:
         seccomp.build()
     except (ImportError, OSError, AttributeError) as error:

@@ -14,7 +14,7 @@ The scopes need Landlock ABI 6 (Linux 6.12); :data:`MIN_ABI` says so.
 import ctypes
 import os
 
-from autograder.isolation import kernel
+from autograder.engine.isolation import kernel
 
 MIN_ABI = 6
 SYS_CREATE_RULESET, SYS_ADD_RULE, SYS_RESTRICT_SELF = 444, 445, 446

@@ -12,7 +12,7 @@ import errno
 import itertools
 import os
 
-from autograder.isolation import kernel
+from autograder.engine.isolation import kernel
 
 STUDENT_ID = 1000
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000

@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from autograder.course import ROOT, chapters
+from autograder.coursedir import ROOT, CourseDir, chapters
 
 USER_LAYERS = {"userns": [], "landlock": ["--no-userns"]}
 
@@ -26,12 +26,14 @@ USER_LAYERS = {"userns": [], "landlock": ["--no-userns"]}
 def measure(layer, rounds, folder):
     """Grade every chapter's answer key ``rounds`` times under ``layer``: per-notebook
     ``{"seconds": [...], "fork": [...], "scores": [...]}``."""
-    from autograder import demo, job
+    from autograder.engine import job
+    from autograder.tools import demo
     job.warm_up(layer)
     result = {"layer": job.isolation_layer(), "seconds": [], "fork": [], "scores": []}
+    course = CourseDir()
     for assignment in chapters():
-        release = next((ROOT / "release" / assignment).glob("*.ipynb"))
-        source = ROOT / "source" / assignment / release.name
+        release = next(course.release(assignment).glob("*.ipynb"))
+        source = course.source(assignment) / release.name
         submission = Path(folder) / assignment
         submission.mkdir()
         (submission / release.name).write_text(demo.submission(
@@ -39,8 +41,8 @@ def measure(layer, rounds, folder):
         for _ in range(rounds):
             started = time.perf_counter()
             record = job.grade(job.Job("bench", assignment, str(submission),
-                                       str(ROOT / "release" / assignment),
-                                       str(ROOT / "source" / assignment)))
+                                       str(course.release(assignment)),
+                                       str(course.source(assignment))))
             result["seconds"].append(time.perf_counter() - started)
             result["fork"].append(record["timings"]["fork"])
             result["scores"].append(record["score"])
@@ -48,7 +50,7 @@ def measure(layer, rounds, folder):
 
 
 def _run_layer(layer, rounds, out):
-    argv = [sys.executable, "-m", "autograder.bench_isolation", "--layer", layer,
+    argv = [sys.executable, "-m", "autograder.tools.bench_isolation", "--layer", layer,
             "--rounds", str(rounds), "--json", str(out)]
     if layer in USER_LAYERS and (os.geteuid() == 0 or USER_LAYERS[layer]):
         argv = [sys.executable, "-m", "tests.as_user", *USER_LAYERS[layer], "--", *argv]

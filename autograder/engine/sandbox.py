@@ -1,4 +1,4 @@
-"""Confinement of one submission's process tree, in the layer ``autograder.isolation`` chose.
+"""Confinement of one submission's process tree, in the layer ``autograder.engine.isolation`` chose.
 
 ``prepare`` runs in S, the process that will become the parent of the sandbox. In the root
 and userns layers it unshares new mount, network, IPC, UTS and PID namespaces (userns: in a
@@ -29,11 +29,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from autograder.isolation import kernel, landlock, reaper, seccomp, userns
-from autograder.isolation.kernel import (MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE,
-                                         MS_RDONLY, MS_REC, MS_REMOUNT)
+from autograder.coursedir import ROOT
+from autograder.engine.isolation import kernel, landlock, reaper, seccomp, userns
+from autograder.engine.isolation.kernel import (MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID,
+                                                MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT)
 
-COURSE_ROOT = Path(__file__).resolve().parent.parent
 SYSTEM_DIRS = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc")
 DEVICES = ("null", "zero", "random", "urandom")
 NAMESPACED = ("root", "userns")
@@ -47,7 +47,7 @@ def visible_paths():
     """The directories the sandbox can read (what Python needs), outermost only."""
     paths = [Path(p) for p in SYSTEM_DIRS if Path(p).is_dir() and not Path(p).is_symlink()]
     paths += [Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(),
-              COURSE_ROOT / "course"]
+              ROOT / "course"]
     unique = []
     for path in paths:
         if not any(path == kept or kept in path.parents for kept in unique):

@@ -10,7 +10,7 @@ child, so no other process can be hit. (Inside the sandbox, I kills its strays w
 import os
 import signal
 
-from autograder.isolation import kernel
+from autograder.engine.isolation import kernel
 
 
 def become_subreaper():
