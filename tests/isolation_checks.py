@@ -12,7 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from autograder.engine import isolation
+from autograder.engine import isolation, sandbox
 from autograder.engine.isolation import kernel, landlock, reaper, seccomp, userns
 
 REPO = Path(__file__).resolve().parent.parent
@@ -148,6 +148,25 @@ def check_userns():
         denied(os.chroot, "/tmp")
         denied(os.setuid, 0, code=errno.EINVAL)   # no uid 0 exists in the namespace
     in_child(confined)
+
+
+def check_sandbox_root():
+    """The sandbox's root is mounted on this user's own directory, named by its real uid
+    (inside a user namespace every user is the same id, 1000), holding the submission."""
+    layer, uid = ("root", 1 << 20) if os.geteuid() == 0 else ("userns", None)
+    submission = Path(tempfile.mkdtemp(prefix="autograde-check-"))
+    (submission / "answer.ipynb").write_text("{}")
+
+    def build():
+        place = sandbox.prepare(layer, str(submission), uid)
+        assert place == Path(tempfile.gettempdir()) / f".sandbox-root-{real_uid}", place
+        assert (place / "tmp" / "submission" / "answer.ipynb").read_text() == "{}"
+        assert not (place / "home").exists() and (place / "usr" / "bin").is_dir()
+    real_uid = os.getuid()
+    try:
+        in_child(build)
+    finally:
+        shutil.rmtree(submission)
 
 
 def check_reaper():

@@ -8,7 +8,7 @@ import pytest
 
 from tests import as_user
 
-PIECES = ["seccomp", "seccomp_strict_unix", "landlock", "userns", "reaper"]
+PIECES = ["seccomp", "seccomp_strict_unix", "landlock", "userns", "sandbox_root", "reaper"]
 IDENTITIES = ["self", "ordinary user"] if os.geteuid() == 0 else ["self"]
 
 

@@ -65,21 +65,27 @@ def prepare(layer, submission, uid):
         _own(place, owner)
         copy_submission(submission, place / "submission", owner)
         return place
+    root = _mount_point()   # named by the real uid: every user's id inside a userns is 1000
     if layer == "userns":
         userns.enter(userns.NAMESPACES)
         uid = None   # S already is the student's id inside: what it copies is the student's
     else:
         kernel.unshare(userns.NAMESPACES)
-    return build_root(submission, uid)
+    return build_root(root, submission, uid)
 
 
-def build_root(submission, uid):
-    """The tmpfs root of a new mount namespace (see the module's docstring)."""
-    kernel.mount(None, "/", None, MS_REC | MS_PRIVATE)
+def _mount_point():
+    """This user's (empty) directory that the sandbox's root is mounted on."""
     root = Path(tempfile.gettempdir()) / f".sandbox-root-{os.getuid()}"
     root.mkdir(exist_ok=True)
     if root.is_symlink() or root.lstat().st_uid != os.getuid():
-        raise OSError(f"{root} is not this user's directory")
+        raise OSError(f"{root} is not this user's directory (uid {os.getuid()}): remove it")
+    return root
+
+
+def build_root(root, submission, uid):
+    """The tmpfs root of a new mount namespace on ``root`` (see the module's docstring)."""
+    kernel.mount(None, "/", None, MS_REC | MS_PRIVATE)
     kernel.mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, f"size={SCRATCH_MB}m,mode=755")
     for path in visible_paths():
         target = root / path.relative_to("/")
