@@ -8,7 +8,9 @@ it writes no file. The coordinator alone writes the gradebook, feedback and repo
 Trust: the student's cells run in a sandbox (``autograder.student``, ``autograder.sandbox``);
 the hidden tests run here, on proxies of the graded names (``autograder.remote``); the
 graded notebook's locked cells come from the release (``autograder.tamper``); solution cells
-that reach the library routine that is their answer score 0 (``autograder.library``).
+that reach the library routine that is their answer score 0 and are flagged, whether the
+code (``autograder.library``) or the hidden tests' trace (``course.checks.LibraryCall``)
+finds it, with the same words.
 """
 import ast
 import json
@@ -21,6 +23,7 @@ from pathlib import Path
 import nbformat
 
 from autograder import library, remote, tamper
+from course import checks
 
 _zygote = None
 _warming = threading.Lock()
@@ -164,8 +167,9 @@ def _grade_notebook(job, stem, timings):
     code = [{"index": i, "source": tamper.source(c)} for i, c in enumerate(cells)
             if c["cell_type"] == "code" and not tamper.is_test(c)]
     violations = library.violations(
-        [(tamper.source(c), not tamper.nbgrader(c).get("locked")) for c in cells
-         if c["cell_type"] == "code" and not tamper.is_test(c)], graded_names)
+        [(i + 1, tamper.source(c), not tamper.nbgrader(c).get("locked"))
+         for i, c in enumerate(cells) if c["cell_type"] == "code" and not tamper.is_test(c)],
+        graded_names)
 
     session = remote.Session(_ensure_zygote(), job.submission, code,
                              cell_timeout=job.cell_timeout, memory_mb=job.memory_mb)
@@ -192,8 +196,9 @@ def _grade_notebook(job, stem, timings):
                                        violations)
             if status == "crashed" or status == "timeout":
                 flags.append(f"{grade_id}: {message}")
-            if grade_id in violations:
-                flags.append(f"library: {violations[grade_id]}")
+            if status == "library":
+                flags.append(f"library: {message}")
+                status = "failed"
             passed = status == "passed"
             cell["outputs"] = _verdict_outputs(passed, status, message, max_points)
             results.append({"grade_id": grade_id, "kind": "autograded",
@@ -258,10 +263,11 @@ def _lost_output(run):
 
 
 def _verdict(session, job, grade_id, code, graded_names, violations):
-    """Run one test cell's ``code`` on the student's final state: ``(status, message)``."""
+    """Run one test cell's ``code`` on the student's final state: ``(status, message)``;
+    status "library" when the code or the trace finds the library routine that is the answer."""
     function = grade_id[len("test_"):] if grade_id.startswith("test_") else None
     if grade_id in violations:
-        return "failed", violations[grade_id]
+        return "library", violations[grade_id]
     try:
         channel = session.channel(job.cell_timeout)
     except remote.StudentCrashed as error:
@@ -277,6 +283,8 @@ def _verdict(session, job, grade_id, code, graded_names, violations):
                            f"{job.cell_timeout:g} s (an infinite loop?)")
     except remote.StudentCrashed:
         return "crashed", f"the kernel died while the tests called {function or 'your code'}"
+    except checks.LibraryCall as error:
+        return "library", _one_line(str(error))
     except AssertionError as error:
         return "failed", _one_line(str(error)) or "a hidden test failed"
     except Exception as error:  # noqa: BLE001 (any other failure of the student's code)
