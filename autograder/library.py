@@ -60,6 +60,7 @@ FORBIDDEN.update({
     "max_via_relu": MAXIMUM,
 })
 
+
 def _reach(program, name, graded_names):
     """``(found, graded)``: every binding that calling ``name`` after the last cell can reach,
     with the path to it (bindings, first the graded function's), and the other graded
@@ -90,7 +91,8 @@ def _reach(program, name, graded_names):
 
 def _through(path):
     """Where a path leaves the graded function: '' or ', through `h` (cell 3: `h = ...`)'."""
-    return ", through " + " -> ".join(b.where() for b in path[1:]) if len(path) > 1 else ""
+    hops = path if path[0].name == ANYWHERE else path[1:]
+    return ", through " + " -> ".join(b.where() for b in hops) if hops else ""
 
 
 def violations(cells, graded_names):
@@ -112,7 +114,7 @@ def violations(cells, graded_names):
         called = next((p for p in paths if p[-1].mentions & forbidden), None)
         if forbidden and hidden:
             broken[name] = (
-                f"{name}{_through(hidden)} looks routines up dynamically (getattr with a "
+                f"{name} looks routines up dynamically{_through(hidden)} (getattr with a "
                 "computed name, eval, exec, __import__, torch.ops, __dict__, builtins, unknown "
                 "modules...): that counts as calling the library routine that is the answer, "
                 "so it scores 0")

@@ -198,7 +198,9 @@ class Binding:
     sticky: bool = False   # bound by a function's `global`: at any time after ``index``
 
     def where(self):
-        return f"`{self.name}` (cell {self.cell}: `{self.line}`)"
+        what = "a statement that can rebind any global" if self.name == ANYWHERE \
+            else f"`{self.name}`"
+        return f"{what} (cell {self.cell}: `{self.line}`)"
 
 
 class Program:
