@@ -22,20 +22,20 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: install
-	$(BIN)/python -m autograder.demo
+	$(BIN)/python -m autograder.tools.demo
 
 test: install
 	$(BIN)/python -m pytest tests source --nbval --nbval-current-env
 
 bench: install
-	$(BIN)/python -m autograder.bench
+	$(BIN)/python -m autograder.tools.bench
 
 # Mutation testing of the hidden tests: every first-order mutant of the answer key.
 audit: install
-	$(BIN)/python -m autograder.audit
+	$(BIN)/python -m autograder.author.audit
 
 clean:
 	rm -rf $(VENV) .pytest_cache
 
 notebooks: install
-	$(BIN)/python -m autograder.authoring
+	$(BIN)/python -m autograder.author

@@ -3,15 +3,15 @@
 The full audit (every first-order mutant of every graded function) runs with ``make audit``;
 here a fixed sample of mutants per chapter goes through the same judgement, and must leave
 no open problem: every wrong mutant killed by its chapter's test cell (or accepted in
-``autograder/audit/accepted.toml``), and no equivalent mutant failed by a test cell.
+``autograder/author/audit/accepted.toml``), and no equivalent mutant failed by a test cell.
 """
 import ast
 import io
 
 import pytest
 
-from autograder.audit import oracles, run
-from autograder.audit.mutants import mutants
+from autograder.author.audit import oracles, run
+from autograder.author.audit.mutants import mutants
 
 TINY = '''def clip_sum(xs, limit=3, mode='max'):
     """A docstring that stays as it is."""

@@ -16,9 +16,11 @@ import textwrap
 
 import pytest
 
-from autograder import answer_key, job, library, tamper, timing
-from autograder.course import ROOT
-from autograder.program import Program
+from autograder import answer_key
+from autograder.coursedir import CourseDir
+from autograder.engine import cells as accessors, job, library
+from autograder.tools import timing
+from autograder.engine.program import Program
 from course import checks
 from tests.chapters import BUILT
 from tests.hostile import course_fixture
@@ -37,14 +39,14 @@ CHEATS = {
 @functools.lru_cache
 def release_cells(assignment):
     """The release notebook's cells, as dicts."""
-    (path,) = (ROOT / "release" / assignment).glob("*.ipynb")
+    (path,) = CourseDir().release(assignment).glob("*.ipynb")
     return json.loads(path.read_text())["cells"]
 
 
 def graded_names(assignment):
     """The chapter's graded functions, in cell order."""
-    return [tamper.grade_id(c) for c in release_cells(assignment)
-            if c["cell_type"] == "code" and tamper.nbgrader(c).get("solution")]
+    return [accessors.grade_id(c) for c in release_cells(assignment)
+            if c["cell_type"] == "code" and accessors.nbgrader(c).get("solution")]
 
 
 def graded_function(assignment):
@@ -57,10 +59,10 @@ def program(assignment, code=None, extra=None):
     answer key's solutions, ``code`` (``{name: source}``) replacing some, ``extra`` added."""
     cells = []
     for number, cell in enumerate(release_cells(assignment), 1):
-        meta = tamper.nbgrader(cell)
-        if cell["cell_type"] != "code" or tamper.is_test(cell):
+        meta = accessors.nbgrader(cell)
+        if cell["cell_type"] != "code" or accessors.is_test(cell):
             continue
-        text = tamper.source(cell)
+        text = accessors.source(cell)
         if meta.get("solution"):
             name = meta["grade_id"]
             text = (code or {}).get(name) or inspect.getsource(getattr(answer_key, name))
@@ -82,7 +84,7 @@ def notes_names(assignment):
 
 def solution_cell(assignment, name):
     return next(number for number, cell in enumerate(release_cells(assignment), 1)
-                if tamper.grade_id(cell) == name)
+                if accessors.grade_id(cell) == name)
 
 
 def chained(function, helpers, body=None, after=None):

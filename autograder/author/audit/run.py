@@ -1,8 +1,8 @@
 """``make audit``: how strong are the hidden tests? Mutation testing of the answer key.
 
 For every graded function, each first-order mutant of the answer key's solution
-(``autograder.audit.mutants``) is judged twice: by the independent oracles of
-``tests/test_answer_key.py`` (``autograder.audit.oracles``: does it differ from a correct
+(``autograder.author.audit.mutants``) is judged twice: by the independent oracles of
+``tests/test_answer_key.py`` (``autograder.author.audit.oracles``: does it differ from a correct
 answer on many valid inputs?) and by its chapter's test cell, hidden tests included, run
 as ``tests/test_hidden_tests.py`` runs it (a namespace holding the chapter's graded names).
 A mutant the oracles cannot tell from the key is equivalent and not counted. The score is
@@ -28,8 +28,8 @@ from pathlib import Path
 import torch
 
 from autograder import answer_key
-from autograder.audit import oracles
-from autograder.audit.mutants import mutants
+from autograder.author.audit import oracles
+from autograder.author.audit.mutants import mutants
 from tests.chapters import BUILT
 from tests.test_hidden_tests import chapter, run_test_cell, student_namespace
 
@@ -41,7 +41,7 @@ SECONDS = 20   # per judgement of one mutant (a mutant can loop for long)
 class Verdict:
     assignment: str
     function: str
-    mutant: object      # autograder.audit.mutants.Mutant
+    mutant: object      # autograder.author.audit.mutants.Mutant
     wrong: str          # how the oracles tell it apart ('' for an equivalent mutant)
     killed: str         # how the test cell fails it ('' if it passes)
     accepted: str = ""  # why it is acceptable (accepted.toml), for a survivor or a strict kill

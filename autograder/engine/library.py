@@ -1,7 +1,7 @@
 """The contract's rule, checked on the code: a graded function may not call the library
-routine that is its answer (``/work/shared/EXERCISES.md``).
+routine that is its answer (the graded contract, ``EXERCISES.md`` of the course brief).
 
-The notebook's code cells are read as one program (``autograder.program``): for every
+The notebook's code cells are read as one program (``autograder.engine.program``): for every
 binding of a global, the routine names it mentions (``F.conv2d``, ``from
 torch.nn.functional import conv2d as c``, ``getattr(F, "conv2d")``, ``np.correlate``,
 ``torch.ops.aten.convolution``...) and the globals it reads. The hidden tests call a graded
@@ -19,7 +19,7 @@ with the same words (``course.checks.library_message``).
 """
 import collections
 
-from autograder.program import ANYWHERE, HIDDEN, Program
+from autograder.engine.program import ANYWHERE, HIDDEN, Program
 from course import checks
 
 CONVOLUTION = frozenset({
@@ -46,7 +46,7 @@ MAXIMUM = frozenset({"max", "maximum", "fmax", "amax", "clamp", "clamp_min", "cl
 _CORRELATION = ("corr1d", "corr2d", "Conv2D", "conv2d_true", "corr2d_as_matrix",
                 "corr2d_pad_stride")
 
-#: Per graded function: the routine names that are its answer (EXERCISES.md).
+#: Per graded function: the routine names that are its answer (the graded contract).
 FORBIDDEN = {name: CONVOLUTION for name in _CORRELATION}
 FORBIDDEN.update({
     # Chapter 04 builds on the notes' d2l.corr2d: it is not the answer to a multi-channel

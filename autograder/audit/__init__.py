@@ -1,1 +1,0 @@
-"""Mutation testing of the hidden tests (`make audit`): see ``autograder.audit.run``."""
