@@ -9,7 +9,7 @@ export MPLBACKEND := Agg
 
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench notebooks clean
+.PHONY: install demo test bench audit notebooks clean
 
 install: $(STAMP)
 
@@ -29,6 +29,10 @@ test: install
 
 bench: install
 	$(BIN)/python -m autograder.tools.bench
+
+# Mutation testing of the hidden tests: every first-order mutant of the answer key.
+audit: install
+	$(BIN)/python -m autograder.author.audit
 
 clean:
 	rm -rf $(VENV) .pytest_cache

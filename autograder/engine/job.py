@@ -8,7 +8,9 @@ it writes no file. The coordinator alone writes the gradebook, feedback and repo
 Trust: the student's cells run in a sandbox (``autograder.engine.student``, ``autograder.engine.sandbox``);
 the hidden tests run here, on proxies of the graded names (``autograder.engine.proxies``); the
 graded notebook's locked cells come from the release (``autograder.engine.tamper``); solution cells
-that reach the library routine that is their answer score 0 (``autograder.engine.library``).
+that reach the library routine that is their answer score 0 and are flagged, whether the
+code (``autograder.engine.library``) or the hidden tests' trace (``course.checks.LibraryCall``)
+finds it, with the same words.
 """
 import ast
 import json
@@ -23,6 +25,7 @@ import nbformat
 from autograder.engine import library, proxies, session, tamper, template
 from autograder.engine.cells import is_test, nbgrader, source
 from autograder.record import results
+from course import checks
 
 _zygote = None
 _warming = threading.Lock()
@@ -150,8 +153,9 @@ def _grade_notebook(job, stem, timings):
     code = [{"index": i, "source": source(c)} for i, c in enumerate(cells)
             if c["cell_type"] == "code" and not is_test(c)]
     violations = library.violations(
-        [(source(c), not nbgrader(c).get("locked")) for c in cells
-         if c["cell_type"] == "code" and not is_test(c)], graded_names)
+        [(i + 1, source(c), not nbgrader(c).get("locked"))
+         for i, c in enumerate(cells) if c["cell_type"] == "code" and not is_test(c)],
+        graded_names)
 
     sandbox = session.Session(_ensure_zygote(), job.submission, code,
                               cell_timeout=job.cell_timeout, memory_mb=job.memory_mb)
@@ -178,8 +182,9 @@ def _grade_notebook(job, stem, timings):
                                        violations)
             if status in (results.CRASHED, results.TIMEOUT):
                 flags.append(f"{grade_id}: {message}")
-            if grade_id in violations:
-                flags.append(f"library: {violations[grade_id]}")
+            if status == results.LIBRARY:
+                flags.append(f"library: {message}")
+                status = results.FAILED
             passed = status == results.PASSED
             cell["outputs"] = _verdict_outputs(passed, status, message, max_points)
             graded.append(results.cell(grade_id, results.AUTOGRADED,
@@ -243,10 +248,11 @@ def _lost_output(run):
 
 
 def _verdict(sandbox, job, grade_id, code, graded_names, violations):
-    """Run one test cell's ``code`` on the student's final state: ``(status, message)``."""
+    """Run one test cell's ``code`` on the student's final state: ``(status, message)``;
+    status ``LIBRARY`` when the code or the trace finds the library routine that is the answer."""
     function = grade_id[len("test_"):] if grade_id.startswith("test_") else None
     if grade_id in violations:
-        return results.FAILED, violations[grade_id]
+        return results.LIBRARY, violations[grade_id]
     try:
         channel = sandbox.channel(job.cell_timeout)
     except proxies.StudentCrashed as error:
@@ -263,6 +269,8 @@ def _verdict(sandbox, job, grade_id, code, graded_names, violations):
     except proxies.StudentCrashed:
         return results.CRASHED, (f"the kernel died while the tests called "
                                  f"{function or 'your code'}")
+    except checks.LibraryCall as error:
+        return results.LIBRARY, _one_line(str(error))
     except AssertionError as error:
         return results.FAILED, _one_line(str(error)) or "a hidden test failed"
     except Exception as error:  # noqa: BLE001 (any other failure of the student's code)

@@ -28,6 +28,7 @@ PASSED = "passed"
 FAILED = "failed"        # a test's assertion failed, or the library rule
 CRASHED = "crashed"      # the student's process died during the tests
 TIMEOUT = "timeout"
+LIBRARY = "library"      # a test's verdict only: the library rule; recorded as FAILED, flagged
 NEEDS_GRADING = "manual" # a written answer waiting for a human
 MISSING = "missing"      # no answer, or the notebook could not be graded
 #: Verdicts of an attempted answer that did not pass (ERROR: the student's code raised).

@@ -442,6 +442,11 @@ for image, (dy, dx), hint in [
     h, w = image.shape
     expect_close(shift2d(image, dy, dx), expected_shift(image, dy, dx),
                  f"shift2d(X, {dy}, {dx}) for a {h} x {w} X", hint)
+# A shift beyond the height or the width leaves only zeros, whatever the other shift is.
+for dy, dx in [(6, 2), (-8, -1), (1, 9), (-3, -12)]:
+    expect_close(shift2d(X, dy, dx), torch.zeros_like(X), f"shift2d(X, {dy}, {dx}) for a 5 x 7 X",
+                 "a shift beyond the height (or the width) moves every cell out: only zeros are "
+                 "left, even when the other shift is small")
 ### END HIDDEN TESTS
 
 # %% [markdown]

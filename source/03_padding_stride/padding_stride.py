@@ -241,6 +241,15 @@ check((6, 4), (7, 5), padding=1)
 check((1, 1), 1)
 check((224, 224), 7, padding=3, stride=2)
 check((32, 20), (5, 3), padding=(2, 0), stride=(4, 1))
+# The defaults, padding=0 and stride=1, left out of the call.
+for args, kwargs, want in [(((8, 8), 3), {}, torch_shape((8, 8), 3)),
+                           (((7, 9), (2, 4)), {"padding": 1}, torch_shape((7, 9), (2, 4), 1)),
+                           (((9, 6), 3), {"stride": 2}, torch_shape((9, 6), 3, stride=2))]:
+    got = conv_output_shape(*args, **kwargs)
+    call = ", ".join([repr(a) for a in args] + [f"{k}={v}" for k, v in kwargs.items()])
+    assert isinstance(got, (tuple, list)) and tuple(got) == want, (
+        f"conv_output_shape({call}) is {got!r}, expected {want}: the defaults are padding=0 "
+        "and stride=1")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -379,6 +388,15 @@ for image, kernel, padding, stride, hint in [
     expected = reference(image, kernel, padding, stride)
     expect_close(corr2d_pad_stride(image, kernel, padding=padding, stride=stride), expected,
                  name, hint)
+# The gradient with respect to X for every form of padding and stride: 0, an int, (h, w)
+# pairs with a 0 (a backward pass that slices the padding off must work for a padding of 0).
+for padding, stride in [(0, 1), (0, 3), ((0, 2), 1), ((1, 0), (2, 1)), (2, (1, 2)),
+                        ((0, 0), (3, 2)), (1, 2)]:
+    expect_close(expect_gradient(corr2d_pad_stride, X, K, padding, stride),
+                 expect_gradient(reference, X, K, padding, stride),
+                 f"the gradient of corr2d_pad_stride(X, K, {padding}, {stride}) with respect to X",
+                 "every input cell gets the kernel weights of the windows it is in; the padding "
+                 "gets no gradient")
 ### END HIDDEN TESTS
 
 # %% [markdown]

@@ -373,6 +373,18 @@ expect_close(pool2d_multi_channel(X, 2, stride=1, mode='avg'),
              F.avg_pool2d(X[None], 2, stride=1)[0], "pool2d_multi_channel on float64 input")
 expect_gradient(pool2d_multi_channel, X.float(), 2)
 result = expect_no_library(pool2d_multi_channel, X.float(), 3, 2, 1, families=("pooling",))
+# An unknown mode is an error, as for pool2d_pad_stride.
+for mode in ("mean", "min", ""):
+    try:
+        pool2d_multi_channel(X, 2, mode=mode)
+    except ValueError:
+        continue
+    except Exception as error:
+        raise AssertionError(f"pool2d_multi_channel(X, 2, mode={mode!r}) raised "
+                             f"{type(error).__name__}; raise ValueError for an unknown mode") \
+            from None
+    raise AssertionError(f"pool2d_multi_channel(X, 2, mode={mode!r}) returned a result: raise "
+                         "ValueError for an unknown mode")
 ### END HIDDEN TESTS
 
 # %% [markdown]
