@@ -6,7 +6,9 @@ Every record is written as soon as it arrives and journaled in ``OUT/records/``,
 interrupted run keeps each finished grade; the next run skips the submissions whose files (and
 release, source notebooks and settings) have not changed and grades the rest.
 """
+import contextlib
 import csv
+import functools
 import hashlib
 import json
 import multiprocessing
@@ -20,12 +22,11 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import nbformat
 from tqdm import tqdm
 
-from autograder import collect, report
+from autograder import collect, feedback, report
 from autograder.course import ROOT
-from autograder.gradebook import CourseGradebook, notebook_node
+from autograder.gradebook import CourseGradebook
 
 GRADES_COLUMNS = ["student_id", "assignment", "score", "max_score", "status", "reason"]
 CELLS_COLUMNS = ["student_id", "assignment", "notebook", "grade_id", "points", "max_points",
@@ -65,7 +66,7 @@ def run(submissions, out, *, course_root=ROOT, assignments=None, workers=None,
         grade, warm_up = engine.grade, engine.warm_up
     selected = _released(course_root, assignments)
     out.mkdir(parents=True, exist_ok=True)
-    journal = Journal(out, course_root, {"cell_timeout": cell_timeout})
+    journal = Journal(out, course_root, {"cell_timeout": cell_timeout, "journal": 2})
     summary = Summary()
     with tempfile.TemporaryDirectory(prefix="autograde-") as scratch:
         try:
@@ -109,7 +110,8 @@ def run(submissions, out, *, course_root=ROOT, assignments=None, workers=None,
 
                 grading = time.perf_counter()
                 try:
-                    _grade_all(pending, pool, workers, grade, warm_up, on_result, progress)
+                    _grade_all(pending, pool, workers, functools.partial(
+                        feedback.grade_and_finish, grade), warm_up, on_result, progress)
                 except KeyboardInterrupt:
                     write_outputs(out, summary.records + batch.missing, summary.problems)
                     raise Interrupted(
@@ -302,7 +304,13 @@ class Journal:
 
 class Recorder:
     """Writes each record: gradebook, ``autograded/``, feedback, and the journal last.
-    Opening it makes sure the gradebook knows the ``assignments`` to be graded."""
+    Opening it makes sure the gradebook knows the ``assignments`` to be graded.
+
+    Records are saved as they arrive, in one gradebook transaction per ``BATCH`` records or
+    ``BATCH_SECONDS``; the transaction is committed, and only then are its records journaled,
+    when it is full, at the end, and on any interruption: a run stopped in any way keeps
+    every record it journaled, and the next one grades again only what was not."""
+    BATCH, BATCH_SECONDS = 200, 1.0
 
     def __init__(self, course_root, out, db_url, journal, assignments):
         self.course_root, self.out, self.journal = course_root, out, journal
@@ -318,13 +326,17 @@ class Recorder:
             except RuntimeError as error:
                 raise GraderError(f"cannot update {assignment} in the gradebook: {error}") from None
         self.recorded = set(self.gradebook.submissions())
-        self.seconds = {"gradebook": 0.0, "feedback": 0.0, "files": 0.0}
+        self.seconds = {"gradebook": 0.0, "files": 0.0}
+        self.batch, self.pending, self.opened = contextlib.ExitStack(), [], 0.0
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
-        self.gradebook.close()
+        try:
+            self.flush()
+        finally:
+            self.gradebook.close()
 
     def replay(self, record, submission):
         """An earlier run's record: written again if the gradebook lacks it (a new ``--db``)."""
@@ -333,29 +345,41 @@ class Recorder:
         return record
 
     def record(self, record, submission):
-        """Write ``record`` everywhere, the journal last; returns it."""
+        """Write ``record`` (``feedback.finish``ed) everywhere, the journal last; returns it
+        without its pages and notebook files (what the CSVs and the report need)."""
         student, assignment = record["student_id"], record["assignment"]
         if record.get("retry"):   # the grader failed: nothing to record, try again next run
             return record
         started = time.perf_counter()
+        if not self.pending:
+            self.batch.enter_context(self.gradebook.transaction())
+            self.opened = time.monotonic()
         timestamp = Path(submission, "timestamp.txt")
         self.gradebook.save(record, timestamp.read_text().strip() if timestamp.exists() else None)
+        self.pending.append((record, submission))
         self.seconds["gradebook"] += time.perf_counter() - started
+        started = time.perf_counter()
         for notebook in record["notebooks"]:
-            if not notebook.get("notebook"):
-                continue
-            started = time.perf_counter()
-            html = self.gradebook.feedback_html(student, assignment, notebook["name"],
-                                                notebook["notebook"])
-            self.seconds["feedback"] += time.perf_counter() - started
-            started = time.perf_counter()
-            _write(self.out / "feedback" / student / assignment / f"{notebook['name']}.html", html)
-            _write(self.course_root / "autograded" / student / assignment
-                   / f"{notebook['name']}.ipynb",
-                   nbformat.writes(notebook_node(notebook["notebook"])))
-            self.seconds["files"] += time.perf_counter() - started
-        self.journal.write(record, submission)
+            page, text = notebook.pop("feedback_html", None), notebook.pop("autograded_ipynb", None)
+            if page is not None:
+                _write(self.out / "feedback" / student / assignment / f"{notebook['name']}.html",
+                       page)
+                _write(self.course_root / "autograded" / student / assignment
+                       / f"{notebook['name']}.ipynb", text)
+        self.seconds["files"] += time.perf_counter() - started
+        if len(self.pending) >= self.BATCH or time.monotonic() - self.opened > self.BATCH_SECONDS:
+            self.flush()
         return record
+
+    def flush(self):
+        """Commit the open transaction, then journal its records."""
+        if self.pending:
+            started = time.perf_counter()
+            self.batch.close()
+            self.seconds["gradebook"] += time.perf_counter() - started
+            for record, submission in self.pending:
+                self.journal.write(record, submission)
+            self.pending = []
 
 
 def _digest(*folders):
