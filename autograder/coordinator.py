@@ -52,10 +52,12 @@ class Summary:
 
 
 def run(submissions, out, *, course_root=ROOT, assignments=None, workers=None,
-        cell_timeout=30.0, db_url=None, grade=None, warm_up=None, progress=True):
+        cell_timeout=30.0, db_url=None, grade=None, warm_up=None, progress=True, scheduler=None):
     """Grade the folder or .zip ``submissions`` into ``out`` and the gradebook; a ``Summary``.
 
     ``grade``/``warm_up`` default to the engine's (``autograder.job``); tests inject others.
+    ``scheduler``: the address of a Dask scheduler to grade on (``autograder.cluster``) instead
+    of the local pool of ``workers`` processes.
     Raises ``GraderError`` when the grader cannot run, ``Interrupted`` on Ctrl-C.
     """
     started = time.perf_counter()
@@ -90,7 +92,11 @@ def run(submissions, out, *, course_root=ROOT, assignments=None, workers=None,
         pending = [job for job, record in earlier.items() if record is None]
         workers = min(workers or os.cpu_count(), len(pending))
         # The workers warm up (import torch, start the sandbox) while the gradebook is set up.
-        pool = _Pool(workers, warm_up) if pending else None
+        if scheduler and pending:
+            from autograder.cluster import DaskPool
+            pool = DaskPool(scheduler, grade, warm_up)
+        else:
+            pool = _Pool(workers, warm_up) if pending else None
         used = {job.assignment for job in batch.jobs} | {r["assignment"] for r, _ in batch.unusable}
         try:
             with Recorder(course_root, out, db_url, journal, sorted(used)) as recorder:
@@ -110,8 +116,12 @@ def run(submissions, out, *, course_root=ROOT, assignments=None, workers=None,
 
                 grading = time.perf_counter()
                 try:
-                    _grade_all(pending, pool, workers, functools.partial(
-                        feedback.grade_and_finish, grade), warm_up, on_result, progress)
+                    if scheduler:
+                        with _bar(len(pending), progress) as bar:
+                            pool.grade_all(pending, on_result, bar)
+                    else:
+                        _grade_all(pending, pool, workers, functools.partial(
+                            feedback.grade_and_finish, grade), warm_up, on_result, progress)
                 except KeyboardInterrupt:
                     write_outputs(out, summary.records + batch.missing, summary.problems)
                     raise Interrupted(
@@ -157,7 +167,7 @@ def _grade_all(jobs, pool, workers, grade, warm_up, on_result, progress=True):
     this process as each record arrives. If a worker process dies, a new pool takes the
     unfinished jobs; the ones that may have killed it are graded again alone, so that only the
     culprit gets an error record."""
-    bar = tqdm(total=len(jobs), unit="submission", desc="grading", disable=not progress or None)
+    bar = _bar(len(jobs), progress)
     strikes = dict.fromkeys(jobs, 0)
     try:
         remaining = list(jobs)
@@ -175,6 +185,11 @@ def _grade_all(jobs, pool, workers, grade, warm_up, on_result, progress=True):
                     bar.update()
     finally:
         bar.close()
+
+
+def _bar(total, progress):
+    """The progress bar of a run: submissions graded, rate and time left."""
+    return tqdm(total=total, unit="submission", desc="grading", disable=not progress or None)
 
 
 def _start_forkserver(module):
