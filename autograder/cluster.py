@@ -10,13 +10,14 @@ the course's environment; they need nothing else, not even a shared file system:
   with its message, never a class of error records.
 - A task carries the submission's files (``pack``: regular files, and symlinks as symlinks so
   that the engine refuses them as it does locally); the assignment's release and source
-  notebooks are scattered once, under the digest of their content, and written once per
-  worker into its local directory.
+  notebooks are scattered to the workers once and written once per worker into its local
+  directory, under the digest of their content.
 - Back-pressure: at most ``in_flight`` tasks are out at a time; a submission is read only when
   its task is submitted, so the coordinator's memory does not grow with the class.
 - Faults: when a worker is lost, the scheduler runs its tasks again elsewhere; a submission
   whose task was running on ``distributed.scheduler.allowed-failures`` + 1 lost workers
-  fails with ``KilledWorker`` and gets an error record (tried again on the next run).
+  fails with ``KilledWorker`` and gets an error record (tried again on the next run). A
+  result lost with its worker before it got here is graded again.
 
 The coordinator stays the only writer: records come back here and are recorded as they come.
 """
@@ -24,6 +25,7 @@ import asyncio
 import concurrent.futures
 import dataclasses
 import hashlib
+import itertools
 import os
 import shutil
 import stat
@@ -38,6 +40,7 @@ from autograder import feedback
 from autograder.coordinator import GraderError, _failure
 
 CONNECT_SECONDS = 30
+LOST_RESULTS = 3   # times a submission's result may be lost before the run stops
 
 
 class WorkerUnfit(RuntimeError):
@@ -180,8 +183,13 @@ class DaskPool:
         self.address, self.in_flight, self.bundles = address, in_flight, {}
         self.plugin = plugin_name(grade, warm_up)
         self._starting = concurrent.futures.ThreadPoolExecutor(1)
-        self.ready = self._starting.submit(self.client.register_plugin,
-                                           GraderPlugin(grade, warm_up), self.plugin)
+        self.ready = self._starting.submit(self._start, GraderPlugin(grade, warm_up))
+
+    def _start(self, plugin):
+        """Wait for a worker (a batch queue may take its time), then set the grader up on every
+        worker, now and as they join."""
+        self.client.wait_for_workers(1)
+        self.client.register_plugin(plugin, self.plugin)
 
     def check_started(self):
         """Raise ``GraderError`` if the grader could not start on a worker."""
@@ -198,36 +206,48 @@ class DaskPool:
 
     def grade_all(self, jobs, on_result, bar):
         """Grade ``jobs`` on the cluster, at most ``in_flight`` at a time (default: two per
-        worker thread), calling ``on_result(job, record)`` here as each record arrives."""
+        worker thread), calling ``on_result(job, record)`` here as each record arrives. A
+        result lost before it reached here (its worker died just after) is graded again."""
         self.check_started()
         in_flight = self.in_flight or max(4, 2 * sum(self.client.nthreads().values()))
-        queue, running = iter(jobs), {}
+        queue, running, lost = iter(jobs), {}, {}
         done = distributed.as_completed(loop=self.client.loop)
 
-        def submit_next():
-            job = next(queue, None)
-            if job is not None:
-                future = self.client.submit(
-                    grade_task, self.plugin, job, pack(job.submission), self._bundle(job),
-                    retries=1,
-                    key=f"grade-{job.student_id}-{job.assignment}-{uuid.uuid4().hex[:8]}")
-                running[future] = job
-                done.add(future)
+        def submit(job):
+            future = self.client.submit(
+                grade_task, self.plugin, job, pack(job.submission), self._bundle(job),
+                key=f"grade-{job.student_id}-{job.assignment}-{uuid.uuid4().hex[:8]}")
+            running[future] = job
+            done.add(future)
 
-        for _ in range(in_flight):
-            submit_next()
+        for job in itertools.islice(queue, in_flight):
+            submit(job)
         for future in done:
             job = running.pop(future)
-            on_result(job, _result(future, job))
+            try:
+                record = _result(future, job)
+            except distributed.client.FutureCancelledError:
+                lost[job] = lost.get(job, 0) + 1
+                self.bundles.pop(job.assignment, None)   # it may have been lost with them
+                if lost[job] > LOST_RESULTS:
+                    raise GraderError("the Dask cluster keeps losing the grading (was the "
+                                      "scheduler stopped?); run the same command again to "
+                                      "grade the rest") from None
+                submit(job)
+                continue
+            on_result(job, record)
             bar.update()
-            submit_next()
+            for job in itertools.islice(queue, 1):
+                submit(job)
 
     def _bundle(self, job):
-        """The future of the job's assignment bundle, scattered once (content-addressed)."""
+        """The future of the job's assignment bundle, scattered to every worker once (and
+        again if the workers holding it were lost); a worker writes it to disk once, under
+        its digest."""
         if job.assignment not in self.bundles:
             course_root = Path(job.release).parent.parent
             [self.bundles[job.assignment]] = self.client.scatter(
-                [assignment_bundle(course_root, job.assignment)], hash=True)
+                [assignment_bundle(course_root, job.assignment)], hash=False, broadcast=True)
         return self.bundles[job.assignment]
 
     def shutdown(self, **ignored):
@@ -242,11 +262,8 @@ def _isolation(dask_worker, plugin):
 def _result(future, job):
     """The record of a finished task; a lost-worker or grader failure becomes an error record
     (tried again next run); a worker that cannot grade stops the run."""
-    if future.status == "finished":
+    if future.status != "error":   # finished (or cancelled: raises FutureCancelledError)
         return future.result()
-    if future.status == "cancelled":
-        raise GraderError("the Dask scheduler cancelled the grading (was it stopped?); "
-                          "run the same command again to grade the rest")
     error = future.exception()
     if isinstance(error, WorkerUnfit):
         raise GraderError(str(error))
