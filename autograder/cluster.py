@@ -35,9 +35,10 @@ from pathlib import Path
 
 import dask.config
 import distributed
+from tqdm import tqdm
 
-from autograder import feedback
-from autograder.coordinator import GraderError, _failure
+from autograder import GraderError
+from autograder.record import feedback
 
 CONNECT_SECONDS = 30
 LOST_RESULTS = 3   # times a submission's result may be lost before the run stops
@@ -82,8 +83,8 @@ def pack(folder, max_bytes=None):
     """The submission folder as ``{relative path: bytes or ("symlink", target)}``: its regular
     files (what the sandbox would copy, up to ``max_bytes`` besides the notebooks; a notebook is
     cut just past the engine's size limit, which still refuses it), and its symlinks as such."""
-    from autograder.job import MAX_NOTEBOOK_BYTES
-    from autograder.sandbox import COPY_MB
+    from autograder.engine.job import MAX_NOTEBOOK_BYTES
+    from autograder.engine.sandbox import COPY_MB
     budget = COPY_MB << 20 if max_bytes is None else max_bytes
     files = {}
     for directory, folders, names in os.walk(folder):
@@ -204,10 +205,11 @@ class DaskPool:
         """``{worker address: isolation layer}`` of the workers connected now."""
         return self.client.run(_isolation, plugin=self.plugin)
 
-    def grade_all(self, jobs, on_result, bar):
+    def grade_all(self, jobs, on_result, on_failure, progress=True):
         """Grade ``jobs`` on the cluster, at most ``in_flight`` at a time (default: two per
-        worker thread), calling ``on_result(job, record)`` here as each record arrives. A
-        result lost before it reached here (its worker died just after) is graded again."""
+        worker thread), calling ``on_result(job, record)`` here as each record arrives and
+        ``on_failure(job, reason)`` for a job the grader failed on (a lost worker included).
+        A result lost before it reached here (its worker died just after) is graded again."""
         self.check_started()
         in_flight = self.in_flight or max(4, 2 * sum(self.client.nthreads().values()))
         queue, running, lost = iter(jobs), {}, {}
@@ -222,23 +224,28 @@ class DaskPool:
 
         for job in itertools.islice(queue, in_flight):
             submit(job)
-        for future in done:
-            job = running.pop(future)
-            try:
-                record = _result(future, job)
-            except distributed.client.FutureCancelledError:
-                lost[job] = lost.get(job, 0) + 1
-                self.bundles.pop(job.assignment, None)   # it may have been lost with them
-                if lost[job] > LOST_RESULTS:
-                    raise GraderError("the Dask cluster keeps losing the grading (was the "
-                                      "scheduler stopped?); run the same command again to "
-                                      "grade the rest") from None
-                submit(job)
-                continue
-            on_result(job, record)
-            bar.update()
-            for job in itertools.islice(queue, 1):
-                submit(job)
+        with tqdm(total=len(jobs), unit="submission", desc="grading",
+                  disable=not progress or None) as bar:
+            for future in done:
+                job = running.pop(future)
+                try:
+                    record, reason = _outcome(future)
+                except distributed.client.FutureCancelledError:
+                    lost[job] = lost.get(job, 0) + 1
+                    if lost[job] > LOST_RESULTS:
+                        raise GraderError("the Dask cluster keeps losing the grading (was the "
+                                          "scheduler stopped?); run the same command again to "
+                                          "grade the rest") from None
+                    self.bundles.pop(job.assignment, None)   # it may be lost with the workers
+                    submit(job)
+                    continue
+                if reason is None:
+                    on_result(job, record)
+                else:
+                    on_failure(job, reason)
+                bar.update()
+                for job in itertools.islice(queue, 1):
+                    submit(job)
 
     def _bundle(self, job):
         """The future of the job's assignment bundle, scattered to every worker once (and
@@ -259,15 +266,15 @@ def _isolation(dask_worker, plugin):
     return dask_worker.plugins[plugin].isolation
 
 
-def _result(future, job):
-    """The record of a finished task; a lost-worker or grader failure becomes an error record
-    (tried again next run); a worker that cannot grade stops the run."""
+def _outcome(future):
+    """``(record, None)`` of a finished task, or ``(None, reason)`` when a lost worker or the
+    grader failed on it; a worker that cannot grade stops the run."""
     if future.status != "error":   # finished (or cancelled: raises FutureCancelledError)
-        return future.result()
+        return future.result(), None
     error = future.exception()
     if isinstance(error, WorkerUnfit):
         raise GraderError(str(error))
     if isinstance(error, distributed.KilledWorker):
-        return _failure(job, "the grading process died on this submission (every worker "
-                             "that graded it was lost)")
-    return _failure(job, f"the grader failed: {type(error).__name__}: {error}")
+        return None, ("the grading process died on this submission (every worker that graded "
+                      "it was lost)")
+    return None, f"the grader failed: {type(error).__name__}: {error}"

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from autograder import demo
+from autograder.tools import demo
 from autograder.coordinator import GraderError, run
-from autograder.course import ROOT, chapters
-from autograder.gradebook import CourseGradebook
+from autograder.coursedir import ROOT, chapters
+from autograder.record.gradebook import CourseGradebook
 from tests.test_coordinator import (  # noqa: F401 (fixtures)
     broken_warm_up, course, fake_grade, gradebook, grades, klass, postgresql, submit)
 

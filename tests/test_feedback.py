@@ -8,8 +8,8 @@ import nbformat
 from nbgrader.api import Comment
 from nbgrader.preprocessors import SaveAutoGrades
 
-from autograder import feedback
-from autograder.gradebook import CourseGradebook
+from autograder.record import feedback
+from autograder.record.gradebook import CourseGradebook
 from tests.test_coordinator import course, grade, klass  # noqa: F401 (fixtures)
 
 

@@ -6,13 +6,13 @@
 - ``save`` writes one results record: the student, the submission (nbgrader's
   ``update_or_create_submission``) and every notebook's grades and comments as
   ``SaveAutoGrades`` sets them, from the ``grades`` the worker computed with nbgrader's
-  ``determine_grade`` (``autograder.feedback.autograded_grades``): manually graded answers stay
+  ``determine_grade`` (``autograder.record.feedback.autograded_grades``): manually graded answers stay
   "needs manual grading"; a notebook that could not be graded scores 0, as ``nbgrader
   autograde`` does for a missing notebook; a flagged record flags its notebooks for a human, as
   the formgrader's flag button does.
 - ``transaction``: many records in one transaction (one commit, not one per cell).
 - ``grades``: a submitted notebook's grades as ``GetGrades`` reads them, for its feedback page
-  (``autograder.feedback.html``) after grading by hand.
+  (``autograder.record.feedback.html``) after grading by hand.
 """
 import contextlib
 import warnings
@@ -26,7 +26,8 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import SaveCells
 from sqlalchemy.exc import SAWarning
 
-from autograder.course import nbgrader_config
+from autograder.coursedir import nbgrader_config
+from autograder.record import results
 
 
 class CourseGradebook:
@@ -96,7 +97,7 @@ class CourseGradebook:
             for comment in submitted.comments if cells else ():   # SaveAutoGrades._add_comment
                 if comment.name in cells:
                     comment.auto_comment = cells[comment.name].get("comment")
-            if record["status"] == "flagged":   # never unflag: a grader may have flagged it
+            if record["status"] == results.FLAGGED:   # never unflag: a grader may have flagged it
                 submitted.flagged = True
         gb.db.commit()
 
@@ -117,7 +118,7 @@ class CourseGradebook:
 
     def grades(self, student, assignment, notebook):
         """A submitted notebook's grades as nbgrader's ``GetGrades`` reads them (hand grades
-        and comments first), in ``autograder.feedback``'s form."""
+        and comments first), in ``autograder.record.feedback``'s form."""
         submitted = self.connection.find_submission_notebook(notebook, assignment, student)
         cells = {}
         for grade in submitted.grades:

@@ -144,7 +144,7 @@ def _make_exporter():
     from nbgrader.converters import GenerateFeedback
     from nbgrader.coursedir import CourseDirectory
     from nbgrader.preprocessors import GetGrades
-    from autograder.course import nbgrader_config
+    from autograder.coursedir import nbgrader_config
     config = nbgrader_config()
     converter = GenerateFeedback(coursedir=CourseDirectory(config=config), config=config)
     exporter = _FeedbackExporter(config=converter.config)
