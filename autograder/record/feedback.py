@@ -14,6 +14,7 @@ renders it (the ``feedback`` HTML template), from grades given as data.
 resources (``auto_score`` is what ``SaveAutoGrades`` stores: None while a human must grade).
 """
 import threading
+import time
 
 import nbformat
 from nbformat.v4.rwbase import rejoin_lines
@@ -105,7 +106,8 @@ def finish(record):
     """On the worker, after grading: each autograded notebook of ``record`` (the engine's
     ``notebook``) becomes what the coordinator records and writes, all pure functions of it:
     ``grades`` (see the module doc), ``feedback_html`` (the page) and ``autograded_ipynb``
-    (the file's text). Returns ``record``."""
+    (the file's text). Returns ``record``, its ``timings`` with ``finish`` (seconds)."""
+    started = time.perf_counter()
     for notebook in record["notebooks"]:
         nb = notebook.pop("notebook", None)
         if not nb:
@@ -116,6 +118,7 @@ def finish(record):
         notebook["feedback_html"] = html(node, notebook["grades"], student=record["student_id"],
                                          assignment=record["assignment"],
                                          notebook=notebook["name"])
+    record.setdefault("timings", {})["finish"] = round(time.perf_counter() - started, 4)
     return record
 
 
