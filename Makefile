@@ -9,7 +9,7 @@ export MPLBACKEND := Agg
 
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench audit notebooks clean
+.PHONY: install demo test bench bench-scale audit notebooks clean
 
 install: $(STAMP)
 
@@ -29,6 +29,9 @@ test: install
 
 bench: install
 	$(BIN)/python -m autograder.tools.bench
+
+bench-scale: install
+	$(BIN)/python -m autograder.tools.bench_scale
 
 # Mutation testing of the hidden tests: every first-order mutant of the answer key.
 audit: install

@@ -1,7 +1,7 @@
 """``autograde``: one command from a folder of submissions to grades, feedback and a class report.
 
     autograde SUBMISSIONS --out OUT [--assignment NAME ...] [--workers N] [--timeout SECONDS]
-              [--db URL] [--course DIR]
+              [--db URL] [--course DIR] [--scheduler ADDRESS]
 
 Exit status: 0 when the batch finished (whatever the submissions did), 1 when the grader cannot
 run (no release, no gradebook), 2 for bad arguments, 130 when interrupted (grades recorded so far
@@ -63,6 +63,10 @@ def parser():
     parser.add_argument("--course", default=str(ROOT), metavar="DIR",
                         help="the nbgrader course directory holding source/ and release/ "
                              "(default: this repository)")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="grade on the Dask cluster of this scheduler (tcp://host:8786; "
+                             "default: Dask's configuration, DASK_SCHEDULER_ADDRESS) instead of "
+                             "local processes")
     return parser
 
 
@@ -78,10 +82,12 @@ def main(argv=None):
     if not Path(args.course).is_dir():
         cli.error(f"--course {args.course} is not a folder")
 
+    from autograder.cluster import scheduler_address
     from autograder.coordinator import GraderError, Interrupted, run
     try:
         summary = run(submissions, out, course_root=args.course, assignments=args.assignment,
-                      workers=args.workers, cell_timeout=args.timeout, db_url=args.db)
+                      workers=args.workers, cell_timeout=args.timeout, db_url=args.db,
+                      scheduler=scheduler_address(args.scheduler))
     except Interrupted as stop:
         print(f"autograde: {stop}", file=sys.stderr)
         return 130

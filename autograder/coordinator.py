@@ -7,6 +7,7 @@ the CSVs and the class report). Every record is written as soon as it arrives, s
 interrupted run keeps each finished grade; the next run skips the submissions whose files (and
 release, source notebooks and settings) have not changed and grades the rest.
 """
+import functools
 import os
 import tempfile
 import time
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from autograder import GraderError, collect, pool
 from autograder.coursedir import ROOT, CourseDir
-from autograder.record import results
+from autograder.record import feedback, results
 from autograder.record.journal import Journal, write_atomic
 from autograder.record.recorder import Recorder
 from autograder.report import class_report, tables
@@ -38,10 +39,12 @@ class Summary:
 
 
 def run(submissions, out, *, course_root=ROOT, assignments=None, workers=None,
-        cell_timeout=30.0, db_url=None, grade=None, warm_up=None, progress=True):
+        cell_timeout=30.0, db_url=None, grade=None, warm_up=None, progress=True, scheduler=None):
     """Grade the folder or .zip ``submissions`` into ``out`` and the gradebook; a ``Summary``.
 
     ``grade``/``warm_up`` default to the engine's (``autograder.engine.job``); tests inject others.
+    ``scheduler``: the address of a Dask scheduler to grade on (``autograder.cluster``, a
+    sibling of ``autograder.pool``) instead of the local pool of ``workers`` processes.
     Raises ``GraderError`` when the grader cannot run, ``Interrupted`` on Ctrl-C.
     """
     started = time.perf_counter()
@@ -52,7 +55,7 @@ def run(submissions, out, *, course_root=ROOT, assignments=None, workers=None,
         grade, warm_up = engine.grade, engine.warm_up
     selected = _released(course, assignments)
     out.mkdir(parents=True, exist_ok=True)
-    journal = Journal(out, course, {"cell_timeout": cell_timeout})
+    journal = Journal(out, course, {"cell_timeout": cell_timeout, "journal": 2})
     summary = Summary()
     with tempfile.TemporaryDirectory(prefix="autograde-") as scratch:
         try:
@@ -74,7 +77,11 @@ def run(submissions, out, *, course_root=ROOT, assignments=None, workers=None,
                    for found in batch.gradable if earlier[found] is None}
         workers = min(workers or os.cpu_count(), len(pending))
         # The workers warm up (import torch, start the sandbox) while the gradebook is set up.
-        grading_pool = pool.Pool(workers, warm_up) if pending else None
+        if scheduler and pending:
+            from autograder.cluster import DaskPool
+            grading_pool = DaskPool(scheduler, grade, warm_up)
+        else:
+            grading_pool = pool.Pool(workers, warm_up) if pending else None
         used = sorted({found.assignment for found in batch.gradable + batch.unusable})
         try:
             with Recorder(course, out, db_url, journal, used) as recorder:
@@ -104,8 +111,12 @@ def run(submissions, out, *, course_root=ROOT, assignments=None, workers=None,
 
                 grading = time.perf_counter()
                 try:
-                    pool.grade_all(list(pending), grading_pool, workers, grade, warm_up,
-                                   on_result, on_failure, progress)
+                    if scheduler:
+                        grading_pool.grade_all(list(pending), on_result, on_failure, progress)
+                    else:   # the pure work on each record is the worker's (feedback.finish)
+                        pool.grade_all(list(pending), grading_pool, workers, functools.partial(
+                            feedback.grade_and_finish, grade), warm_up, on_result, on_failure,
+                            progress)
                 except KeyboardInterrupt:
                     write_outputs(out, summary.records + missing, summary.problems)
                     raise Interrupted(

@@ -1,18 +1,25 @@
 """Record: each results record written as it arrives, to the gradebook, ``autograded/``, the
-students' feedback pages and, last, the journal (so a journal entry means fully recorded)."""
+students' feedback pages and, last, the journal (so a journal entry means fully recorded).
+
+The records come ``finish``ed by the worker (``autograder.record.feedback``): their grades,
+feedback pages and notebook files are made; this process only writes them. Records are saved
+in one gradebook transaction per ``BATCH`` records or ``BATCH_SECONDS``, committed, and only
+then journaled: when the batch is full, at the end, and on any interruption. A run stopped in
+any way keeps every record it journaled, and the next run grades again only what was not.
+"""
+import contextlib
 import time
 from pathlib import Path
 
-import nbformat
-
 from autograder import GraderError
-from autograder.record.gradebook import CourseGradebook, notebook_node
+from autograder.record.gradebook import CourseGradebook
 from autograder.record.journal import write_atomic
 
 
 class Recorder:
     """Writes each record: gradebook, ``autograded/``, feedback, and the journal last.
     Opening it makes sure the gradebook knows the ``assignments`` to be graded."""
+    BATCH, BATCH_SECONDS = 200, 1.0
 
     def __init__(self, course, out, db_url, journal, assignments):
         self.course, self.out, self.journal = course, out, journal
@@ -28,13 +35,17 @@ class Recorder:
             except RuntimeError as error:
                 raise GraderError(f"cannot update {assignment} in the gradebook: {error}") from None
         self.recorded = set(self.gradebook.submissions())
-        self.seconds = {"gradebook": 0.0, "feedback": 0.0, "files": 0.0}
+        self.seconds = {"gradebook": 0.0, "files": 0.0}
+        self.batch, self.pending, self.opened = contextlib.ExitStack(), [], 0.0
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
-        self.gradebook.close()
+        try:
+            self.flush()
+        finally:
+            self.gradebook.close()
 
     def replay(self, record, submission, key):
         """An earlier run's record: written again if the gradebook lacks it (a new ``--db``)."""
@@ -44,24 +55,36 @@ class Recorder:
 
     def record(self, record, submission, key):
         """Write ``record`` of the ``submission`` folder everywhere, the journal (under ``key``,
-        see ``Journal.key``) last; returns it."""
+        see ``Journal.key``) last; returns it without its pages and notebook files (what the
+        CSVs and the report need)."""
         student, assignment = record["student_id"], record["assignment"]
         started = time.perf_counter()
+        if not self.pending:
+            self.batch.enter_context(self.gradebook.transaction())
+            self.opened = time.monotonic()
         timestamp = Path(submission, "timestamp.txt")
         self.gradebook.save(record, timestamp.read_text().strip() if timestamp.exists() else None)
+        self.pending.append((record, key))
         self.seconds["gradebook"] += time.perf_counter() - started
+        started = time.perf_counter()
         for notebook in record["notebooks"]:
-            if not notebook.get("notebook"):
-                continue
-            started = time.perf_counter()
-            html = self.gradebook.feedback_html(student, assignment, notebook["name"],
-                                                notebook["notebook"])
-            self.seconds["feedback"] += time.perf_counter() - started
-            started = time.perf_counter()
-            write_atomic(self.out / "feedback" / student / assignment / f"{notebook['name']}.html",
-                         html)
-            write_atomic(self.course.autograded(student, assignment) / f"{notebook['name']}.ipynb",
-                         nbformat.writes(notebook_node(notebook["notebook"])))
-            self.seconds["files"] += time.perf_counter() - started
-        self.journal.write(record, key)
+            page, text = notebook.pop("feedback_html", None), notebook.pop("autograded_ipynb", None)
+            if page is not None:
+                write_atomic(self.out / "feedback" / student / assignment
+                             / f"{notebook['name']}.html", page)
+                write_atomic(self.course.autograded(student, assignment)
+                             / f"{notebook['name']}.ipynb", text)
+        self.seconds["files"] += time.perf_counter() - started
+        if len(self.pending) >= self.BATCH or time.monotonic() - self.opened > self.BATCH_SECONDS:
+            self.flush()
         return record
+
+    def flush(self):
+        """Commit the open transaction, then journal its records."""
+        if self.pending:
+            started = time.perf_counter()
+            self.batch.close()
+            self.seconds["gradebook"] += time.perf_counter() - started
+            for record, key in self.pending:
+                self.journal.write(record, key)
+            self.pending = []
