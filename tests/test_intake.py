@@ -270,3 +270,25 @@ def test_a_spreadsheet_csv_parses_back_with_the_prefix(tmp_path):
                     {"student_id": "a,\n\"b\"", "score": "-1"}]
     assert not (tmp_path / "grades.csv.partial").exists()
     assert spreadsheet.spreadsheet_row(["=x", 1]) == ["'=x", 1]
+
+
+# --- fingerprints of submission folders (the resume journal's key) -------------------------
+
+def test_digest_sees_every_change_and_never_reads_what_it_must_not(tmp_path):
+    folder = tmp_path / "ada" / "a1"
+    folder.mkdir(parents=True)
+    nbformat.write(HONEST, folder / "first.ipynb")
+    first = reader.digest(folder)
+    assert reader.digest(folder) == first
+    (folder / "first.ipynb").write_text("changed")
+    assert reader.digest(folder) != first
+    changed = reader.digest(folder)
+    os.mkfifo(folder / "pipe")                       # never opened (it would hang)
+    (folder / "zero").symlink_to("/dev/zero")        # never followed
+    with open(folder / "huge", "wb") as handle:
+        handle.truncate(5 << 30)                     # not read
+    with no_hang():
+        assert reader.digest(folder) != changed
+    link = tmp_path / "mallory"
+    link.symlink_to(tmp_path / "ada")
+    assert reader.digest(link) != reader.digest(tmp_path / "ada")

@@ -9,6 +9,7 @@ with a bounded read, decoded (BOMs and UTF-16/32 detected as ``json`` does), par
 nesting limit, and converted to nbformat 4. Every refusal is an ``Unreadable`` whose message
 is one line naming the file.
 """
+import hashlib
 import json
 import os
 import re
@@ -160,3 +161,37 @@ def read_notebook(path, limit=MAX_NOTEBOOK_BYTES):
     """The notebook at ``path`` as an nbformat 4 dict; ``Unreadable`` with a one-line reason."""
     name = Path(path).name
     return as_v4(parse_json(decode(read_bytes(path, limit), name), name), name)
+
+
+#: Files larger than this are fingerprinted by size and time, not read (nothing grades them).
+MAX_DIGESTED_BYTES = 64 << 20
+
+
+def digest(*folders):
+    """sha256 of what is under ``folders``: each path, the contents of each regular file
+    (streamed), the target of each symlink (never followed; a folder that is a symlink counts
+    as its target's name), the kind of anything else (a FIFO is never opened)."""
+    total = hashlib.sha256()
+    for folder in folders:
+        if os.path.islink(folder):
+            total.update(b"link\0" + os.fsencode(os.readlink(folder)))
+            continue
+        for directory, subfolders, files in os.walk(folder):
+            subfolders.sort()
+            for name in sorted(subfolders + files):
+                path = os.path.join(directory, name)
+                if name == "__pycache__" or (name in subfolders and not os.path.islink(path)):
+                    continue
+                total.update(os.fsencode(os.path.relpath(path, folder)) + b"\0")
+                total.update(_fingerprint(path))
+    return total.hexdigest()
+
+
+def _fingerprint(path):
+    info = os.lstat(path)
+    if stat.S_ISLNK(info.st_mode):
+        return b"link\0" + os.fsencode(os.readlink(path))
+    if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_DIGESTED_BYTES:
+        return f"{stat.S_IFMT(info.st_mode)}:{info.st_size}:{info.st_mtime_ns}".encode()
+    with open(path, "rb") as file:
+        return hashlib.file_digest(file, "sha256").digest()
