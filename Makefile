@@ -22,16 +22,16 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: install
-	$(BIN)/python -m autograder.demo
+	$(BIN)/python -m autograder.tools.demo
 
 test: install
 	$(BIN)/python -m pytest tests source --nbval --nbval-current-env
 
 bench: install
-	$(BIN)/python -m autograder.bench
+	$(BIN)/python -m autograder.tools.bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache
 
 notebooks: install
-	$(BIN)/python -m autograder.authoring
+	$(BIN)/python -m autograder.author

@@ -10,7 +10,7 @@ import numbers
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
-#: aten operators that *are* the answer to an exercise, by family (see EXERCISES.md).
+#: aten operators that *are* the answer to an exercise, by family (the course brief's rules).
 LIBRARY_OPS = {
     "convolution": ("convolution", "conv1d", "conv2d", "conv_transpose", "_convolution",
                     "mkldnn_convolution", "slow_conv", "thnn_conv", "cudnn_convolution"),
@@ -20,7 +20,7 @@ LIBRARY_OPS = {
 }
 
 
-class _OpRecorder(TorchDispatchMode):
+class OpRecorder(TorchDispatchMode):
     """Records the name of every aten operator that runs while it is active."""
 
     def __init__(self):
@@ -33,7 +33,7 @@ class _OpRecorder(TorchDispatchMode):
 
 
 @contextlib.contextmanager
-def _numpy_recorder(ops):
+def numpy_recorder(ops):
     """Patches numpy's and scipy's correlate/convolve routines to record calls into ``ops``."""
     patched = []
     try:
@@ -67,18 +67,22 @@ def _numpy_recorder(ops):
             setattr(module, name, original)
 
 
-def traced_call(f, *args, **kwargs):
-    """Call ``f`` and return ``(result, ops)``: the aten operators and numpy/scipy routines it ran.
+def trace(f, *args, **kwargs):
+    """Call ``f`` here and return ``(result, ops)``: the aten operators and numpy/scipy routines
+    it ran."""
+    ops = set()
+    with numpy_recorder(ops), OpRecorder() as recorder:
+        result = f(*args, **kwargs)
+    return result, ops | recorder.ops
 
-    A remote function (the hardened grader's proxy) traces on its own side.
-    """
+
+def traced_call(f, *args, **kwargs):
+    """``trace(f, *args, **kwargs)``; a remote function (the grader's proxy of a student's
+    function) traces on its own side, where it runs."""
     remote = getattr(f, "__traced_call__", None)
     if remote is not None:
         return remote(*args, **kwargs)
-    ops = set()
-    with _numpy_recorder(ops), _OpRecorder() as recorder:
-        result = f(*args, **kwargs)
-    return result, ops | recorder.ops
+    return trace(f, *args, **kwargs)
 
 
 def expect_no_library(f, *args, families=("convolution",), name=None, **kwargs):

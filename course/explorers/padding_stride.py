@@ -8,8 +8,10 @@ from matplotlib import colormaps
 from matplotlib.colors import to_rgba
 from torch.nn import functional as F
 
-from course.explorers._base import (COLORS, Canvas, Explorer, call_student, column, diagram_axes,
-                                    draw_grid, int_slider, label, note, outline, reset, verdict)
+from course.explorers._base import (COLORS, Canvas, Explorer, call_student, diagram_axes, label,
+                                    note, verdict)
+from course.explorers.controls import column, int_slider
+from course.explorers.drawing import draw_grid, outline, reset
 
 
 @dataclass(frozen=True)
