@@ -21,7 +21,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from autograder import sandbox
+from autograder.engine import sandbox
 
 COORDINATOR = "AUTOGRADE_COORDINATOR"
 FORKSERVER = "AUTOGRADE_FORKSERVER"

@@ -11,7 +11,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.course import ROOT
+from autograder.coursedir import ROOT
 from tests.test_coordinator import course, submit  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.slow
@@ -105,7 +105,7 @@ def test_hostile_inputs_cost_only_themselves(hostile_class, course, tmp_path):
         assert words in rows[student]["reason"], rows[student]
     assert len(rows) == 3 + 5 + 1 + len(expected)
 
-    from autograder.gradebook import CourseGradebook
+    from autograder.record.gradebook import CourseGradebook
     with CourseGradebook(course, f"sqlite:///{database}") as book:
         recorded = book.submissions()
         flagged = {student for student, _ in recorded if any(

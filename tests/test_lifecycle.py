@@ -13,7 +13,7 @@ import psutil
 import pytest
 
 from autograder import lifecycle
-from autograder.course import ROOT
+from autograder.coursedir import ROOT
 
 COORDINATOR = """
 import multiprocessing, multiprocessing.forkserver, sys, time

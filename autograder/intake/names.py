@@ -53,9 +53,9 @@ class Ignored:
         return sum(len(items) for items in self.by_kind.values())
 
     def lines(self, first=3):
-        """One line per kind, ``'<count> <kind>: a, b, c and N more'``, most frequent first."""
+        """One line per kind, ``'<kind> (<count>): a; b; c and N more'``, most frequent first."""
         lines = []
         for kind, items in sorted(self.by_kind.items(), key=lambda kv: (-len(kv[1]), kv[0])):
             more = f" and {len(items) - first} more" if len(items) > first else ""
-            lines.append(f"{len(items)} {kind}: {'; '.join(items[:first])}{more}")
+            lines.append(f"{kind} ({len(items)}): {'; '.join(items[:first])}{more}")
         return lines

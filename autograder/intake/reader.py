@@ -17,6 +17,7 @@ import stat
 from pathlib import Path
 
 import nbformat
+from nbformat.v3.rwbase import rejoin_lines as rejoin_v3_lines
 
 MAX_NOTEBOOK_BYTES = 32 << 20
 #: Deepest nesting of JSON arrays and objects accepted (a real notebook is about 8 deep).
@@ -144,7 +145,7 @@ def as_v4(notebook, name):
     version = notebook.get("nbformat")
     if version == 3 and isinstance(notebook.get("worksheets"), list):
         try:
-            notebook = nbformat.convert(nbformat.from_dict(notebook), 4)
+            notebook = nbformat.convert(rejoin_v3_lines(nbformat.from_dict(notebook)), 4)
         except Exception as error:  # noqa: BLE001 (nbformat's converter on a broken v3 file)
             raise Unreadable(f"{name} is an nbformat 3 notebook that cannot be converted: "
                              f"{type(error).__name__}") from None

@@ -6,7 +6,7 @@
 - ``save`` writes one results record: the student, the submission, and every notebook's grades
   through ``SaveAutoGrades`` on the autograded notebook (manually graded answers stay "needs
   manual grading"; a notebook that could not be graded scores 0, as ``nbgrader autograde``
-  does for a missing notebook; a flagged record flags its notebooks for a human, as the
+  does for a missing notebook; a record with flags flags its notebooks for a human, as the
   formgrader's flag button does).
 - ``feedback_html`` renders a student's feedback as ``nbgrader generate_feedback`` does
   (``GetGrades`` + the ``feedback`` HTML template), from the autograded notebook.
@@ -104,6 +104,13 @@ class CourseGradebook:
         self._connection = None
         self._feedback = None
 
+    def autograded_folder(self, out):
+        """Where the autograded notebooks go: the folder the course's nbgrader configuration
+        names (``CourseDirectory.autograded_directory``), else ``OUT/autograded``."""
+        if "autograded_directory" in self.config.CourseDirectory:
+            return Path(self.coursedir.root, self.coursedir.autograded_directory)
+        return Path(out) / "autograded"
+
     @property
     def connection(self):
         """The open ``Gradebook`` (opened on first use; raises if the URL is bad)."""
@@ -157,7 +164,7 @@ class CourseGradebook:
             if not notebook.get("notebook"):   # could not be graded: 0, as nbgrader does
                 for grade in submitted.grades:
                     grade.auto_score, grade.needs_manual_grade = 0, False
-            if record["status"] == results.FLAGGED:   # never unflag: a grader may have flagged it
+            if record["flags"]:   # never unflag: a grader may have flagged it
                 submitted.flagged = True
         gb.db.commit()
 

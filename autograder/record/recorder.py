@@ -1,11 +1,19 @@
 """Record: each results record written as it arrives, to the gradebook, ``autograded/``, the
-students' feedback pages and, last, the journal (so a journal entry means fully recorded)."""
+students' feedback pages and, last, the journal (so a journal entry means fully recorded).
+
+A fault while recording (OUT read-only or full, the gradebook locked or damaged) stops the run
+with a ``GraderError`` that says what happened and what to do; what was recorded stays, and
+running the same command again completes the batch."""
+import errno
+import os
 import time
 from pathlib import Path
 
 import nbformat
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from autograder import GraderError
+from autograder.intake import reader
 from autograder.record.gradebook import CourseGradebook, notebook_node
 from autograder.record.journal import write_atomic
 
@@ -17,6 +25,7 @@ class Recorder:
     def __init__(self, course, out, db_url, journal, assignments):
         self.course, self.out, self.journal = course, out, journal
         self.gradebook = CourseGradebook(course.root, db_url)
+        self.autograded = self.gradebook.autograded_folder(out)
         try:
             self.gradebook.connection
         except Exception as error:  # a bad URL, a driver that is not installed, a server down
@@ -44,11 +53,19 @@ class Recorder:
 
     def record(self, record, submission, key):
         """Write ``record`` of the ``submission`` folder everywhere, the journal (under ``key``,
-        see ``Journal.key``) last; returns it."""
+        see ``Journal.key``) last; returns it. A fault raises ``GraderError`` (see the module)."""
+        try:
+            self._record(record, submission, key)
+        except (OSError, SQLAlchemyError) as error:
+            if isinstance(error, SQLAlchemyError):
+                self.gradebook.connection.db.rollback()
+            raise GraderError(fault(error, self.out, self.gradebook.db_url)) from None
+        return record
+
+    def _record(self, record, submission, key):
         student, assignment = record["student_id"], record["assignment"]
         started = time.perf_counter()
-        timestamp = Path(submission, "timestamp.txt")
-        self.gradebook.save(record, timestamp.read_text().strip() if timestamp.exists() else None)
+        self.gradebook.save(record, _timestamp(submission))
         self.seconds["gradebook"] += time.perf_counter() - started
         for notebook in record["notebooks"]:
             if not notebook.get("notebook"):
@@ -60,8 +77,40 @@ class Recorder:
             started = time.perf_counter()
             write_atomic(self.out / "feedback" / student / assignment / f"{notebook['name']}.html",
                          html)
-            write_atomic(self.course.autograded(student, assignment) / f"{notebook['name']}.ipynb",
+            write_atomic(self.autograded / student / assignment / f"{notebook['name']}.ipynb",
                          nbformat.writes(notebook_node(notebook["notebook"])))
             self.seconds["files"] += time.perf_counter() - started
         self.journal.write(record, key)
-        return record
+
+
+def _timestamp(submission):
+    """The ``timestamp.txt`` that ``nbgrader collect`` writes next to the notebooks, or None."""
+    if os.path.islink(submission):
+        return None
+    try:
+        return reader.read_bytes(Path(submission, "timestamp.txt"), 1024).decode().strip() or None
+    except (reader.Unreadable, UnicodeDecodeError):
+        return None
+
+
+AGAIN = "every grade recorded so far is kept; run the same command again to grade the rest"
+
+
+def fault(error, out, db_url):
+    """One line for the instructor on a failed write (``error``, an ``OSError`` writing to
+    ``out`` or an SQLAlchemy error of the gradebook ``db_url``): what happened, what to do."""
+    if isinstance(error, OSError):
+        where = error.filename or out
+        if error.errno in (errno.ENOSPC, errno.EDQUOT):
+            return f"{out} is full ({error.strerror}, writing {where}): free some space; {AGAIN}"
+        return (f"cannot write to {where}: {error.strerror}: make {out} writable or choose "
+                f"another --out; {AGAIN}")
+    detail = str(error.orig if isinstance(error, DBAPIError) else error).splitlines()[0]
+    if "locked" in detail:
+        return (f"the gradebook {db_url} is locked by another program ({detail}): close the "
+                f"formgrader or the other nbgrader or autograde using it; {AGAIN}")
+    if "not a database" in detail or "malformed" in detail:
+        return (f"the gradebook {db_url} is damaged ({detail}): restore it from a backup, or "
+                "move it away to start a new one; every grade is also in OUT/records/ and "
+                "goes into the new gradebook without grading again")
+    return f"the gradebook {db_url} failed ({type(error).__name__}: {detail}); {AGAIN}"

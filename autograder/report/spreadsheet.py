@@ -8,7 +8,7 @@ text as typed); plain numbers (``-1``, ``+2.5``) pass unchanged. The gradebook k
 values: only files written for spreadsheets go through here.
 """
 import csv
-import os
+import io
 import re
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -29,12 +29,11 @@ def spreadsheet_row(row):
     return [spreadsheet_cell(value) for value in row]
 
 
-def write_csv(path, columns, rows):
-    """Write ``rows`` (dicts keyed by ``columns``) to the CSV file ``path``, safe for
-    spreadsheets, atomically (a reader never sees half a file)."""
-    partial = f"{path}.partial"
-    with open(partial, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, columns)
-        writer.writeheader()
-        writer.writerows(spreadsheet_row(row) for row in rows)
-    os.replace(partial, path)
+def csv_text(columns, rows):
+    """``rows`` (dicts keyed by ``columns``) as the text of a CSV file safe for spreadsheets
+    (write it with ``autograder.record.journal.write_atomic``)."""
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, columns)
+    writer.writeheader()
+    writer.writerows(spreadsheet_row(row) for row in rows)
+    return text.getvalue()
