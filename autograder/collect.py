@@ -68,17 +68,21 @@ def unpack(submissions, scratch, ignored):
         ignored.add("paths repeated in the zip", where, f"{count} copies, the last one used")
     for where, why in done.refused.items():
         ignored.add("zip members not unpacked", where, why)
+    refused = {Path(scratch, where): why for where, why in done.refused.items()}
     root = Path(scratch)
     entries = [p for p in root.iterdir() if p.name not in CLUTTER]
-    while len(entries) == 1 and entries[0].is_dir() and not _looks_like_student(entries[0]):
+    while len(entries) == 1 and entries[0].is_dir() and not _looks_like_student(entries[0],
+                                                                                refused):
         root = entries[0]
         entries = [p for p in root.iterdir() if p.name not in CLUTTER]
-    return root, {Path(scratch, where): why for where, why in done.refused.items()}
+    return root, refused
 
 
-def _looks_like_student(folder):
-    """True if ``folder`` holds an assignment folder with a notebook in it."""
-    return any(child.is_dir() and any(child.glob("*.ipynb")) for child in folder.iterdir())
+def _looks_like_student(folder, refused):
+    """True if ``folder`` holds an assignment folder with a notebook in it (or one that was
+    in the zip but ``refused``)."""
+    return any(child.is_dir() and (any(child.glob("*.ipynb")) or any(
+        path.parent == child for path in refused)) for child in folder.iterdir())
 
 
 def collect(folder, released, only=None, refused=None, ignored=None):

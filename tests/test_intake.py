@@ -189,6 +189,7 @@ def test_a_member_too_large_costs_only_itself_and_is_streamed(tmp_path):
     done = unzip.unpack(archive, tmp_path / "out", max_member=1 << 20)
     assert "unpacks to 8 MB, more than the 1 MB" in done.refused["bomb/a1/first.ipynb"]
     assert not (tmp_path / "out/bomb/a1/first.ipynb").exists()
+    assert (tmp_path / "out/bomb/a1").is_dir()      # collection finds the student, says why
     assert (tmp_path / "out/ada/a1/first.ipynb").exists()
 
 

@@ -88,11 +88,11 @@ def _unpack_member(handle, member, parts, target, done, max_total, max_member):
     if member.is_dir():
         path.mkdir(parents=True, exist_ok=True)
         return
+    path.parent.mkdir(parents=True, exist_ok=True)   # the student's folder: their row says why
     if member.file_size > max_member:
         done.refused[where] = (f"unpacks to {in_words(member.file_size)}, more than the "
                                f"{in_words(max_member)} a file may have: not unpacked")
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
     if path.is_dir() and not path.is_symlink():
         done.refused[where] = "is both a folder and a file in the zip: not unpacked"
         return
