@@ -1,7 +1,8 @@
 """Nothing of a run outlives it: a coordinator killed by any signal takes its forkserver,
 resource tracker and pool workers with it, and its scratch folder is removed by the next
 start. (The forkserver imports this module to find ``sleepy``: keep its imports light.)
-The real engine's templates and sandboxes are checked in test_faults.py."""
+The templates and sandboxes below the workers have their own parent-death signals
+(``autograder.engine.student``); they are not started here."""
 import os
 import signal
 import subprocess
