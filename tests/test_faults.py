@@ -132,9 +132,9 @@ def test_a_gradebook_damaged_mid_run_says_what_to_do(klass, course, tmp_path):
     shutil.copy(course / "template.db", f"{out}.db")
 
     def damage():
-        with open(f"{out}.db", "r+b") as handle:
+        with open(f"{out}.db", "wb") as handle:
             handle.write(b"this is no longer a database" * 4096)
-    thread = after_records(out, 2, damage)
+    thread = after_records(out, 1, damage)
     with pytest.raises(GraderError) as error:
         grade_slowly(klass, course, out)
     thread.join()
@@ -142,5 +142,5 @@ def test_a_gradebook_damaged_mid_run_says_what_to_do(klass, course, tmp_path):
     assert "is damaged" in message and "OUT/records" in message
     os.remove(f"{out}.db")              # what the message says to do: start a new gradebook
     again = grade(klass, course, out)
-    assert again.skipped >= 2           # recorded again from the journal, not regraded
+    assert again.skipped >= 1           # recorded again from the journal, not regraded
     same_as_clean(klass, course, tmp_path, out)

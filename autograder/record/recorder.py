@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import nbformat
+from nbgrader.api import InvalidEntry
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from autograder import GraderError
@@ -56,8 +57,8 @@ class Recorder:
         see ``Journal.key``) last; returns it. A fault raises ``GraderError`` (see the module)."""
         try:
             self._record(record, submission, key)
-        except (OSError, SQLAlchemyError) as error:
-            if isinstance(error, SQLAlchemyError):
+        except (OSError, SQLAlchemyError, InvalidEntry) as error:
+            if not isinstance(error, OSError):
                 self.gradebook.connection.db.rollback()
             raise GraderError(fault(error, self.out, self.gradebook.db_url)) from None
         return record
@@ -98,13 +99,16 @@ AGAIN = "every grade recorded so far is kept; run the same command again to grad
 
 def fault(error, out, db_url):
     """One line for the instructor on a failed write (``error``, an ``OSError`` writing to
-    ``out`` or an SQLAlchemy error of the gradebook ``db_url``): what happened, what to do."""
+    ``out`` or an SQLAlchemy error of the gradebook ``db_url``, maybe wrapped by nbgrader):
+    what happened, what to do."""
     if isinstance(error, OSError):
         where = error.filename or out
         if error.errno in (errno.ENOSPC, errno.EDQUOT):
             return f"{out} is full ({error.strerror}, writing {where}): free some space; {AGAIN}"
         return (f"cannot write to {where}: {error.strerror}: make {out} writable or choose "
                 f"another --out; {AGAIN}")
+    if isinstance(error, InvalidEntry):   # nbgrader re-raises the database's error as this
+        error = error.__cause__ or error.__context__ or error
     detail = str(error.orig if isinstance(error, DBAPIError) else error).splitlines()[0]
     if "locked" in detail:
         return (f"the gradebook {db_url} is locked by another program ({detail}): close the "
