@@ -109,9 +109,9 @@ def describe(summary, out):
              f"{counts[results.FLAGGED]} flagged for a human, {counts[results.ERROR]} could not "
              "be graded "
              f"({summary.graded} graded now, {summary.skipped} unchanged since the last run)"]
-    if summary.problems:
-        lines.append(f"{len(summary.problems)} inputs ignored:")
-        lines += [f"  {problem}" for problem in summary.problems]
+    if summary.ignored:
+        lines.append(f"{len(summary.ignored)} inputs ignored (all in the report):")
+        lines += [f"  {line}" for line in summary.ignored.lines()]
     lines += [f"grades:   {out / 'grades.csv'}", f"cells:    {out / 'cells.csv'}",
               f"feedback: {out / 'feedback'}/<student_id>/<assignment>/",
               f"report:   {out / 'report.html'}"]

@@ -109,7 +109,7 @@ def test_a_class_end_to_end_with_the_real_engine(tmp_path):
                "--out", tmp_path / "out", "--course", root]
     done = subprocess.run(command, capture_output=True, text=True, timeout=1200)
     assert done.returncode == 0, done.stderr
-    assert "README.txt: stray file at the top level" in done.stdout
+    assert "stray files at the top level (1): README.txt" in done.stdout
 
     with open(tmp_path / "out" / "grades.csv", newline="") as handle:
         rows = {row["student_id"]: row for row in csv.DictReader(handle)}

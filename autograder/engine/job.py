@@ -14,7 +14,6 @@ finds it, with the same words.
 """
 import ast
 import json
-import os
 import threading
 import time
 from dataclasses import dataclass
@@ -22,14 +21,15 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.engine import library, proxies, session, tamper, template
+from autograder.engine import library, proxies, session, tamper, template, wire
+from autograder.engine.sandbox import COPY_FILES, COPY_MB, copied_files
 from autograder.engine.cells import is_test, nbgrader, source
+from autograder.intake import reader
 from autograder.record import results
 from course import checks
 
 _zygote = None
 _warming = threading.Lock()
-MAX_NOTEBOOK_BYTES = 32 << 20
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,6 @@ def warm_up():
         starting = template.Zygote() if _zygote is None or not _zygote.alive() else None
         import torch
         torch.set_num_threads(1)
-        import course.checks  # noqa: F401 (the hidden tests' helpers)
         if starting is not None:
             _zygote = starting.wait_ready()
 
@@ -71,7 +70,7 @@ def grade(job):
             notebook, flags = _grade_notebook(job, stem, timings)
         except template.SandboxError as error:
             notebook = results.error_notebook(
-                stem, f"the grader could not run the sandbox: {error}",
+                stem, f"the grader could not run the sandbox: {_last_line(str(error))}",
                 _read(release / f"{stem}.ipynb")[0])
         except Exception as error:  # noqa: BLE001 (a grader bug must not stop the batch)
             notebook = results.error_notebook(
@@ -79,6 +78,11 @@ def grade(job):
                       f"{_one_line(str(error), 300)}", _read(release / f"{stem}.ipynb")[0])
         results.add_notebook(record, notebook)
         record["flags"] += [f"{stem}: {flag}" for flag in flags]
+    copied, left_out = copied_files(job.submission)
+    if left_out:
+        record["flags"].append(
+            f"only {len(copied)} of its {len(copied) + left_out} files were copied into the "
+            f"sandbox (at most {COPY_FILES} files and {COPY_MB} MB)")
     errors = [nb for nb in record["notebooks"] if nb["status"] == results.ERROR]
     if errors:
         record["status"] = results.ERROR
@@ -91,27 +95,28 @@ def grade(job):
     return record
 
 
-def _read(path, student=False):
-    """A notebook file as a dict, or an error message. A student's notebook must be a
-    regular file (a symlink could point at the source notebook)."""
+def _read(path):
+    """A notebook file as ``(nbformat 4 dict, None)``, or ``(None, a one-line reason)``; read
+    with the one reader of submission files (``autograder.intake.reader``)."""
     try:
-        if student and os.path.islink(path):
-            return None, f"{path.name} is a symbolic link, not a notebook"
-        if path.stat().st_size > MAX_NOTEBOOK_BYTES:
-            return None, f"{path.name} is larger than {MAX_NOTEBOOK_BYTES >> 20} MB"
-        flags = os.O_RDONLY | (os.O_NOFOLLOW if student else 0)
-        with open(os.open(path, flags), encoding="utf-8") as file:
-            notebook = json.load(file)
-    except FileNotFoundError:
-        return None, f"{path.name} is missing from the submission"
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        return None, f"{path.name} is not a valid notebook (not JSON)"
-    except OSError as error:
-        return None, f"{path.name} cannot be read: {error.strerror}"
-    if not isinstance(notebook, dict) or notebook.get("nbformat") != 4 \
-            or not isinstance(notebook.get("cells"), list):
-        return None, f"{path.name} is not an nbformat 4 notebook"
-    return notebook, None
+        return reader.read_notebook(path), None
+    except reader.Unreadable as error:
+        return None, str(error)
+
+
+def _last_line(text):
+    """The last line of ``text`` that says something (a traceback's exception)."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return _one_line(lines[-1] if lines else text, 300)
+
+
+def _too_much_code(code):
+    """Why the code cells cannot be sent to the sandbox (more than the wire carries), or None."""
+    size = len(json.dumps(code).encode())
+    if size > wire.MAX_HEADER - (64 << 10):
+        return (f"its code cells hold {size / (1 << 20):.1f} MB of code, more than the "
+                f"{wire.MAX_HEADER >> 20} MB the grader runs")
+    return None
 
 
 def _graded_names(source_notebook):
@@ -138,7 +143,7 @@ def _grade_notebook(job, stem, timings):
     if problem:
         return results.error_notebook(stem, f"the source notebook is unusable: {problem}",
                                       release), []
-    submission, problem = _read(Path(job.submission) / f"{stem}.ipynb", student=True)
+    submission, problem = _read(Path(job.submission) / f"{stem}.ipynb")
     if problem:
         return results.error_notebook(stem, problem, release), []
 
@@ -152,6 +157,9 @@ def _grade_notebook(job, stem, timings):
     graded_names = _graded_names(source_nb)
     code = [{"index": i, "source": source(c)} for i, c in enumerate(cells)
             if c["cell_type"] == "code" and not is_test(c)]
+    problem = _too_much_code(code)
+    if problem:
+        return results.error_notebook(stem, problem, release), []
     violations = library.violations(
         [(i + 1, source(c), not nbgrader(c).get("locked"))
          for i, c in enumerate(cells) if c["cell_type"] == "code" and not is_test(c)],

@@ -27,7 +27,6 @@ from nbgrader.preprocessors import SaveCells
 from sqlalchemy.exc import SAWarning
 
 from autograder.coursedir import nbgrader_config
-from autograder.record import results
 
 
 class CourseGradebook:
@@ -40,6 +39,13 @@ class CourseGradebook:
         self.db_url = self.coursedir.db_url
         self.course_id = self.coursedir.course_id
         self._connection = None
+
+    def autograded_folder(self, out):
+        """Where the autograded notebooks go: the folder the course's nbgrader configuration
+        names (``CourseDirectory.autograded_directory``), else ``OUT/autograded``."""
+        if "autograded_directory" in self.config.CourseDirectory:
+            return Path(self.coursedir.root, self.coursedir.autograded_directory)
+        return Path(out) / "autograded"
 
     @property
     def connection(self):
@@ -97,7 +103,7 @@ class CourseGradebook:
             for comment in submitted.comments if cells else ():   # SaveAutoGrades._add_comment
                 if comment.name in cells:
                     comment.auto_comment = cells[comment.name].get("comment")
-            if record["status"] == results.FLAGGED:   # never unflag: a grader may have flagged it
+            if record["flags"]:   # never unflag: a grader may have flagged it
                 submitted.flagged = True
         gb.db.commit()
 
