@@ -19,7 +19,7 @@ def test_the_workers_grades_are_what_nbgraders_saveautogrades_records(klass, cou
     shutil.copy(course / "template.db", tmp_path / "nbgrader.db")
     url = f"sqlite:///{tmp_path / 'nbgrader.db'}"
     with CourseGradebook(course, url) as book:
-        for path in sorted((course / "autograded").glob("*/*/*.ipynb")):
+        for path in sorted((out / "autograded").glob("*/*/*.ipynb")):
             student, assignment = path.parent.parent.name, path.parent.name
             book.connection.update_or_create_student(student)
             book.connection.update_or_create_submission(assignment, student)
@@ -54,7 +54,7 @@ def test_a_page_from_the_gradebook_is_the_page_the_worker_made(klass, course, tm
     with CourseGradebook(course, f"sqlite:///{out}.db") as book:
         for page in pages:
             student, assignment = page.parent.parent.name, page.parent.name
-            nb = nbformat.read(course / "autograded" / student / assignment
+            nb = nbformat.read(out / "autograded" / student / assignment
                                / f"{page.stem}.ipynb", as_version=4)
             again = feedback.html(nb, book.grades(student, assignment, page.stem),
                                   student=student, assignment=assignment, notebook=page.stem)
