@@ -281,25 +281,6 @@ def labels_of(tensor):
     return [[number(v) for v in row] for row in tensor.tolist()]
 
 
-def call_student(function, *args, **kwargs):
-    """Run the student's ``function``; return ``(result, note)``, exactly one of them None.
-
-    A missing function (None), a stub that raises ``NotImplementedError`` or any other error gives
-    a short HTML note instead of a result, so that the explorer keeps working.
-    """
-    if function is None:
-        return None, "pass your function to the explorer to see your answer next to PyTorch's"
-    name = html.escape(getattr(function, "__name__", "your function"))
-    try:
-        return function(*args, **kwargs), None
-    except NotImplementedError:
-        return None, (f"<code>{name}</code> is still a stub: implement it, run its cell, then "
-                      f"run this one again")
-    except Exception as error:  # the student's code may fail in any way: say how, don't crash
-        message = html.escape(f"{type(error).__name__}: {error}")[:200]
-        return None, f"your <code>{name}</code> raised <code>{message}</code>"
-
-
 def draw_yours(ax, x, Y, yours, title, fontsize=10):
     """The student's output with its top-left corner at ``(x, 0)``, cells unlike ``Y`` in red."""
     o_h, o_w = yours.shape
@@ -309,34 +290,6 @@ def draw_yours(ax, x, Y, yours, title, fontsize=10):
         fill[~torch.isclose(yours, Y, atol=1e-4, rtol=1e-4).numpy()] = to_rgba(COLORS["unseen"])
     draw_grid(ax, (o_h, o_w), x0=x, fill=fill, labels=labels_of(yours), fontsize=fontsize)
     label(ax, x + o_w / 2, -0.3, title, fontsize=12, va="bottom")
-
-
-def compare_outputs(yours, expected):
-    """``(tensor or None, html)``: the student's output as a 2-D float tensor, and a verdict.
-
-    Leading dimensions of size 1 are dropped; the tensor is None when there is nothing sensible
-    to draw (not a tensor, not 2-D, or too large to write out).
-    """
-    try:
-        yours = torch.as_tensor(yours).detach().float()
-    except (TypeError, ValueError, RuntimeError):
-        return None, verdict(False, "", f"your function returned a {type(yours).__name__}, "
-                                        f"not a tensor")
-    while yours.dim() > 2 and yours.shape[0] == 1:
-        yours = yours[0]
-    if yours.shape != expected.shape:
-        drawable = yours.dim() == 2 and yours.numel() <= 100
-        return yours if drawable else None, verdict(
-            False, "", f"your output has shape {tuple(yours.shape)}, PyTorch's "
-                       f"{tuple(expected.shape)}")
-    wrong = int((~torch.isclose(yours, expected, atol=1e-4, rtol=1e-4)).sum())
-    return yours, verdict(wrong == 0, "your answer matches PyTorch",
-                          f"{wrong} cell(s) differ from PyTorch (red)")
-
-
-def verdict(ok, yes, no):
-    """An HTML verdict: a green check with ``yes`` or a red cross with ``no``."""
-    return f'<span class="ok">✓ {yes}</span>' if ok else f'<span class="bad">✗ {no}</span>'
 
 
 def note(text):

@@ -13,9 +13,9 @@ from matplotlib.lines import Line2D
 from torch.nn import functional as F
 
 from course.explorers._base import (COLORS, SLIDER_STYLE, SLIDER_WIDTH, Canvas, Explorer,
-                                    call_student, column, compare_outputs, diagram_axes,
-                                    draw_grid, draw_yours, int_slider, label, labels_of, note,
-                                    number, outline, reset, single_thread)
+                                    column, diagram_axes, draw_grid, draw_yours, int_slider,
+                                    label, labels_of, note, number, outline, reset, single_thread)
+from course.explorers.yours import call_student, compare_outputs
 
 
 def _stripe():
@@ -173,9 +173,10 @@ def correlation_explorer(corr2d=None):
         """``(tensor or None, html)``: the student's corr2d on (X, K), computed once per pair."""
         key = (X.numpy().tobytes(), K.numpy().tobytes(), tuple(K.shape))
         if key not in cache:
-            result, why = call_student(corr2d, X.clone(), K.clone())
+            call = call_student(corr2d, X.clone(), K.clone(), graded="corr2d")
             cache.clear()
-            cache[key] = (None, note(why)) if why is not None else compare_outputs(result, Y)
+            cache[key] = ((None, note(call.note)) if call.note is not None
+                          else compare_outputs(call.result, Y, call.library))
         return cache[key]
 
     def render(v):
@@ -267,6 +268,10 @@ def training_state(lr, epochs, seed=0):
 
 #: The most epochs the slider offers; the plots' epoch axes always span them.
 MAX_EPOCHS = 50
+#: The learning rates the slider offers (the notes' 0.03 among them).
+LEARNING_RATES = (0.001, 0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0)
+#: The notebook's ``torch.manual_seed`` before its training loop: the explorer opens there.
+NOTES_SEED = 27
 #: Losses above this are drawn at the top of the loss plot (the caption says it diverged).
 LOSS_CEILING = 1e6
 WEIGHT_COLORS = ("#2ca02c", "#d62728")
@@ -353,11 +358,11 @@ def training_caption(state):
 def kernel_training_explorer():
     """Learning-rate, epoch and seed sliders for the notes' kernel-learning loop."""
     controls = {
-        "lr": widgets.FloatLogSlider(value=3e-2, base=10, min=-3, max=0, step=0.05,
-                                     description="learning rate", readout_format=".3f",
-                                     style=SLIDER_STYLE, layout=widgets.Layout(width=SLIDER_WIDTH)),
+        "lr": widgets.SelectionSlider(options=LEARNING_RATES, value=3e-2,
+                                      description="learning rate", style=SLIDER_STYLE,
+                                      layout=widgets.Layout(width=SLIDER_WIDTH)),
         "epochs": int_slider("epochs", 10, 1, MAX_EPOCHS),
-        "seed": int_slider("initial kernel", 0, 0, 9),
+        "seed": int_slider("initial kernel", NOTES_SEED, 0, 99),
     }
     canvas = Canvas(9.6, 3.2)
     ax_loss, ax_weights, ax_output = training_axes(canvas.figure)

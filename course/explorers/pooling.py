@@ -8,9 +8,9 @@ from matplotlib.colors import to_rgba
 from torch.nn import functional as F
 
 from course.explorers._base import (COLORS, SLIDER_STYLE, SLIDER_WIDTH, Canvas, Explorer,
-                                    Labels, call_student, column, compare_outputs, diagram_axes,
-                                    draw_grid, draw_yours, int_slider, label, labels_of, note,
-                                    number, outline, reset)
+                                    Labels, column, diagram_axes, draw_grid, draw_yours,
+                                    int_slider, label, labels_of, note, number, outline, reset)
+from course.explorers.yours import call_student, compare_outputs
 
 #: The inputs a student can pick: the notes' examples and one with negative values.
 INPUTS = {
@@ -186,10 +186,12 @@ def pooling_explorer(pool2d_pad_stride=None):
     def student_output(state):
         key = (id(state.X), state.pool_size, state.stride, state.padding, state.mode)
         if key not in cache:
-            result, why = call_student(pool2d_pad_stride, state.X.clone(), state.pool_size,
-                                       stride=state.stride, padding=state.padding, mode=state.mode)
+            call = call_student(pool2d_pad_stride, state.X.clone(), state.pool_size,
+                                stride=state.stride, padding=state.padding, mode=state.mode,
+                                graded="pool2d_pad_stride")
             cache.clear()
-            cache[key] = (None, note(why)) if why is not None else compare_outputs(result, state.Y)
+            cache[key] = ((None, note(call.note)) if call.note is not None
+                          else compare_outputs(call.result, state.Y, call.library))
         return cache[key]
 
     def render(v):
