@@ -9,7 +9,7 @@ export MPLBACKEND := Agg
 
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench notebooks clean
+.PHONY: install demo test bench notebooks student clean
 
 install: $(STAMP)
 
@@ -35,3 +35,8 @@ clean:
 
 notebooks: install
 	$(BIN)/python -m autograder.authoring
+
+# JupyterLab for students: nbgrader's instructor tools (Create Assignment, Formgrader, Course
+# List, the Nbgrader menu) are disabled by student/jupyter/labconfig/page_config.json.
+student: install
+	JUPYTER_CONFIG_DIR=$(CURDIR)/student/jupyter $(BIN)/jupyter lab release/
