@@ -22,19 +22,19 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: install
-	$(BIN)/python -m autograder.demo
+	$(BIN)/python -m autograder.tools.demo
 
 test: install
 	$(BIN)/python -m pytest tests source --nbval --nbval-current-env
 
 bench: install
-	$(BIN)/python -m autograder.bench
+	$(BIN)/python -m autograder.tools.bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache
 
 notebooks: install
-	$(BIN)/python -m autograder.authoring
+	$(BIN)/python -m autograder.author
 
 # JupyterLab for students: nbgrader's instructor tools (Create Assignment, Formgrader, Course
 # List, the Nbgrader menu) are disabled by student/jupyter/labconfig/page_config.json.

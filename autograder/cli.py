@@ -12,7 +12,8 @@ import os
 import sys
 from pathlib import Path
 
-from autograder.course import ROOT
+from autograder.coursedir import ROOT
+from autograder.record import results
 
 
 def _positive(kind):
@@ -97,9 +98,10 @@ def main(argv=None):
 def describe(summary, out):
     """A few lines for the instructor: what was graded, what to look at, where the files are."""
     counts = {status: sum(r["status"] == status for r in summary.records)
-              for status in ("graded", "flagged", "error")}
-    lines = [f"{len(summary.records)} submissions: {counts['graded']} graded, "
-             f"{counts['flagged']} flagged for a human, {counts['error']} could not be graded "
+              for status in results.RECORD_STATUSES}
+    lines = [f"{len(summary.records)} submissions: {counts[results.GRADED]} graded, "
+             f"{counts[results.FLAGGED]} flagged for a human, {counts[results.ERROR]} could not "
+             "be graded "
              f"({summary.graded} graded now, {summary.skipped} unchanged since the last run)"]
     if summary.problems:
         lines.append(f"{len(summary.problems)} inputs ignored:")

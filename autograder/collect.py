@@ -1,4 +1,4 @@
-"""Collect: a folder (or .zip) of submissions -> grading jobs, plus what could not be graded.
+"""Collect: a folder (or .zip) of submissions -> the submissions to grade, and what cannot be.
 
 The layout is nbgrader's ``submitted/``: ``<student_id>/<assignment>/<notebook>.ipynb`` (an
 optional ``timestamp.txt`` next to the notebooks, as ``nbgrader collect`` writes it). Whatever
@@ -6,13 +6,10 @@ does not fit is reported with a reason, never fatal: a stray file, an unknown as
 a notebook with the wrong name or that is not valid JSON, a chapter a student did not submit.
 """
 import difflib
-import functools
 import json
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-
-from autograder import tamper
 
 #: Files that nbgrader's own ``collect`` puts next to the notebooks.
 NBGRADER_FILES = {"timestamp.txt"}
@@ -28,26 +25,26 @@ class SubmissionsError(ValueError):
     """SUBMISSIONS cannot be read at all (not a folder, not a zip, an unsafe zip)."""
 
 
+@dataclass(frozen=True)
+class Submission:
+    """One student's folder of one assignment (None if not submitted), and why it cannot be
+    graded ("" if it can)."""
+    student_id: str
+    assignment: str
+    folder: Path | None
+    reason: str = ""
+
+
 @dataclass
 class Batch:
-    """What collect found: ``jobs`` to grade; ``unusable``: ``(error record, folder)`` of each
-    submission that exists but cannot be graded; ``missing``: error records of chapters not
-    submitted; ``problems``: one line per stray input; ``students``: every student seen."""
-    jobs: list = field(default_factory=list)
+    """What collect found, as ``Submission``s: ``gradable``; ``unusable``, folders that cannot be
+    graded; ``missing``, chapters not submitted; and ``problems``, one line per stray input;
+    ``students``, every student seen."""
+    gradable: list = field(default_factory=list)
     unusable: list = field(default_factory=list)
     missing: list = field(default_factory=list)
     problems: list = field(default_factory=list)
     students: list = field(default_factory=list)
-
-
-def released(course_root):
-    """``{assignment: [notebook stem, ...]}`` of every assignment in ``<course_root>/release``."""
-    release = Path(course_root) / "release"
-    if not release.is_dir():
-        return {}
-    notebooks = {folder.name: sorted(p.stem for p in folder.glob("*.ipynb"))
-                 for folder in sorted(release.iterdir()) if folder.is_dir()}
-    return {assignment: stems for assignment, stems in notebooks.items() if stems}
 
 
 def unpack(submissions, scratch):
@@ -84,36 +81,12 @@ def _looks_like_student(folder):
     return any(child.is_dir() and any(child.glob("*.ipynb")) for child in folder.iterdir())
 
 
-def error_record(student_id, assignment, reason, release=None):
-    """A results record (the engine's contract) for a submission that cannot be graded: every
-    graded cell of the ``release`` folder's notebooks is "missing", worth 0."""
-    notebooks = [{"name": path.stem, "status": "error", "reason": reason, "notebook": None,
-                  "cells": [{"grade_id": tamper.nbgrader(cell)["grade_id"],
-                             "kind": "manual" if tamper.is_manual(cell) else "autograded",
-                             "points": 0.0, "max_points": float(tamper.nbgrader(cell)["points"]),
-                             "status": "missing", "message": reason}
-                            for cell in _read_json(path)["cells"]
-                            if tamper.nbgrader(cell).get("grade")]}
-                 for path in sorted(Path(release).glob("*.ipynb"))] if release else []
-    return {"student_id": student_id, "assignment": assignment, "status": "error",
-            "reason": reason, "score": 0.0, "flags": [], "notebooks": notebooks,
-            "max_score": sum(c["max_points"] for nb in notebooks for c in nb["cells"]),
-            "timings": {}}
-
-
-@functools.lru_cache(maxsize=None)
-def _read_json(path):
-    return json.loads(Path(path).read_text())
-
-
-def collect(folder, released, make_job, release_folder, only=None):
+def collect(folder, released, only=None):
     """Read ``folder`` (``<student_id>/<assignment>/<notebook>.ipynb``) into a ``Batch``.
 
-    ``released`` is ``{assignment: [notebook stems]}`` (see ``released``); ``only`` limits the
-    grading to these assignments. ``make_job(student_id, assignment, submission_folder)`` builds
-    one grading job; ``release_folder(assignment)`` is where its release notebooks are.
-    A chapter counts as missing for a student when another student submitted
-    it, or when it was asked for by name in ``only``.
+    ``released`` is ``{assignment: [notebook stems]}`` (``CourseDir.released``); ``only``
+    limits the grading to these assignments. A chapter counts as missing for a student when
+    another student submitted it, or when it was asked for by name in ``only``.
     """
     selected = list(only) if only else list(released)
     batch = Batch()
@@ -134,11 +107,11 @@ def collect(folder, released, make_job, release_folder, only=None):
         for assignment in selected:
             if assignment in folders:
                 _add_submission(batch, student_id, assignment, folders[assignment],
-                                released[assignment], make_job, release_folder(assignment))
+                                released[assignment])
             elif assignment in submitted or only:
-                batch.missing.append(error_record(
-                    student_id, assignment, f"not submitted: no folder {student_id}/{assignment}/",
-                    release_folder(assignment)))
+                batch.missing.append(Submission(
+                    student_id, assignment, None,
+                    f"not submitted: no folder {student_id}/{assignment}/"))
     return batch
 
 
@@ -162,8 +135,8 @@ def _student_folders(student, released, selected, problems):
     return folders
 
 
-def _add_submission(batch, student_id, assignment, folder, stems, make_job, release):
-    """Queue ``folder`` as a job, or record why it cannot be graded."""
+def _add_submission(batch, student_id, assignment, folder, stems):
+    """Add ``folder`` to the gradable submissions, or to the unusable ones with the reason."""
     where = f"{student_id}/{assignment}"
     notebooks = {p.name for p in folder.iterdir() if p.name not in CLUTTER}
     expected = {f"{stem}.ipynb" for stem in stems}
@@ -182,10 +155,9 @@ def _add_submission(batch, student_id, assignment, folder, stems, make_job, rele
             if reason:
                 reasons.append(f"{name} {reason}")
     if reasons:
-        batch.unusable.append((error_record(student_id, assignment, "; ".join(reasons), release),
-                               folder))
+        batch.unusable.append(Submission(student_id, assignment, folder, "; ".join(reasons)))
     else:
-        batch.jobs.append(make_job(student_id, assignment, folder))
+        batch.gradable.append(Submission(student_id, assignment, folder))
 
 
 def _unreadable(path):

@@ -19,7 +19,8 @@ from course.rules import ANSWER_FAMILY, LIBRARY_OPS, library_calls, library_mess
 __all__ = ["LIBRARY_OPS", "traced_call", "expect_no_library", "expect_tensor", "expect_shape",
            "expect_close", "expect_count", "expect_unchanged", "expect_gradient"]
 
-class _OpRecorder(TorchDispatchMode):
+
+class OpRecorder(TorchDispatchMode):
     """Records the name of every aten operator that runs while it is active."""
 
     def __init__(self):
@@ -32,7 +33,7 @@ class _OpRecorder(TorchDispatchMode):
 
 
 @contextlib.contextmanager
-def _numpy_recorder(ops):
+def numpy_recorder(ops):
     """Patches numpy's and scipy's correlate/convolve routines to record calls into ``ops``."""
     patched = []
     try:
@@ -66,19 +67,23 @@ def _numpy_recorder(ops):
             setattr(module, name, original)
 
 
-def traced_call(f, *args, **kwargs):
-    """Call ``f`` and return ``(result, ops)``: the aten operators and numpy/scipy routines it ran.
+def trace(f, *args, **kwargs):
+    """Call ``f`` here and return ``(result, ops)``: the aten operators and numpy/scipy routines
+    it ran."""
+    ops = set()
+    with numpy_recorder(ops), OpRecorder() as recorder:
+        result = f(*args, **kwargs)
+    return result, ops | recorder.ops
 
-    A remote function (the hardened grader's proxy) traces on its own side.
-    """
+
+def traced_call(f, *args, **kwargs):
+    """``trace(f, *args, **kwargs)``; a remote function (the grader's proxy of a student's
+    function) traces on its own side, where it runs."""
     __tracebackhide__ = True
     remote = getattr(f, "__traced_call__", None)
     if remote is not None:
         return remote(*args, **kwargs)
-    ops = set()
-    with _numpy_recorder(ops), _OpRecorder() as recorder:
-        result = f(*args, **kwargs)
-    return result, ops | recorder.ops
+    return trace(f, *args, **kwargs)
 
 
 def expect_no_library(f, *args, families=None, name=None, **kwargs):

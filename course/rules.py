@@ -3,7 +3,7 @@ itself, it does not call the library routine that *is* the answer (EXERCISES.md)
 
 ``ANSWER_FAMILY`` is the one home of which routines are each function's answer: the visible
 tests and the explorers trace a call with it (``course.checks.traced_call``), the hidden tests
-do too, and the grader's static check (``autograder.library``) maps each family to the routine
+do too, and the grader's static check (``autograder.engine.library``) maps each family to the routine
 names it looks for in the code.
 """
 

@@ -3,8 +3,8 @@ import importlib
 
 import nbformat
 
-from autograder.course import ROOT, chapters
-from autograder.tamper import nbgrader
+from autograder.coursedir import ROOT, chapters
+from autograder.engine.cells import nbgrader
 
 #: Chapters whose source notebook exists (all five once the course is complete).
 BUILT = chapters()

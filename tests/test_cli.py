@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from autograder import cli
-from autograder.course import ROOT, chapters
+from autograder.coursedir import ROOT, chapters
 from tests.test_coordinator import course, klass  # noqa: F401 (fixtures)
 
 
@@ -59,7 +59,7 @@ def test_no_release_says_how_to_make_one(tmp_path, capsys):
     status, err = fails([tmp_path / "submitted", "--out", tmp_path / "out",
                          "--course", tmp_path], capsys)
     assert status == 1
-    assert "no release found in" in err and "python -m autograder.authoring" in err
+    assert "no release found in" in err and "python -m autograder.author" in err
 
 
 def test_unknown_assignment_and_gradebook_errors(klass, course, tmp_path, capsys):
@@ -94,8 +94,8 @@ def page_text(path):
 
 @pytest.mark.slow
 def test_a_class_end_to_end_with_the_real_engine(tmp_path):
-    from autograder import demo
-    from autograder.gradebook import CourseGradebook
+    from autograder.tools import demo
+    from autograder.record.gradebook import CourseGradebook
     assignment = chapters()[0]
     root = tmp_path / "course"
     for part in ("source", "release"):

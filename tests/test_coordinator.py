@@ -1,7 +1,7 @@
 """The coordinator proven: collect -> grade in a pool -> gradebook, feedback, CSVs, report.
 
 (The pool's forkserver imports this module to find ``fake_grade``: keep its imports light;
-``autograder.authoring`` imports the answer key, hence torch and d2l.)
+``autograder.author`` imports the answer key, hence torch and d2l.)
 
 The engine is not the point here, so most tests grade with ``fake_grade``: a stand-in that
 returns the engine's record (autograded notebook included) for a tiny synthetic course, where a
@@ -24,10 +24,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import coordinator, report
+from autograder.report import class_report as report
+from autograder.report import tables
 from autograder.coordinator import GraderError, Interrupted, run
-from autograder.course import ROOT
-from autograder.gradebook import CourseGradebook
+from autograder.coursedir import ROOT
+from autograder.record.gradebook import CourseGradebook
 
 HIDDEN = "assert double(21) == 42  # the hidden check"
 SOLUTION = "def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION"
@@ -56,7 +57,7 @@ def _source_notebook(stem):
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
     """A scratch course with two tiny assignments, released by nbgrader."""
-    from autograder import authoring
+    from autograder import author as authoring
     root = tmp_path_factory.mktemp("course")
     shutil.copy(ROOT / "nbgrader_config.py", root)
     for assignment, stem in (("a1", "first"), ("a2", "second")):
@@ -186,7 +187,7 @@ def test_grades_csv_right_wrong_blank_and_unusable(klass, course, tmp_path):
     out = tmp_path / "out"
     summary = grade(klass, course, out)
     with open(out / "grades.csv", newline="") as handle:
-        assert next(csv.reader(handle)) == coordinator.GRADES_COLUMNS
+        assert next(csv.reader(handle)) == tables.GRADES_COLUMNS
     rows = grades(out)
     assert (rows["ada", "a1"]["score"], rows["ada", "a1"]["max_score"]) == ("2", "3")
     assert rows["ada", "a1"]["status"] == "graded"
@@ -211,7 +212,7 @@ def test_cells_csv_has_one_row_per_graded_cell_and_manual_is_not_zero(klass, cou
     out = tmp_path / "out"
     grade(klass, course, out)
     with open(out / "cells.csv", newline="") as handle:
-        assert next(csv.reader(handle)) == coordinator.CELLS_COLUMNS
+        assert next(csv.reader(handle)) == tables.CELLS_COLUMNS
     rows = {(r["student_id"], r["assignment"], r["grade_id"]): r
             for r in read_csv(out / "cells.csv")}
     assert rows["ada", "a1", "test_double"]["points"] == "2"

@@ -16,10 +16,11 @@ from course import explorers
 from course.explorers import _base, bench, yours
 from course.explorers.channels import channels_state
 from course.explorers.correlation import (INPUTS, KERNELS, correlation_state, parse_kernel,
-                                          stripe_data, sum_of_products, training_state)
+                                          sum_of_products)
 from course.explorers.locality import in_words, locality_state, scene
 from course.explorers.padding_stride import padding_stride_state, same_shape
 from course.explorers.pooling import explain, pooling_state
+from course.explorers.training import stripe_data, training_state
 
 NOTES_X = torch.arange(9.0).reshape(3, 3)
 NOTES_K = torch.tensor([[0.0, 1.0], [2.0, 3.0]])

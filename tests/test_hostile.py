@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder import job
+from autograder.engine import job
 from tests.hostile import course_fixture
 from tests.hostile.attacks import ATTACKS, HONEST, MARK
 

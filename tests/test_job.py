@@ -13,7 +13,9 @@ import pytest
 from nbgrader.api import Gradebook
 from nbgrader.preprocessors import SaveAutoGrades, SaveCells
 
-from autograder import job, tamper, timing
+from autograder.engine import job
+from autograder.engine.cells import nbgrader, source
+from autograder.tools import timing
 from tests.chapters import BUILT
 from tests.hostile import course_fixture
 
@@ -134,18 +136,18 @@ def test_autograded_notebook_is_the_release_plus_the_students_answers(course, gr
     nb = nbformat.from_dict(notebook["notebook"])
     nbformat.validate(nb)
     release = json.loads((course / "release" / "fixture" / "fixture.ipynb").read_text())
-    locked = {tamper.nbgrader(c)["grade_id"]: c for c in release["cells"]
-              if tamper.nbgrader(c).get("locked")}
-    cells = {tamper.nbgrader(c).get("grade_id"): c for c in nb.cells}
+    locked = {nbgrader(c)["grade_id"]: c for c in release["cells"]
+              if nbgrader(c).get("locked")}
+    cells = {nbgrader(c).get("grade_id"): c for c in nb.cells}
     for grade_id, original in locked.items():
-        assert cells[grade_id].source == tamper.source(original)
+        assert cells[grade_id].source == source(original)
         assert cells[grade_id].metadata["nbgrader"] == original["metadata"]["nbgrader"]
     assert "HIDDEN" not in json.dumps(notebook["notebook"]), "hidden tests never leak"
     assert cells["test_corr2d"].outputs[0]["output_type"] == "error"
     assert cells["test_pool2d"].outputs[0]["text"].startswith("passed")
     assert "K.flip(0, 1)" in cells["corr2d"].source, "the student's own solution is kept"
     demo = [c for c in nb.cells if c.cell_type == "code" and "corr2d(X, K)" in c.source
-            and not tamper.nbgrader(c)]
+            and not nbgrader(c)]
     assert demo[0].outputs[0]["output_type"] == "execute_result", "outputs of the student's run"
 
 

@@ -9,8 +9,9 @@ import shutil
 import nbformat
 import pytest
 
-from autograder import authoring
-from autograder.course import ROOT, nbgrader_api
+from autograder import author as authoring
+from autograder.coursedir import ROOT, nbgrader_api
+from autograder.tools.submissions import fill, key_code
 from tests.chapters import (BUILT, graded_tests, nbgrader, read, solution_names,
                             source_notebook, variants)
 
@@ -28,7 +29,7 @@ def test_source_notebook_is_built_from_text_and_answer_key(assignment):
     built = authoring.parse(path.with_suffix(".py"))
     assert cell_view(read(path)) == cell_view(built), (
         f"{path.relative_to(ROOT)} is out of date with its text source or the answer key: "
-        f"run `python -m autograder.authoring {assignment}`")
+        f"run `python -m autograder.author {assignment}`")
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +49,7 @@ def test_release_is_what_nbgrader_generates(course, assignment):
         assert committed.exists(), f"release/{assignment}/{generated.name} is missing"
         assert cell_view(read(committed)) == cell_view(read(generated)), (
             f"release/{assignment}/{generated.name} is out of date with source/: "
-            f"run `python -m autograder.authoring {assignment}`")
+            f"run `python -m autograder.author {assignment}`")
 
 
 #: What a variant may use (tests/variants), imported in the cell that holds it.
@@ -57,32 +58,18 @@ VARIANT_IMPORTS = ("import math\nimport torch\nfrom torch import nn\n"
                    "from course import pair\n\n")
 
 
-def fill_solutions(release_nb, code_for):
-    """A copy of the release notebook with each solution cell's code replaced by ``code_for(name)``."""
-    nb = nbformat.from_dict(release_nb)
-    for cell in nb.cells:
-        meta = nbgrader(cell)
-        if cell.cell_type == "code" and meta.get("solution"):
-            cell.source = code_for(meta["grade_id"])
-    return nb
-
-
 @pytest.fixture(scope="module")
 def autograded(course):
     """nbgrader's own autograde of three students: blank stubs, the answer key, all wrong."""
     students = ("blank", "key", "wrong")
     for assignment in BUILT:
-        source_nb = read(source_notebook(assignment))
-        key = {nbgrader(c)["grade_id"]: c.source for c in source_nb.cells
-               if c.cell_type == "code" and nbgrader(c).get("solution")}
+        key = key_code(read(source_notebook(assignment)))
         wrong = {name: VARIANT_IMPORTS + entries[0][1]
                  for name, entries in variants(assignment).WRONG.items()}
         codes = {"blank": None, "key": key, "wrong": wrong}
         for release in (course / "release" / assignment).glob("*.ipynb"):
             for student, code in codes.items():
-                nb = read(release)
-                if code is not None:
-                    nb = fill_solutions(nb, code.__getitem__)
+                nb = nbformat.from_dict(fill(read(release), code or {}))
                 target = course / "submitted" / student / assignment / release.name
                 target.parent.mkdir(parents=True, exist_ok=True)
                 nbformat.write(nb, str(target))

@@ -7,8 +7,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from autograder.authoring import RAISES
-from autograder.course import ROOT
+from autograder.author.notebooks import RAISES
+from autograder.coursedir import ROOT
 from tests.chapters import BUILT
 
 pytestmark = pytest.mark.slow

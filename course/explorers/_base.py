@@ -1,12 +1,12 @@
 """What every explorer shares: a persistent Agg figure shown as a PNG, the widget box that
-redraws it when a control moves, grid drawing, and a safe call of the student's function.
+redraws it when a control moves, and cached text labels (the cell diagrams drawn on the figure
+are in ``drawing``, the sliders in ``controls``, the call of the student's function in ``yours``).
 
 An explorer is three parts: a pure *state* function (slider values -> what to draw), a *draw*
 function (state -> artists on a persistent figure) and a *caption* (state -> HTML text).
 """
 import contextlib
 import html
-import math
 import os
 import struct
 import traceback
@@ -18,11 +18,9 @@ import numpy as np
 import torch
 from matplotlib.artist import Artist
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.collections import PolyCollection
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties, findfont, get_font
-from matplotlib.patches import Rectangle
 
 #: Colours shared by every explorer, so that "input", "kernel", "output" look the same everywhere.
 COLORS = {
@@ -220,12 +218,6 @@ def single_thread():
         torch.set_num_threads(threads)
 
 
-def reset(ax):
-    """Remove this update's artists from ``ax`` (much faster than ``ax.clear()``)."""
-    for artist in dynamic_artists(ax):
-        artist.remove()
-
-
 def diagram_axes(canvas):
     """A frameless axes covering the whole figure, y growing downwards, for cell diagrams."""
     ax = canvas.figure.add_axes((0, 0, 1, 1))
@@ -233,80 +225,11 @@ def diagram_axes(canvas):
     return ax
 
 
-def draw_grid(ax, shape, x0=0.0, y0=0.0, fill=COLORS["input"], labels=None, fontsize=10,
-              label_color=COLORS["text"], linewidth=0.8):
-    """Draw an ``(h, w)`` grid of unit cells with its top-left corner at ``(x0, y0)``.
-
-    ``fill`` is one colour or an ``(h, w, 4)`` RGBA array; ``labels`` an ``(h, w)`` nested list
-    of strings (or None). The cells are one polygon collection, so large grids stay cheap.
-    """
-    h, w = shape
-    if h == 0 or w == 0:
-        return
-    colors = fill.reshape(h * w, 4) if isinstance(fill, np.ndarray) else fill
-    corners = np.array([(0, 0), (1, 0), (1, 1), (0, 1)], dtype=float)
-    rows, cols = np.mgrid[0:h, 0:w]
-    origins = np.stack([x0 + cols.ravel(), y0 + rows.ravel()], axis=1)
-    cells = origins[:, None, :] + corners[None, :, :]
-    ax.add_collection(PolyCollection(cells, facecolors=colors, edgecolors="#555555",
-                                     linewidths=linewidth, zorder=2), autolim=False)
-    if labels is not None:
-        items = [(x0 + j + 0.5, y0 + i + 0.5, text) for i, row in enumerate(labels)
-                 for j, text in enumerate(row) if text]
-        ax.add_artist(Labels(items, fontsize=fontsize, color=label_color, max_width=0.9))
-
-
-def outline(ax, x, y, w, h, color=COLORS["window"], linewidth=2.5, linestyle="-", fill=None,
-            zorder=5):
-    """Outline the rectangle with top-left corner ``(x, y)``, width ``w`` and height ``h``."""
-    ax.add_artist(Rectangle((x, y), w, h, fill=fill is not None, facecolor=fill, edgecolor=color,
-                           linewidth=linewidth, linestyle=linestyle, zorder=zorder))
-
-
-def number(value):
-    """A cell label: integers without a decimal point, others with at most 2 decimals, and a
-    true minus sign (−)."""
-    value = float(value)
-    if not math.isfinite(value):
-        return {math.inf: "∞", -math.inf: "−∞"}.get(value, "nan")
-    if value == int(value) and abs(value) < 1e6:
-        text = str(int(value))
-    else:
-        text = f"{value:.3g}" if abs(value) >= 1e6 else f"{value:.2f}".rstrip("0").rstrip(".")
-    return text.replace("-", "−")
-
-
-def labels_of(tensor):
-    """The cell labels of a 2-D tensor, as nested lists of strings."""
-    return [[number(v) for v in row] for row in tensor.tolist()]
-
-
-def draw_yours(ax, x, Y, yours, title, fontsize=10):
-    """The student's output with its top-left corner at ``(x, 0)``, cells unlike ``Y`` in red."""
-    o_h, o_w = yours.shape
-    fill = np.empty((o_h, o_w, 4))
-    fill[:] = to_rgba(COLORS["yours"])
-    if yours.shape == Y.shape:
-        fill[~torch.isclose(yours, Y, atol=1e-4, rtol=1e-4).numpy()] = to_rgba(COLORS["unseen"])
-    draw_grid(ax, (o_h, o_w), x0=x, fill=fill, labels=labels_of(yours), fontsize=fontsize)
-    label(ax, x + o_w / 2, -0.3, title, fontsize=12, va="bottom")
 
 
 def note(text):
     """A short highlighted note in a caption."""
     return f'<span class="note">{text}</span>'
-
-
-#: Every slider's label width and total width, so that the tracks of a column line up.
-SLIDER_STYLE = {"description_width": "120px"}
-SLIDER_WIDTH = "320px"
-
-
-def int_slider(description, value, low, high, **kwargs):
-    """An integer slider with the explorers' look (aligned labels, continuous updates)."""
-    return widgets.IntSlider(value=value, min=low, max=high, description=description,
-                             style=SLIDER_STYLE, layout=widgets.Layout(width=SLIDER_WIDTH),
-                             **kwargs)
 
 
 class Explorer(widgets.VBox):
@@ -367,8 +290,3 @@ class Explorer(widgets.VBox):
             if self.image.width != width:
                 self.image.width = width  # 1 figure inch = 100 CSS pixels (max-width may shrink)
         self.caption.value = f"{STYLE}<div class='explorer-caption'>{caption}</div>"
-
-
-def column(title, *children):
-    """A titled column of controls."""
-    return widgets.VBox([widgets.HTML(f"<b>{title}</b>"), *children])

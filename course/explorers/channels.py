@@ -7,8 +7,9 @@ from matplotlib import colormaps
 from matplotlib.collections import LineCollection
 from matplotlib.patches import Rectangle
 
-from course.explorers._base import (COLORS, Canvas, Explorer, Labels, column, int_slider, label,
-                                    number, reset)
+from course.explorers._base import COLORS, Canvas, Explorer, Labels, label
+from course.explorers.controls import column, int_slider
+from course.explorers.drawing import number, reset
 
 INPUT_SHADES = colormaps["Blues"]
 OUTPUT_SHADES = colormaps["Greens"]

@@ -8,8 +8,9 @@ import torch
 from matplotlib.artist import Artist
 from matplotlib.collections import LineCollection
 
-from course.explorers._base import (COLORS, SLIDER_STYLE, SLIDER_WIDTH, Canvas, Explorer,
-                                    int_slider, label, outline, reset)
+from course.explorers._base import COLORS, Canvas, Explorer, label
+from course.explorers.controls import SLIDER_STYLE, SLIDER_WIDTH, int_slider
+from course.explorers.drawing import outline, reset
 
 #: Image sizes offered by the size slider (square images, n x n pixels).
 IMAGE_SIZES = (4, 8, 16, 32, 64, 128, 256, 512, 1024)

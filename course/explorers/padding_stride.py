@@ -8,8 +8,9 @@ from matplotlib import colormaps
 from matplotlib.colors import to_rgba
 from torch.nn import functional as F
 
-from course.explorers._base import (COLORS, Canvas, Explorer, column, diagram_axes, draw_grid,
-                                    int_slider, label, note, outline, reset)
+from course.explorers._base import COLORS, Canvas, Explorer, diagram_axes, label, note
+from course.explorers.controls import column, int_slider
+from course.explorers.drawing import draw_grid, outline, reset
 from course.explorers.yours import call_student, verdict
 
 

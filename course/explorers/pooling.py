@@ -7,9 +7,9 @@ import torch
 from matplotlib.colors import to_rgba
 from torch.nn import functional as F
 
-from course.explorers._base import (COLORS, SLIDER_STYLE, SLIDER_WIDTH, Canvas, Explorer,
-                                    Labels, column, diagram_axes, draw_grid, draw_yours,
-                                    int_slider, label, labels_of, note, number, outline, reset)
+from course.explorers._base import COLORS, Canvas, Explorer, Labels, diagram_axes, label, note
+from course.explorers.controls import SLIDER_STYLE, SLIDER_WIDTH, column, int_slider
+from course.explorers.drawing import draw_grid, draw_yours, labels_of, number, outline, reset
 from course.explorers.yours import call_student, compare_outputs
 
 #: The inputs a student can pick: the notes' examples and one with negative values.

@@ -157,7 +157,7 @@ copies += glob.glob("/tmp/**/*.ipynb", recursive=True)
 print("notebooks of others:", len([p for p in copies if not p.startswith("/tmp/submission")]))
 """)], zero=CORR2D, output="notebooks of others: 0"),
     Attack("write_course_dir", WRONG, extra=[(None, '''import os
-for path in ["{course}/autograder/job.py", "{course}/source/x.txt", "{course}/gradebook.db",
+for path in ["{course}/autograder/engine/job.py", "{course}/source/x.txt", "{course}/gradebook.db",
              "{fixture}/source/fixture/fixture.ipynb", "{fixture}/release/fixture/fixture.ipynb",
              "{course}/course/checks.py", "{victim}/fixture.ipynb"]:
     try:

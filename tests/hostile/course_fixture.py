@@ -1,6 +1,6 @@
 """A small course directory for the engine's tests: one chapter, its release, submissions.
 
-The chapter (``fixture_chapter.py``) is built with ``autograder.authoring`` and released with
+The chapter (``fixture_chapter.py``) is built with ``autograder.author`` and released with
 nbgrader's own preprocessors (in process, no CLI), so its notebooks carry exactly the
 metadata and checksums that ``nbgrader generate_assignment`` writes.
 """
@@ -12,7 +12,9 @@ import nbformat
 from nbgrader import preprocessors
 from traitlets.config import Config
 
-from autograder import authoring, tamper
+from autograder import author as authoring
+from autograder.engine.cells import is_manual, nbgrader
+from autograder.tools.submissions import fill, key_code
 
 HERE = Path(__file__).resolve().parent
 ASSIGNMENT = "fixture"
@@ -45,9 +47,7 @@ def build(root):
 
 def answer_key_code(root):
     """``{function name: the answer key's code}`` from the fixture's source notebook."""
-    nb = json.loads((Path(root) / "source" / ASSIGNMENT / f"{STEM}.ipynb").read_text())
-    return {tamper.nbgrader(c)["grade_id"]: tamper.source(c) for c in nb["cells"]
-            if tamper.nbgrader(c).get("solution") and c["cell_type"] == "code"}
+    return key_code(json.loads((Path(root) / "source" / ASSIGNMENT / f"{STEM}.ipynb").read_text()))
 
 
 ANSWER = "Weight sharing: the same pattern means the same thing anywhere in the image."
@@ -62,20 +62,15 @@ def submission(root, student, code=None, extra=(), edit=None, answer=ANSWER):
     with that grade id (None: at the end); ``edit(nb)`` may change the notebook dict last.
     """
     root = Path(root)
-    nb = json.loads((root / "release" / ASSIGNMENT / f"{STEM}.ipynb").read_text())
-    solutions = answer_key_code(root)
-    solutions.update(code or {})
-    for cell in nb["cells"]:
-        name = tamper.nbgrader(cell).get("grade_id")
-        if cell["cell_type"] == "code" and tamper.nbgrader(cell).get("solution") \
-                and solutions.get(name) is not None:
-            cell["source"] = solutions[name]
-        if tamper.is_manual(cell) and answer is not None:
-            cell["source"] = answer
+    release = json.loads((root / "release" / ASSIGNMENT / f"{STEM}.ipynb").read_text())
+    answers = answer_key_code(root)
+    answers.update(code or {})
+    answers.update({nbgrader(c)["grade_id"]: answer for c in release["cells"] if is_manual(c)})
+    nb = fill(release, answers)
     for number, (after, text) in enumerate(extra):
         cell = nbformat.v4.new_code_cell(text)
         cell["id"] = f"extra-{number}"
-        ids = [tamper.nbgrader(c).get("grade_id") for c in nb["cells"]]
+        ids = [nbgrader(c).get("grade_id") for c in nb["cells"]]
         at = ids.index(after) + 1 if after in ids else len(nb["cells"])
         nb["cells"].insert(at, dict(cell))
     if edit is not None:

@@ -1,7 +1,7 @@
 # %% [markdown]
 # # Fixture chapter
 # A small chapter for the engine tests (tests/hostile/course_fixture.py builds it with
-# autograder.authoring: solution cells come from the answer key). Never imported.
+# autograder.author: solution cells come from the answer key). Never imported.
 
 
 # %%

@@ -8,6 +8,8 @@ metadata. What the student changed, deleted, duplicated or added is reported in 
 import copy
 from dataclasses import dataclass, field
 
+from autograder.engine.cells import grade_id, is_manual, is_test, nbgrader, source
+
 
 @dataclass
 class Merged:
@@ -15,39 +17,6 @@ class Merged:
     cells: list                                   # nbformat v4 cell dicts
     problems: list = field(default_factory=list)  # tampering, in words
     missing: set = field(default_factory=set)     # grade ids the student deleted
-
-
-def nbgrader(cell):
-    """The cell's nbgrader metadata (an empty dict if none or malformed)."""
-    meta = cell.get("metadata", {}) if isinstance(cell.get("metadata"), dict) else {}
-    value = meta.get("nbgrader")
-    return value if isinstance(value, dict) else {}
-
-
-def grade_id(cell):
-    """The cell's nbgrader grade id, or None (also when it is not a string)."""
-    value = nbgrader(cell).get("grade_id")
-    return value if isinstance(value, str) else None
-
-
-def source(cell):
-    """The cell's source as one string (nbformat allows a list of lines)."""
-    text = cell.get("source", "")
-    return "".join(map(str, text)) if isinstance(text, list) else str(text)
-
-
-def is_test(cell):
-    """An autograded test cell: a locked code cell worth points."""
-    meta = nbgrader(cell)
-    return (cell.get("cell_type") == "code" and bool(meta.get("grade"))
-            and not meta.get("solution"))
-
-
-def is_manual(cell):
-    """A manually graded written answer."""
-    meta = nbgrader(cell)
-    return bool(meta.get("grade")) and bool(meta.get("solution")) \
-        and cell.get("cell_type") == "markdown"
 
 
 def _kind(cell):

@@ -2,7 +2,7 @@
 
 A benchmark, not a test. In one run on this machine it builds a class (``--students``, default
 20, x every chapter with a source notebook; a mix of complete, partial, partly wrong and blank
-submissions, made by ``autograder.demo``), grades it
+submissions, made by ``autograder.tools.demo``), grades it
 
 1. with stock nbgrader as its documentation describes: a scratch copy of the course,
    ``nbgrader generate_assignment`` (setup, not timed), the submissions in ``submitted/``, then
@@ -24,8 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from autograder import demo
-from autograder.course import ROOT, chapters
+from autograder.coursedir import ROOT, CourseDir, chapters
+from autograder.tools import demo
 
 #: The sample class cycles through these kinds, shifted by one per chapter.
 BENCH_KINDS = ("complete", "partial", "partly_wrong", "blank")
@@ -42,7 +42,7 @@ def _course_copy(target, assignments):
     target.mkdir(parents=True)
     shutil.copy(ROOT / "nbgrader_config.py", target)
     for assignment in assignments:
-        shutil.copytree(ROOT / "source" / assignment, target / "source" / assignment)
+        shutil.copytree(CourseDir().source(assignment), CourseDir(target).source(assignment))
     return target
 
 
@@ -73,7 +73,7 @@ def kernel_start_and_imports(release_notebook, repeat=3):
 
 def cell_scores(course):
     """``{(student, assignment, notebook, grade_id): auto_score}`` of a course's gradebook."""
-    from autograder.gradebook import CourseGradebook
+    from autograder.record.gradebook import CourseGradebook
     with CourseGradebook(course) as book:
         return {(student, assignment, notebook, grade_id): score
                 for (student, assignment), notebooks in book.submissions().items()
@@ -120,7 +120,7 @@ def main(argv=None):
         ours_total = time.perf_counter() - started
         print(f"  {ours_total:.1f} s", flush=True)
 
-        imports = kernel_start_and_imports(next((stock / "release" / assignments[0]).glob(
+        imports = kernel_start_and_imports(next(CourseDir(stock).release(assignments[0]).glob(
             "*.ipynb")))
         report(stock_total, ours_total, notebooks, imports, summary, args.workers,
                cell_scores(stock), cell_scores(ours))

@@ -8,14 +8,15 @@ class report are. ``demo/`` is rebuilt from scratch on every run (and ignored by
 """
 import argparse
 import ast
-import copy
 import json
 import shutil
 import sys
 from pathlib import Path
 
-from autograder.course import ROOT, chapters
-from autograder.tamper import nbgrader
+from autograder.coursedir import ROOT, CourseDir, chapters
+from autograder.engine.cells import nbgrader
+from autograder.record import results
+from autograder.tools import submissions
 
 DEMO = ROOT / "demo"
 #: The kinds of sample submission (see ``submission``).
@@ -25,13 +26,6 @@ ONE_CHAPTER = ("broken_file", "infinite_loop")
 #: A stray cell that never ends: the per-cell timeout must cost only that cell.
 INFINITE_LOOP = "# trying something\nwhile True:\n    pass"
 WRITTEN_ANSWER = "My answer, in my own words: see the notes, section 7."
-
-
-def _solution_code(cell):
-    """A source notebook's solution cell as a student would write it: the answer key's code
-    without nbgrader's solution markers."""
-    return "\n".join(line for line in "".join(cell["source"]).splitlines()
-                     if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
 
 
 def _off_by_one(code):
@@ -50,20 +44,21 @@ def submission(kind, release, source):
     solution cells answered), partly_wrong (every other solution cell's functions off by one),
     broken_file (not valid JSON), infinite_loop (complete, plus a cell that never ends).
     """
-    answers = {nbgrader(c)["grade_id"]: c for c in source["cells"]
-               if nbgrader(c).get("solution")}
-    nb = copy.deepcopy(release)
-    solutions = [c for c in nb["cells"] if nbgrader(c).get("solution")]
+    key = submissions.key_code(source)
+    solutions = [c for c in release["cells"] if nbgrader(c).get("solution")]
+    answers = {}
     for index, cell in enumerate(solutions):
         if kind == "blank" or (kind == "partial" and index >= len(solutions) // 2):
             continue
+        grade_id = nbgrader(cell)["grade_id"]
         if cell["cell_type"] == "markdown":
-            cell["source"] = WRITTEN_ANSWER
-            continue
-        code = _solution_code(answers[nbgrader(cell)["grade_id"]])
-        cell["source"] = _off_by_one(code) if kind == "partly_wrong" and index % 2 else code
+            answers[grade_id] = WRITTEN_ANSWER
+        else:
+            code = key[grade_id]
+            answers[grade_id] = _off_by_one(code) if kind == "partly_wrong" and index % 2 else code
+    nb = submissions.fill(release, answers)
     if kind == "infinite_loop":
-        first = nb["cells"].index(solutions[0])
+        first = next(i for i, c in enumerate(nb["cells"]) if nbgrader(c).get("solution"))
         nb["cells"].insert(first + 1, {"cell_type": "code", "execution_count": None,
                                        "id": "stray-loop", "metadata": {}, "outputs": [],
                                        "source": INFINITE_LOOP})
@@ -81,11 +76,11 @@ def demo_class(assignments):
 def write_class(folder, kinds, course_root=ROOT):
     """Write ``folder/<student>/<assignment>/<notebook>.ipynb`` for every ``(student_id,
     assignment): kind`` of ``kinds``, from the course's release and source notebooks."""
+    course = CourseDir(course_root)
     for assignment in sorted({assignment for _, assignment in kinds}):
-        for release_path in sorted(Path(course_root, "release", assignment).glob("*.ipynb")):
+        for release_path in sorted(course.release(assignment).glob("*.ipynb")):
             release = json.loads(release_path.read_text())
-            source = json.loads(Path(course_root, "source", assignment,
-                                     release_path.name).read_text())
+            source = json.loads((course.source(assignment) / release_path.name).read_text())
             for (student, chapter), kind in kinds.items():
                 if chapter == assignment:
                     target = Path(folder, student, assignment, release_path.name)
@@ -99,7 +94,7 @@ def grade_table(records):
     assignments = sorted({r["assignment"] for r in records})
     students = sorted({r["student_id"] for r in records})
     cells = {(r["student_id"], r["assignment"]): r for r in records}
-    mark = {"graded": " ", "flagged": "!", "error": "x"}
+    mark = {results.GRADED: " ", results.FLAGGED: "!", results.ERROR: "x"}
     width = max(len(s) for s in students) + 2
     column = max(len(a) for a in assignments) + 2
     lines = ["".ljust(width) + "".join(a.ljust(column) for a in assignments)]
@@ -122,7 +117,7 @@ def main(argv=None):
                         help="seconds per cell (default 20: the demo has an infinite loop)")
     parser.add_argument("--workers", type=int, default=None)
     args = parser.parse_args(argv)
-    from autograder import authoring
+    from autograder import author
     from autograder.cli import describe
     from autograder.coordinator import GraderError, run
 
@@ -130,7 +125,7 @@ def main(argv=None):
     if not assignments:
         sys.exit("no chapter has a source notebook yet (source/<assignment>/*.ipynb)")
     print(f"releasing {', '.join(assignments)} with nbgrader generate_assignment", flush=True)
-    authoring.release(assignments)
+    author.release(assignments)
     shutil.rmtree(DEMO, ignore_errors=True)
     write_class(DEMO / "submitted", demo_class(assignments))
     print(f"sample submissions: {DEMO / 'submitted'} ({len(KINDS)} students x "
@@ -146,7 +141,7 @@ def main(argv=None):
     print(grade_table(summary.records))
     print()
     for record in summary.records:
-        if record["status"] != "graded":
+        if record["status"] != results.GRADED:
             print(f"{record['student_id']}/{record['assignment']} ({record['status']}): "
                   f"{record['reason'][:300]}")
     print()

@@ -1,5 +1,5 @@
 """The contract's rule, checked on the code: a graded function may not call the library
-routine that is its answer (``/work/shared/EXERCISES.md``).
+routine that is its answer (the graded contract, ``EXERCISES.md`` of the course brief).
 
 The notebook's code cells are read (never run) as one program, after IPython's own input
 transformation (so ``%magic`` lines do not hide a cell). For every top-level function,
@@ -40,7 +40,7 @@ MAXIMUM = frozenset({"max", "maximum", "fmax", "amax", "clamp", "clamp_min", "cl
 _CORRELATION = ("corr1d", "corr2d", "Conv2D", "conv2d_true", "corr2d_as_matrix",
                 "corr2d_pad_stride")
 
-#: Per graded function: the routine names that are its answer (EXERCISES.md).
+#: Per graded function: the routine names that are its answer (the graded contract).
 FORBIDDEN = {name: CONVOLUTION for name in _CORRELATION}
 FORBIDDEN.update({
     # Chapter 04 builds on the notes' d2l.corr2d: it is not the answer to a multi-channel

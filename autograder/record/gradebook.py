@@ -29,7 +29,8 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import GetGrades, SaveAutoGrades, SaveCells
 from sqlalchemy.exc import SAWarning
 
-from autograder.course import nbgrader_config
+from autograder.coursedir import nbgrader_config
+from autograder.record import results
 
 
 class _SaveAutoGrades(SaveAutoGrades):
@@ -156,7 +157,7 @@ class CourseGradebook:
             if not notebook.get("notebook"):   # could not be graded: 0, as nbgrader does
                 for grade in submitted.grades:
                     grade.auto_score, grade.needs_manual_grade = 0, False
-            if record["status"] == "flagged":   # never unflag: a grader may have flagged it
+            if record["status"] == results.FLAGGED:   # never unflag: a grader may have flagged it
                 submitted.flagged = True
         gb.db.commit()
 

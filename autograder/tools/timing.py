@@ -1,6 +1,6 @@
 """Where the engine's time goes: grade sample submissions of every chapter, print the timings.
 
-    python -m autograder.timing [--repeat N] [ASSIGNMENT ...]
+    python -m autograder.tools.timing [--repeat N] [ASSIGNMENT ...]
 
 For each chapter it grades the answer key's submission and a blank one ``--repeat`` times in
 this process (one warm worker, as in the pool) and prints the median of each part of the
@@ -15,8 +15,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from autograder import job, tamper
-from autograder.course import ROOT, chapters
+from autograder.coursedir import ROOT, CourseDir, chapters
+from autograder.engine import job
+from autograder.tools import submissions
 
 PARTS = ("fork", "student_code", "tests", "total")
 
@@ -27,20 +28,14 @@ def sample_submission(assignment, kind, folder, course_root=ROOT, code=None):
     ``kind`` "key": the source notebook's solutions; "blank": the release as it is; with
     ``code`` (``{graded name: source}``) those solution cells are replaced on top of "key".
     """
-    release = Path(course_root) / "release" / assignment
-    source = Path(course_root) / "source" / assignment
+    course = CourseDir(course_root)
+    release, source = course.release(assignment), course.source(assignment)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     for path in sorted(release.glob("*.ipynb")):
-        nb = json.loads(path.read_text())
-        solutions = {tamper.nbgrader(c)["grade_id"]: tamper.source(c)
-                     for c in json.loads((source / path.name).read_text())["cells"]
-                     if c["cell_type"] == "code" and tamper.nbgrader(c).get("solution")}
-        solutions.update(code or {})
-        for cell in nb["cells"]:
-            meta = tamper.nbgrader(cell)
-            if kind == "key" and cell["cell_type"] == "code" and meta.get("solution"):
-                cell["source"] = solutions.get(meta["grade_id"], tamper.source(cell))
+        answers = submissions.key_code(json.loads((source / path.name).read_text()))
+        answers.update(code or {})
+        nb = submissions.fill(json.loads(path.read_text()), answers if kind == "key" else {})
         (folder / path.name).write_text(json.dumps(nb))
     return job.Job(student_id=f"{kind}-student", assignment=assignment, submission=str(folder),
                    release=str(release), source=str(source))

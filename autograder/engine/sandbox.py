@@ -24,6 +24,8 @@ import stat
 import sys
 from pathlib import Path
 
+from autograder.coursedir import ROOT
+
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUTS = 0x04000000
 CLONE_NEWIPC = 0x08000000
@@ -39,9 +41,7 @@ MS_REC = 0x4000
 MS_PRIVATE = 0x40000
 PR_SET_PDEATHSIG = 1
 PR_SET_NO_NEW_PRIVS = 38
-PR_SET_DUMPABLE = 4
 
-COURSE_ROOT = Path(__file__).resolve().parent.parent
 SYSTEM_DIRS = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc")
 DEVICES = ("null", "zero", "random", "urandom")
 SCRATCH = "/tmp/submission"
@@ -67,7 +67,7 @@ def visible_paths():
     """The directories bound read-only into the sandbox's root (what Python needs)."""
     paths = [Path(p) for p in SYSTEM_DIRS if Path(p).is_dir() and not Path(p).is_symlink()]
     paths += [Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(),
-              COURSE_ROOT / "course"]
+              ROOT / "course"]
     unique = []
     for path in paths:
         if not any(path == kept or kept in path.parents for kept in unique):

@@ -9,6 +9,8 @@ import html as html_lib
 import io
 from collections import Counter, defaultdict
 
+from autograder.record import results
+
 TOP_MESSAGES = 15
 
 
@@ -34,7 +36,7 @@ def score_plot(records):
     plt = _pyplot()
     by_assignment = defaultdict(list)
     for record in records:
-        if record["status"] != "error" and record["max_score"]:
+        if record["status"] != results.ERROR and record["max_score"]:
             by_assignment[record["assignment"]].append(100 * record["score"] / record["max_score"])
     if not by_assignment:
         return "<p>No submission could be graded.</p>"
@@ -57,10 +59,10 @@ def cell_pass_rates(records):
     for record in records:
         for notebook in record["notebooks"]:
             for cell in notebook["cells"]:
-                if cell["kind"] == "manual" or cell["status"] == "missing":
+                if cell["kind"] == results.MANUAL or cell["status"] == results.MISSING:
                     continue
                 rate = rates[record["assignment"], cell["grade_id"]]
-                rate[0] += cell["status"] == "passed"
+                rate[0] += cell["status"] == results.PASSED
                 rate[1] += 1
     return {key: tuple(value) for key, value in rates.items()}
 
@@ -81,8 +83,6 @@ def pass_rate_plot(rates):
     return _png(figure)
 
 
-#: Verdicts of an attempted answer that did not pass.
-FAILED = ("failed", "error", "timeout", "crashed")
 #: The message of a solution cell left as released (its stub raises it): not a misconception.
 UNANSWERED = "NotImplementedError"
 
@@ -94,7 +94,7 @@ def common_failures(records, top=TOP_MESSAGES):
     for record in records:
         for notebook in record["notebooks"]:
             for cell in notebook["cells"]:
-                if cell["status"] in FAILED and not cell["message"].startswith(UNANSWERED):
+                if cell["status"] in results.NOT_PASSED and not cell["message"].startswith(UNANSWERED):
                     counts[record["assignment"], cell["grade_id"], cell["message"]] += 1
     return [(count, *key) for key, count in counts.most_common(top)]
 
@@ -112,14 +112,14 @@ def _status_rows(records):
     totals = defaultdict(list)
     for record in records:
         by_assignment[record["assignment"]][record["status"]] += 1
-        if record["status"] != "error":
+        if record["status"] != results.ERROR:
             totals[record["assignment"]].append((record["score"], record["max_score"]))
     rows = []
     for assignment, counts in sorted(by_assignment.items()):
         scores = totals[assignment]
         mean = (f"{sum(s for s, _ in scores) / len(scores):.2f} / {scores[0][1]:g}"
                 if scores else "")
-        rows.append((assignment, counts["graded"], counts["flagged"], counts["error"], mean))
+        rows.append((assignment, *(counts[status] for status in results.RECORD_STATUSES), mean))
     return rows
 
 
@@ -127,9 +127,9 @@ def html(records, problems):
     """The report page for ``records`` (results records) and ``problems`` (input notes)."""
     failures = common_failures(records)
     flagged = sorted((r["student_id"], r["assignment"], r["reason"]) for r in records
-                     if r["status"] == "flagged")
+                     if r["status"] == results.FLAGGED)
     errors = sorted((r["student_id"], r["assignment"], r["reason"]) for r in records
-                    if r["status"] == "error")
+                    if r["status"] == results.ERROR)
     students = len({r["student_id"] for r in records})
     sections = [
         f"<h1>Class report</h1><p>{students} students, {len(records)} submissions.</p>",

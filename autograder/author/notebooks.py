@@ -20,7 +20,7 @@ A solution cell's code is never written in the text source: the builder copies i
 ``autograder.answer_key`` (the one home of every solution), keeping each signature and
 docstring visible and wrapping each body in nbgrader's ``### BEGIN/END SOLUTION`` markers.
 
-``python -m autograder.authoring`` builds every ``.ipynb``, executes it to store its outputs,
+``python -m autograder.author`` builds every ``.ipynb``, executes it to store its outputs,
 and regenerates ``release/`` with ``nbgrader generate_assignment``.
 """
 import argparse
@@ -34,9 +34,8 @@ from pathlib import Path
 import nbformat
 
 from autograder import answer_key
+from autograder.coursedir import ROOT, CourseDir, nbgrader_api
 
-ROOT = Path(__file__).resolve().parent.parent
-SOURCE = ROOT / "source"
 HEADER = re.compile(r"^# %%(?: \[(?P<type>markdown)\])?(?: (?P<kind>solution|tests|answer)"
                     r"(?P<args>(?: \S+)+)| (?P<widget>widget)| (?P<raises>raises-exception))?\s*$")
 #: The tag with which Run All goes on past a cell that raises (a test or example on a stub).
@@ -46,11 +45,6 @@ KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "nam
 
 class AuthoringError(ValueError):
     """A text source that cannot be built, with the file and line at fault."""
-
-
-def chapters():
-    """Every chapter's text source, ``source/<assignment>/<notebook>.py``, in order."""
-    return sorted(SOURCE.glob("*/*.py"))
 
 
 def solution_source(name):
@@ -207,7 +201,6 @@ def build(text_source, run=True):
 
 def release(assignments, course_root=ROOT):
     """Regenerate ``release/<assignment>/`` from ``source/`` with nbgrader's own converter."""
-    from autograder.course import nbgrader_api
     api = nbgrader_api(course_root)
     for assignment in assignments:
         result = api.generate_assignment(assignment, force=True, create=True)
@@ -221,15 +214,14 @@ def main(argv=None):
     parser.add_argument("chapters", nargs="*", help="assignment names (default: all)")
     parser.add_argument("--no-run", action="store_true", help="do not execute the notebooks")
     args = parser.parse_args(argv)
-    sources = [p for p in chapters() if not args.chapters or p.parent.name in args.chapters]
+    course = CourseDir()
+    sources = [p for p in course.text_sources()
+               if not args.chapters or p.parent.name in args.chapters]
     if not sources:
-        sys.exit(f"no text source under {SOURCE} matches {args.chapters}")
+        sys.exit(f"no text source under {course.root / 'source'} matches {args.chapters}")
     for text_source in sources:
         print(f"building {text_source.relative_to(ROOT)}", flush=True)
         build(text_source, run=not args.no_run)
     release([p.parent.name for p in sources])
     print("released:", ", ".join(p.parent.name for p in sources))
 
-
-if __name__ == "__main__":
-    main()

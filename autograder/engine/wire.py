@@ -5,6 +5,7 @@ lengths. Blobs carry values as ``torch.save`` bytes. Everything the grader reads
 sandbox is untrusted: sizes are capped and values are rebuilt by :func:`load_value` from
 ``torch.load(weights_only=True)`` into plain tensors, numbers, strings and containers.
 """
+import enum
 import io
 import json
 import socket
@@ -21,6 +22,23 @@ MAX_ITEMS = 100_000           # values in one returned structure
 MAX_DEPTH = 32
 SAFE_DTYPES = {torch.float16, torch.bfloat16, torch.float32, torch.float64, torch.uint8,
                torch.int8, torch.int16, torch.int32, torch.int64, torch.bool}
+
+
+class Op(enum.StrEnum):
+    """A message's ``op``, named after what it asks or says (sender -> receiver)."""
+    FORK = "fork"          # grader -> template: fork a sandbox on these two descriptors
+    JOB = "job"            # grader -> sandbox: the submission, the cells, the limits
+    START = "start"        # sandbox -> grader: a cell starts
+    DONE = "done"          # sandbox -> grader: a cell's outputs
+    READY = "ready"        # template, sandbox -> grader: started / every cell ran
+    FATAL = "fatal"        # sandbox -> grader: the sandbox could not be set up
+    SERVE = "serve"        # grader -> sandbox: fork a server on this socket
+    SERVING = "serving"    # sandbox -> grader: the server is forked
+    HELLO = "hello"        # server -> grader: its first words (who it is)
+    CALL = "call"          # grader -> server: call a graded function or object
+    BACKWARD = "backward"  # grader -> server: the gradient of an earlier call's result
+    GETATTR = "getattr"    # grader -> server: read an attribute of a student object
+    SETATTR = "setattr"    # grader -> server: set one
 
 
 class Closed(Exception):
@@ -138,6 +156,11 @@ def recv_fds(sock, count):
             raise Closed("end of stream")
         data += more
     return json.loads(data), fds
+
+
+def text(value, limit=MAX_HEADER):
+    """An untrusted string field, at most ``limit`` characters ("" if it is not a string)."""
+    return value[:limit] if isinstance(value, str) else ""
 
 
 def dump_value(value):

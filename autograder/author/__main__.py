@@ -1,0 +1,3 @@
+from autograder.author.notebooks import main
+
+main()

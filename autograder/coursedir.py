@@ -1,0 +1,73 @@
+"""The course directory as nbgrader's ``CourseDirectory`` lays it out, the one home of its paths::
+
+    <root>/nbgrader_config.py
+    <root>/source/<assignment>/<notebook>.py       text source   (author)
+    <root>/source/<assignment>/<notebook>.ipynb    source notebook, with the hidden tests
+    <root>/release/<assignment>/<notebook>.ipynb   what students get
+    <root>/submitted/<student>/<assignment>/       what nbgrader collect gathers
+    <root>/autograded/<student>/<assignment>/      the graded notebooks
+    <root>/gradebook.db                            the default gradebook
+"""
+from pathlib import Path
+
+#: This repository: the course the package ships.
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class CourseDir:
+    """The paths of the course directory at ``root``."""
+
+    def __init__(self, root=ROOT):
+        self.root = Path(root)
+
+    def source(self, assignment):
+        return self.root / "source" / assignment
+
+    def release(self, assignment):
+        return self.root / "release" / assignment
+
+    def autograded(self, student, assignment):
+        return self.root / "autograded" / student / assignment
+
+    def text_sources(self):
+        """Every chapter's text source, ``source/<assignment>/<notebook>.py``, in order."""
+        return sorted(self.root.glob("source/*/*.py"))
+
+    def chapters(self):
+        """The assignments whose source notebook exists, ``source/<assignment>/*.ipynb``."""
+        return sorted({path.parent.name for path in self.root.glob("source/*/*.ipynb")})
+
+    def released(self):
+        """``{assignment: [notebook stem, ...]}`` of every assignment in ``release/``."""
+        release = self.root / "release"
+        if not release.is_dir():
+            return {}
+        notebooks = {folder.name: sorted(p.stem for p in folder.glob("*.ipynb"))
+                     for folder in sorted(release.iterdir()) if folder.is_dir()}
+        return {assignment: stems for assignment, stems in notebooks.items() if stems}
+
+
+def chapters(course_root=ROOT):
+    """The built chapters of the course at ``course_root`` (see ``CourseDir.chapters``)."""
+    return CourseDir(course_root).chapters()
+
+
+def nbgrader_config(course_root=ROOT, db_url=None):
+    """nbgrader's configuration: this repository's ``nbgrader_config.py`` rooted at ``course_root``."""
+    from traitlets.config import Config
+    from traitlets.config.loader import PyFileConfigLoader
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
+    merged = Config()
+    merged.merge(config)
+    merged.CourseDirectory.root = str(Path(course_root).resolve())
+    if db_url:
+        merged.CourseDirectory.db_url = db_url
+    return merged
+
+
+def nbgrader_api(course_root=ROOT, db_url=None):
+    """An ``NbGraderAPI`` for the course directory at ``course_root``."""
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+    config = nbgrader_config(course_root, db_url)
+    return NbGraderAPI(CourseDirectory(config=config), config=config)

@@ -1,0 +1,1 @@
+"""Grade: one submission in, one results record out (``job.grade``)."""

@@ -1,0 +1,269 @@
+"""The trusted side of a sandbox: one notebook's session.
+
+A :class:`Session` runs one notebook's code cells in a sandbox forked by the worker's
+template process (``autograder.engine.template.Zygote``). If a cell kills its process or runs
+past its timeout, the sandbox is killed, the cell is marked crashed/timeout, and a fresh
+sandbox replays the cells before it (the cell itself is skipped): a dead or hung cell costs
+only itself. Its final state then serves
+the hidden tests through a :class:`~autograder.engine.proxies.Channel`.
+"""
+import functools
+import os
+import select
+import signal
+import socket
+import time
+from dataclasses import dataclass, field
+
+from autograder.engine import wire
+from autograder.engine.proxies import Channel, StudentCrashed
+from autograder.engine.template import SandboxError
+from autograder.engine.wire import Op
+
+OUTPUT_TYPES = {"stream", "display_data", "execute_result", "error"}
+KEPT_MIMETYPES = {"text/plain", "image/png", "image/jpeg",
+                  "application/vnd.jupyter.widget-view+json"}
+
+
+@dataclass
+class CellRun:
+    """What happened to one code cell of the submission."""
+    status: str                  # "ok", "error", "crashed", "timeout"
+    outputs: list = field(default_factory=list)
+    execution_count: int | None = None
+    seconds: float = 0.0
+    error: str | None = None     # exception name, for status "error"
+    message: str = ""
+    dropped: int = 0             # bytes of output beyond the limit
+    strays: bool = False         # it left processes running (they were killed)
+
+
+def describe_exit(status):
+    """A wait status in words: 'killed by signal 11 (segmentation fault)', 'exit code 3'."""
+    if status is None:
+        return "the process disappeared"
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        names = {signal.SIGSEGV: "segmentation fault", signal.SIGKILL: "killed",
+                 signal.SIGXCPU: "CPU time limit", signal.SIGXFSZ: "file size limit",
+                 signal.SIGABRT: "aborted", signal.SIGBUS: "bus error"}
+        return f"killed by signal {number} ({names.get(number, signal.Signals(number).name)})"
+    return f"exit code {os.WEXITSTATUS(status)}"
+
+
+class Session:
+    """Runs a notebook's cells in a sandbox and serves its final state to the checker."""
+
+    def __init__(self, zygote, submission, cells, *, cell_timeout, memory_mb):
+        self.zygote, self.submission, self.cells = zygote, str(submission), cells
+        self.cell_timeout, self.memory_mb = cell_timeout, memory_mb
+        self.runs = {}          # cell index -> CellRun
+        self.skip = set()       # cells that crashed or timed out: never run again
+        self.ctrl = self.status = self.pidfd = self.peer = None
+        self.status_buffer = b""
+        self.ready = False
+        self.server = None         # the Channel serving the test cells
+        self.start_seconds = 0.0   # time spent forking and setting up sandboxes
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def _start(self):
+        begin = time.perf_counter()
+        self.ctrl, self.status = self.zygote.fork()
+        cpu = int(self.cell_timeout * (len(self.cells) + 20)) + 30
+        try:
+            wire.send(self.ctrl, {"op": Op.JOB, "submission": self.submission,
+                                  "uid": self.zygote.next_uid(),
+                                  "memory_mb": self.memory_mb, "cpu_seconds": cpu,
+                                  "skip": sorted(self.skip), "cells": self.cells},
+                      deadline=time.monotonic() + 60)
+        except (OSError, wire.Timeout) as error:
+            raise SandboxError(f"the sandbox did not take its job: {error!r}") from None
+        line = self._status_line(time.monotonic() + 60)
+        if line is None:
+            hint = "" if os.geteuid() == 0 else \
+                " (the grader must run as root: it isolates student code with Linux namespaces)"
+            raise SandboxError(f"the sandbox did not start{self._fatal_text()}{hint}")
+        try:
+            self.peer = wire.Peer(int(line))   # I: only its messages count
+            self.pidfd = os.pidfd_open(self.peer.pid)
+        except (ValueError, ProcessLookupError):
+            self.pidfd = None
+        self.start_seconds += time.perf_counter() - begin
+
+    def _fatal_text(self):
+        try:
+            header, _ = wire.recv(self.ctrl, deadline=time.monotonic() + 1)
+        except (wire.Closed, wire.Timeout, wire.ProtocolError):
+            return ""
+        return f": {header.get('error', '')}" if header.get("op") == Op.FATAL else ""
+
+    def _status_line(self, deadline):
+        while b"\n" not in self.status_buffer:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.status], [], [], left)[0]:
+                return None
+            chunk = os.read(self.status, 64)
+            if not chunk:
+                return None
+            self.status_buffer += chunk
+        line, self.status_buffer = self.status_buffer.split(b"\n", 1)
+        return line.decode()
+
+    def kill(self, wait=True):
+        """Kill the sandbox (its PID 1, hence every process in it).
+
+        Returns its wait status if ``wait`` (read from S, which saw it die), else None.
+        """
+        if self.server is not None:
+            self.server.sock.close()
+            self.server = None
+        if self.ctrl is None:
+            return None
+        if self.pidfd is not None:
+            try:
+                signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            os.close(self.pidfd)
+        line = self._status_line(time.monotonic() + 2) if wait else None
+        self.ctrl.close()
+        os.close(self.status)
+        self.ctrl = self.status = self.pidfd = None
+        self.status_buffer = b""
+        self.ready = False
+        return int(line) if line and line.lstrip("-").isdigit() else None
+
+    def close(self):
+        """Kill the sandbox without waiting for it to be torn down."""
+        self.kill(wait=False)
+
+    # -- running the cells ------------------------------------------------------------------
+
+    def run(self):
+        """Run every cell (replaying after crashes) until the final state is ready.
+
+        Anything unexpected is blamed on the cell that was running, or, between cells, on the
+        last one that finished (its code may have left a thread or a forked process behind).
+        """
+        while not self.ready:
+            pending = [cell["index"] for cell in self.cells if cell["index"] not in self.skip]
+            self._start()
+            current = last = None
+            started = time.monotonic()
+            try:
+                while True:
+                    header, _ = wire.recv(self.ctrl, deadline=time.monotonic() + self.cell_timeout,
+                                          peer=self.peer)
+                    op = header.get("op")
+                    if op == Op.START and current is None and pending \
+                            and header.get("cell") == pending[0]:
+                        current, started = pending.pop(0), time.monotonic()
+                    elif op == Op.DONE and current is not None and header.get("cell") == current:
+                        self.runs[current] = _cell_run(header, time.monotonic() - started)
+                        current, last = None, current
+                    elif op == Op.READY and current is None and not pending:
+                        self.ready = True
+                        break
+                    elif op == Op.FATAL and current is None and last is None:
+                        self.kill()
+                        raise SandboxError(f"the sandbox failed: {header.get('error', '')}")
+                    else:
+                        raise wire.ProtocolError(f"unexpected message {op!r}")
+            except wire.Timeout:
+                self.kill(wait=False)
+                self._lost(_blame(current, last, pending), CellRun(
+                    "timeout", message=f"timed out after {self.cell_timeout:g} s "
+                                       "(an infinite loop?) and was stopped"))
+            except (wire.Closed, wire.ProtocolError) as error:
+                status = self.kill()
+                why = describe_exit(status) if isinstance(error, wire.Closed) else \
+                    f"it sent a malformed message: {error}"
+                self._lost(_blame(current, last, pending), CellRun(
+                    "crashed", message=f"the kernel died while running this cell ({why})"))
+        return self.runs
+
+    def _lost(self, index, run):
+        if index is None:
+            raise SandboxError(f"the sandbox died outside any cell: {run.message}")
+        run.seconds = self.cell_timeout if run.status == "timeout" else 0.0
+        self.runs[index] = run
+        self.skip.add(index)
+
+    # -- serving the tests ------------------------------------------------------------------
+
+    def channel(self, seconds):
+        """The :class:`Channel` to a server process (a fork of the final state) for a test
+        cell whose calls may take ``seconds`` in all. The server is forked for the first test
+        cell and again after a test cell crashed or timed out."""
+        if self.server is not None and not self.server.broken:
+            self.server.budget = seconds
+            return self.server
+        for _ in range(2):
+            if not self.ready:
+                self.run()
+            ours, theirs = socket.socketpair()
+            wire.listen_for_credentials(ours)
+            try:
+                soon = time.monotonic() + 10
+                wire.send(self.ctrl, {"op": Op.SERVE}, fds=[theirs.fileno()], deadline=soon)
+                theirs.close()
+                header, _ = wire.recv(self.ctrl, deadline=soon, peer=self.peer)
+                server = wire.Peer()   # the server's first words, before any student code
+                hello, _ = wire.recv(ours, deadline=soon, peer=server)
+                if header.get("op") == Op.SERVING and hello.get("op") == Op.HELLO:
+                    self.server = Channel(ours, seconds, server,
+                                          stop=functools.partial(self.kill, wait=False))
+                    return self.server
+            except (OSError, wire.Closed, wire.Timeout, wire.ProtocolError):
+                pass
+            theirs.close()
+            ours.close()
+            self.kill()
+        raise StudentCrashed("the student's process could not be restarted")
+
+
+def _blame(current, last, pending):
+    """The cell to blame for a failure: running, else last finished, else next."""
+    for index in (current, last, pending[0] if pending else None):
+        if index is not None:
+            return index
+    return None
+
+
+def _output(output):
+    """A student-sent output rebuilt as a clean nbformat output (None if malformed)."""
+    if not isinstance(output, dict) or output.get("output_type") not in OUTPUT_TYPES:
+        return None
+    kind = output["output_type"]
+    if kind == "stream":
+        name = output.get("name") if output.get("name") in ("stdout", "stderr") else "stdout"
+        return {"output_type": "stream", "name": name, "text": wire.text(output.get("text"))}
+    if kind == "error":
+        traceback = output.get("traceback")
+        return {"output_type": "error", "ename": wire.text(output.get("ename"), 200),
+                "evalue": wire.text(output.get("evalue"), 4000),
+                "traceback": [wire.text(line, 4000) for line in traceback[:40]]
+                if isinstance(traceback, list) else []}
+    data = output.get("data") if isinstance(output.get("data"), dict) else {}
+    data = {mime: value for mime, value in data.items()
+            if mime in KEPT_MIMETYPES and isinstance(value, (str, dict))}
+    if "text/plain" not in data:
+        data["text/plain"] = ""
+    clean = {"output_type": kind, "data": data, "metadata": {}}
+    if kind == "execute_result":
+        count = output.get("execution_count")
+        clean["execution_count"] = count if type(count) is int else None
+    return clean
+
+
+def _cell_run(header, seconds):
+    outputs = header.get("outputs") if isinstance(header.get("outputs"), list) else []
+    outputs = [clean for clean in map(_output, outputs[:200]) if clean is not None]
+    error = header.get("error") if isinstance(header.get("error"), str) else None
+    count = header.get("execution_count")
+    dropped = header.get("dropped")
+    return CellRun("error" if error else "ok", outputs,
+                   count if type(count) is int else None, seconds, error and error[:200],
+                   wire.text(header.get("evalue"), 300), dropped if type(dropped) is int else 0,
+                   header.get("strays") is True)

@@ -1,0 +1,1 @@
+"""The untrusted side: the template process and the sandboxes that run student code."""

@@ -1,0 +1,186 @@
+"""The student side: a clean template process, and the sandbox that runs one submission.
+
+``python -m autograder.engine.student.zygote FD`` is the *zygote*: a fresh interpreter (it
+never saw a submission, the answer key or a source notebook) that imports torch, d2l,
+matplotlib and IPython once, then forks one *sandbox* per request on the socket FD. In a
+sandbox:
+
+    S (root, no student code)   unshares namespaces, builds the sandbox root, forks I, and
+                                reports I's pid and exit status on a pipe only it holds
+    I (PID 1, unprivileged)     runs the submission's code cells in an IPython shell, one
+                                message per cell, then forks a server T on request
+    T                           calls the student's functions for the trusted checker
+                                (``server``; the cells run in ``shell``)
+
+All the student processes die with I (the PID namespace). Nothing I or T send is trusted by
+the grader (see ``autograder.engine.wire``).
+"""
+import gc
+import io
+import os
+import signal
+import socket
+import sys
+import time
+import traceback
+
+from autograder.engine import sandbox, wire
+from autograder.engine.student.server import Server
+from autograder.engine.student.shell import make_shell, run_cell
+from autograder.engine.wire import Op
+
+
+def sandbox_main(shell, tracer, ctrl_fd, status_fd):
+    """S: set up the sandbox from the job on ``ctrl_fd``, fork I, report I's life on ``status_fd``."""
+    ctrl = socket.socket(fileno=ctrl_fd)
+    try:
+        job, _ = wire.recv(ctrl, deadline=time.monotonic() + 60)
+        os.setsid()
+        root = sandbox.enter_namespaces(job["submission"], job["uid"])
+        pid = os.fork()
+    except BaseException:  # noqa: BLE001 (report any setup failure, then die)
+        _fatal(ctrl, traceback.format_exc())
+        os._exit(70)
+    if pid == 0:
+        try:
+            os.close(status_fd)
+            child_main(shell, tracer, ctrl, job, root)
+        except BaseException:  # noqa: BLE001
+            _fatal(ctrl, traceback.format_exc())
+        os._exit(0)
+    ctrl.close()
+    os.write(status_fd, f"{pid}\n".encode())
+    while True:
+        try:
+            _, status = os.waitpid(pid, 0)
+            break
+        except InterruptedError:
+            continue
+    os.write(status_fd, f"{status}\n".encode())
+    os._exit(0)
+
+
+def _fatal(ctrl, text):
+    try:
+        wire.send(ctrl, {"op": Op.FATAL, "error": text[-4000:]})
+    except OSError:
+        pass
+
+
+def child_main(shell, tracer, ctrl, job, root):
+    """I: drop privileges, run the cells, then fork a server for the tests on request."""
+    sandbox.drop_privileges(root, job["uid"], job["memory_mb"], job["cpu_seconds"])
+    null = os.open("/dev/null", os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    os.closerange(3, ctrl.fileno())
+    os.closerange(ctrl.fileno() + 1, 1 << 16)
+    os.environ.clear()
+    os.environ.update({"HOME": "/tmp", "PATH": "/usr/bin:/bin", "MPLBACKEND": "Agg",
+                       "MPLCONFIGDIR": "/tmp/.matplotlib", "NBGRADER_EXECUTION": "autograde",
+                       "LANG": "C.UTF-8", "TMPDIR": "/tmp"})
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    for name in [n for n in sys.modules if n == "autograder" or n.startswith("autograder.")]:
+        del sys.modules[name]
+    skip = set(job["skip"])
+    for cell in job["cells"]:
+        if cell["index"] in skip:
+            continue
+        wire.send(ctrl, {"op": Op.START, "cell": cell["index"]})
+        record = run_cell(shell, cell["source"])
+        record["strays"] = _kill_strays()
+        wire.send(ctrl, {"op": Op.DONE, "cell": cell["index"], **record})
+    wire.send(ctrl, {"op": Op.READY})
+    namespace = shell.user_ns
+    while True:
+        header, fds = wire.recv_fds(ctrl, 1)
+        if header.get("op") != Op.SERVE or len(fds) != 1:
+            os._exit(0)
+        pid = os.fork()
+        if pid == 0:
+            ctrl.close()
+            Server(namespace, socket.socket(fileno=fds[0]), tracer).loop()
+            os._exit(0)
+        os.close(fds[0])
+        wire.send(ctrl, {"op": Op.SERVING})
+        _reap()
+
+
+def _kill_strays():
+    """Kill every process a cell left behind (from PID 1: all others in the namespace);
+    whether there was any."""
+    try:
+        os.kill(-1, signal.SIGKILL)
+        found = True
+    except ProcessLookupError:
+        found = False
+    _reap()
+    return found
+
+
+def _reap():
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def warm_imports():
+    """What every chapter needs, loaded once: torch (one thread), d2l, matplotlib (with its
+    fonts and text layout warmed by one figure), IPython, the course's student package."""
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    import torch
+    torch.set_num_threads(1)
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from d2l import torch as d2l  # noqa: F401
+    import numpy  # noqa: F401
+    import scipy.signal  # noqa: F401
+    import scipy.ndimage  # noqa: F401
+    import course.checks  # noqa: F401
+    import IPython  # noqa: F401
+    try:
+        import course.explorers  # noqa: F401 (the chapters' widgets)
+    except ImportError:
+        pass
+    figure, axes = plt.subplots(1, 2, figsize=(3, 2))
+    axes[0].imshow([[0.0, 1.0], [1.0, 0.0]])
+    axes[1].plot([0, 1], [1, 0])
+    figure.suptitle("warm-up $x_{i,j}$")
+    figure.savefig(io.BytesIO(), format="png")
+    plt.close(figure)
+
+
+def zygote_main(fd):
+    sandbox.set_parent_death_signal()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    warm_imports()
+    shell = make_shell()
+    from course.checks import trace as tracer   # bound before any student code runs
+    gc.freeze()  # the warm objects are never collected: forks do not copy their pages
+    sock = socket.socket(fileno=fd)
+    wire.send(sock, {"op": Op.READY, "pid": os.getpid()})
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # sandboxes are reaped automatically
+    while True:
+        try:
+            header, fds = wire.recv_fds(sock, 2)
+        except (wire.Closed, OSError):
+            os._exit(0)
+        if header.get("op") != Op.FORK or len(fds) != 2:
+            os._exit(0)
+        pid = os.fork()
+        if pid == 0:
+            sock.close()
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            sandbox.set_parent_death_signal()
+            sandbox_main(shell, tracer, *fds)
+        for descriptor in fds:
+            os.close(descriptor)
+
+
+if __name__ == "__main__":
+    zygote_main(int(sys.argv[1]))

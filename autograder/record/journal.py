@@ -1,0 +1,63 @@
+"""The resume journal: ``OUT/records/``, one entry per recorded submission.
+
+An interrupted run keeps each finished grade; the next run skips the submissions whose files
+(and release, source notebooks and settings) have not changed, and grades the rest.
+"""
+import hashlib
+import json
+import os
+from pathlib import Path
+
+
+class Journal:
+    """``OUT/records/<student>/<assignment>.json``: each recorded submission's record and the key
+    of what it was graded from (see ``key``); written last, so an entry means fully recorded."""
+
+    def __init__(self, out, course, settings):
+        self.folder, self.course, self.settings = out / "records", course, settings
+        self.assignment_digests = {}
+
+    def key(self, assignment, submission):
+        """What the grade depends on: the submission's files, the assignment's release and
+        source notebooks (hidden tests) and the grading settings. (After a change to the grader
+        itself, grade into a new OUT.)"""
+        if assignment not in self.assignment_digests:
+            self.assignment_digests[assignment] = _digest(
+                self.course.release(assignment), self.course.source(assignment))
+        return hashlib.sha256(json.dumps(
+            [_digest(submission), self.assignment_digests[assignment], self.settings]
+        ).encode()).hexdigest()
+
+    def _path(self, student, assignment):
+        return self.folder / student / f"{assignment}.json"
+
+    def lookup(self, student, assignment, key):
+        """The record of an earlier run if it was graded from the same ``key``, else None."""
+        path = self._path(student, assignment)
+        if not path.exists():
+            return None
+        entry = json.loads(path.read_text())
+        return entry["record"] if entry["key"] == key else None
+
+    def write(self, record, key):
+        """Journal ``record``, graded from ``key``."""
+        write_atomic(self._path(record["student_id"], record["assignment"]),
+                     json.dumps({"key": key, "record": record}))
+
+
+def _digest(*folders):
+    """sha256 of every file under ``folders`` (names and contents)."""
+    digest = hashlib.sha256()
+    for folder in folders:
+        for path in sorted(Path(folder).rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def write_atomic(path, text):
+    """Write ``text`` to ``path`` atomically (a reader never sees half a file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text)
+    os.replace(partial, path)

@@ -1,0 +1,1 @@
+"""Instructor tools: ``demo``, ``bench`` and ``timing``, each a ``python -m`` entry point."""
