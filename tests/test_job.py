@@ -225,7 +225,7 @@ def test_an_error_names_its_type_once(graded):
     _, record = graded["blank"]
     (notebook,) = record["notebooks"]
     errors = [output for cell in notebook["notebook"]["cells"] for output in cell.get("outputs", [])
-              if output["output_type"] == "error" and tamper.nbgrader(cell).get("grade")]
+              if output["output_type"] == "error" and nbgrader(cell).get("grade")]
     assert errors, "the blank submission's test cells failed"
     for error in errors:
         assert error["traceback"] == [f"{error['ename']}: {error['evalue']}"]
