@@ -476,6 +476,28 @@ def test_the_plain_text_of_an_explorer_is_short_and_friendly():
                                     "(run its cell to use it)")
 
 
+def test_a_page_without_the_live_widget_shows_the_first_picture():
+    """The display carries a PNG of the first state beside the widget view: nbconvert's HTML
+    (the feedback page) shows it when no widget state is saved, and the widget when it is."""
+    import base64
+
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    explorer = make("channels_explorer")
+    bundle = explorer._repr_mimebundle_()
+    assert base64.b64decode(bundle["image/png"]) == explorer.image.value
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("channels_explorer()", outputs=[
+        nbformat.v4.new_output("display_data", data=bundle)])])
+    page, _ = HTMLExporter().from_notebook_node(nb)
+    assert f"data:image/png;base64,{bundle['image/png']}" in page
+    model_id = bundle["application/vnd.jupyter.widget-view+json"]["model_id"]
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {
+        "state": {model_id: {}}, "version_major": 2, "version_minor": 0}}
+    page, _ = HTMLExporter().from_notebook_node(nb)
+    assert f"data:image/png;base64,{bundle['image/png']}" not in page
+
+
 def test_the_training_explorer_opens_at_the_notebooks_run():
     """Seed 27 and lr 0.03, as the notes' loop in the cell above it: the same losses."""
     explorer = make("kernel_training_explorer")

@@ -172,8 +172,12 @@ class CourseGradebook:
                 instance = preprocessor(config=converter.config)
                 instance.connection = self.connection
                 self._feedback.register_preprocessor(instance, enabled=True)
+        node = notebook_node(nb)
+        # saved widget state would make the page load the widgets' JavaScript from a CDN; without
+        # it nbconvert shows each explorer's PNG of its first state (course.explorers._base)
+        node.metadata.pop("widgets", None)
         html, _ = self._feedback.from_notebook_node(
-            notebook_node(nb), self._resources(assignment, notebook, student))
+            node, self._resources(assignment, notebook, student))
         return html
 
     def submissions(self):

@@ -5,6 +5,7 @@ are in ``drawing``, the sliders in ``controls``, the call of the student's funct
 An explorer is three parts: a pure *state* function (slider values -> what to draw), a *draw*
 function (state -> artists on a persistent figure) and a *caption* (state -> HTML text).
 """
+import base64
 import contextlib
 import html
 import os
@@ -45,6 +46,12 @@ STYLE = """<style>
 .explorer-caption .ok {color: #1a7f37; font-weight: 600;}
 .explorer-caption .bad {color: #c62828; font-weight: 600;}
 .explorer-caption .impossible {color: #c62828; font-weight: 600; font-size: 15px;}
+.course-explorer .jupyter-widgets-disconnected::before {display: none !important;}
+.course-explorer.jupyter-widgets-disconnected::before {display: block;
+  content: "Saved picture: run this cell to use the sliders." !important;
+  position: static !important; width: auto !important; height: auto !important;
+  margin: 0 0 4px !important; font: 13px sans-serif !important; color: #8a6d00 !important;
+  background: #fff8e1; padding: 2px 6px; border-radius: 3px;}
 </style>"""
 
 
@@ -263,6 +270,15 @@ class Explorer(widgets.VBox):
     def __repr__(self):
         # the text a notebook shows where the widget cannot be drawn (no kernel, saved output)
         return f"{self.title}: an interactive explorer (run its cell to use it)"
+
+    def _repr_mimebundle_(self, **kwargs):
+        """The widget view and, beside it, a PNG of the figure as first drawn: what a page
+        without the live widget shows (nbconvert's HTML, as in the feedback, picks it when no
+        widget state is saved)."""
+        data = super()._repr_mimebundle_(**kwargs)
+        if data is not None and self.image.value:
+            data["image/png"] = base64.b64encode(self.image.value).decode("ascii")
+        return data
 
     def values(self):
         """The current value of every control, by name."""
