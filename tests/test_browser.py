@@ -276,12 +276,14 @@ def test_filled_with_the_answer_key_validate_names_unanswered_then_succeeds(brow
             if meta.get("solution") and cell.cell_type == "code":
                 type_into(page, cells.nth(index), code[meta["grade_id"]])
             elif meta.get("solution"):
-                written.append(index)
+                written.append((index, meta["grade_id"]))
         assert written, f"{FILLED} has no written answer to test Validate with"
         unanswered = validate(page, f"{FILLED}-validate-unanswered.png")
         assert "Success" not in unanswered
         assert unanswered.count("You did not provide a response") == len(written), unanswered
-        for index in written:
+        for _, grade_id in written:  # each named by the label above its "YOUR ANSWER HERE"
+            assert f"Your answer to {grade_id}:" in unanswered, unanswered
+        for index, _ in written:
             type_into(page, cells.nth(index), WRITTEN)
         answered = validate(page, f"{FILLED}-validate-answered.png")
         assert "Success! Your notebook passes all the tests." in answered, answered

@@ -175,9 +175,12 @@ def _cell(header, body, path):
         return nbformat.v4.new_code_cell(text, metadata=dict(metadata, tags=[RAISES]))
     if not markdown:
         raise AuthoringError(f"{path}:{lineno}: a written answer is a markdown cell")
+    # the label outside the solution markers stays in the release above "YOUR ANSWER HERE", so
+    # that Validate's list of unanswered cells names each question
+    label = f"**Your answer to {names[0]}:**"
     return nbformat.v4.new_markdown_cell(
-        text, metadata=_grading(names[0], grade=True, solution=True, locked=False,
-                                points=points))
+        f"{label}\n\n### BEGIN SOLUTION\n{text}\n### END SOLUTION",
+        metadata=_grading(names[0], grade=True, solution=True, locked=False, points=points))
 
 
 def execute(nb, cwd):
