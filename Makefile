@@ -9,7 +9,7 @@ export MPLBACKEND := Agg
 
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench bench-scale audit notebooks clean
+.PHONY: install demo test bench bench-scale audit notebooks student clean
 
 install: $(STAMP)
 
@@ -42,3 +42,10 @@ clean:
 
 notebooks: install
 	$(BIN)/python -m autograder.author
+
+# JupyterLab for students: nbgrader's instructor tools (Create Assignment, Formgrader, Course
+# List, the Nbgrader menu) are disabled by student/jupyter/labconfig/page_config.json; widget
+# state is saved with the notebook (student/jupyter/lab/user-settings), so a reopened notebook
+# still shows its explorers.
+student: install
+	JUPYTER_CONFIG_DIR=$(CURDIR)/student/jupyter $(BIN)/jupyter lab release/

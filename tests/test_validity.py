@@ -179,7 +179,7 @@ def test_a_forbidden_call_found_only_at_run_time_is_flagged_like_a_static_one(
     static, traced = ([f for f in r["flags"] if "library: corr2d" in f] for r in records)
     assert static == [f"fixture: library: {checks.library_message('corr2d', ['conv2d'])}"]
     assert traced == [f"fixture: library: "
-                      f"{checks.library_message('corr2d', ['convolution'], ', when the tests ran it')}"]
+                      f"{checks.traced_message('corr2d', ['convolution'], ['convolution'], ', when the tests ran it')}"]
     for record in records:
         (notebook,) = record["notebooks"]
         cells = {c["grade_id"]: c for c in notebook["cells"]}

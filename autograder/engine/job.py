@@ -300,6 +300,8 @@ def _verdict_outputs(passed, status, message, max_points):
         return [{"output_type": "stream", "name": "stdout",
                  "text": f"passed ({max_points:g}/{max_points:g} points)\n"}]
     name = {results.FAILED: "AssertionError", results.TIMEOUT: "TimeoutError",
-            results.CRASHED: "KernelDied"}.get(status, message.split(":")[0] or "Error")
-    return [{"output_type": "error", "ename": name, "evalue": message,
-             "traceback": [f"{name}: {message}"]}]
+            results.CRASHED: "KernelDied"}.get(status)
+    if name is None:  # an error's message starts with its type: "TypeError: ..."
+        name, _, message = message.partition(": ")
+    return [{"output_type": "error", "ename": name or "Error", "evalue": message,
+             "traceback": [f"{name or 'Error'}: {message}"]}]

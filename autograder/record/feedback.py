@@ -134,6 +134,9 @@ def html(nb, grades, *, student, assignment, notebook):
     resources = {"unique_key": notebook,
                  "nbgrader": {"student": student, "assignment": assignment,
                               "notebook": notebook, "grades": grades}}
+    # saved widget state would make the page load the widgets' JavaScript from a CDN; without
+    # it nbconvert shows each explorer's PNG of its first state (course.explorers._base)
+    nb.metadata.pop("widgets", None)
     with _rendering:
         if _exporter is None:
             _exporter = _make_exporter()
