@@ -83,7 +83,7 @@ def pack(folder, max_bytes=None):
     """The submission folder as ``{relative path: bytes or ("symlink", target)}``: its regular
     files (what the sandbox would copy, up to ``max_bytes`` besides the notebooks; a notebook is
     cut just past the engine's size limit, which still refuses it), and its symlinks as such."""
-    from autograder.engine.job import MAX_NOTEBOOK_BYTES
+    from autograder.intake.reader import MAX_NOTEBOOK_BYTES
     from autograder.engine.sandbox import COPY_MB
     budget = COPY_MB << 20 if max_bytes is None else max_bytes
     files = {}
