@@ -9,7 +9,7 @@ export MPLBACKEND := Agg
 
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench bench-isolation notebooks clean
+.PHONY: install demo test bench bench-isolation bench-scale audit notebooks student clean
 
 install: $(STAMP)
 
@@ -33,8 +33,22 @@ bench-isolation: install
 bench: install
 	$(BIN)/python -m autograder.tools.bench
 
+bench-scale: install
+	$(BIN)/python -m autograder.tools.bench_scale
+
+# Mutation testing of the hidden tests: every first-order mutant of the answer key.
+audit: install
+	$(BIN)/python -m autograder.author.audit
+
 clean:
 	rm -rf $(VENV) .pytest_cache
 
 notebooks: install
 	$(BIN)/python -m autograder.author
+
+# JupyterLab for students: nbgrader's instructor tools (Create Assignment, Formgrader, Course
+# List, the Nbgrader menu) are disabled by student/jupyter/labconfig/page_config.json; widget
+# state is saved with the notebook (student/jupyter/lab/user-settings), so a reopened notebook
+# still shows its explorers.
+student: install
+	JUPYTER_CONFIG_DIR=$(CURDIR)/student/jupyter $(BIN)/jupyter lab release/

@@ -110,7 +110,7 @@ def test_a_class_end_to_end_with_the_real_engine(tmp_path):
                "--out", tmp_path / "out", "--course", root]
     done = subprocess.run(command, capture_output=True, text=True, timeout=1200)
     assert done.returncode == 0, done.stderr
-    assert "README.txt: stray file at the top level" in done.stdout
+    assert "stray files at the top level (1): README.txt" in done.stdout
     described = isolation.DESCRIPTIONS[isolation.probe()]   # the strongest layer here
     assert done.stderr.splitlines()[0] == f"autograde: sandbox: {described}"
     assert f"<p>Sandbox: {html.escape(described)}</p>" in (tmp_path / "out" / "report.html"

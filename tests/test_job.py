@@ -219,3 +219,15 @@ def test_every_chapter_both_directions(assignment, tmp_path):
         assert not wrong, (name, wrong)
         if full:
             assert record["status"] == "graded", record["reason"]
+
+
+def test_an_error_names_its_type_once(graded):
+    """A test cell that raised shows "NotImplementedError: ...", not the type twice."""
+    _, record = graded["blank"]
+    (notebook,) = record["notebooks"]
+    errors = [output for cell in notebook["notebook"]["cells"] for output in cell.get("outputs", [])
+              if output["output_type"] == "error" and nbgrader(cell).get("grade")]
+    assert errors, "the blank submission's test cells failed"
+    for error in errors:
+        assert error["traceback"] == [f"{error['ename']}: {error['evalue']}"]
+        assert not error["evalue"].startswith(error["ename"]), error

@@ -40,6 +40,7 @@ NAMESPACED = ("root", "userns")
 SCRATCH = "/tmp/submission"
 SCRATCH_MB = 256
 COPY_MB = 64
+COPY_FILES = 1000
 PROCESSES = 64
 
 
@@ -110,29 +111,41 @@ def build_root(root, submission, uid):
     return root
 
 
-def copy_submission(submission, scratch, uid, max_bytes=COPY_MB << 20):
-    """Copy the submission's regular files (never what a symlink points to) to ``scratch``,
-    owned by ``uid`` (None: by whoever copies), up to ``max_bytes`` in all."""
-    scratch.mkdir()
-    _own(scratch, uid)
+def copied_files(submission, max_files=COPY_FILES, max_bytes=COPY_MB << 20):
+    """``(files, left_out)``: the submission's regular files that go into the sandbox, as paths
+    relative to it (never what a symlink points to; at most ``max_files`` files and
+    ``max_bytes`` in all), and how many regular files were left out."""
+    files, left_out, budget = [], 0, max_bytes
     if os.path.islink(submission) or not os.path.isdir(submission):
-        return
-    budget = max_bytes
-    for directory, folders, files in os.walk(submission):
-        folders[:] = [f for f in folders if not os.path.islink(os.path.join(directory, f))
-                      and f != ".ipynb_checkpoints"]
-        target = scratch / os.path.relpath(directory, submission)
-        if not target.exists():
-            target.mkdir()
-            _own(target, uid)
-        for name in files:
-            path = os.path.join(directory, name)
-            info = os.lstat(path)
-            if not stat.S_ISREG(info.st_mode) or info.st_size > budget:
+        return files, left_out
+    for directory, folders, names in os.walk(submission):
+        folders[:] = sorted(f for f in folders if f != ".ipynb_checkpoints"
+                            and not os.path.islink(os.path.join(directory, f)))
+        for name in sorted(names):
+            info = os.lstat(os.path.join(directory, name))
+            if not stat.S_ISREG(info.st_mode):
+                continue
+            if info.st_size > budget or len(files) == max_files:
+                left_out += 1
                 continue
             budget -= info.st_size
-            shutil.copyfile(path, target / name, follow_symlinks=False)
-            _own(target / name, uid)
+            files.append(os.path.relpath(os.path.join(directory, name), submission))
+    return files, left_out
+
+
+def copy_submission(submission, scratch, uid):
+    """Copy the submission's ``copied_files`` to ``scratch``, owned by ``uid`` (None: by
+    whoever copies)."""
+    scratch.mkdir()
+    _own(scratch, uid)
+    for relative in copied_files(submission)[0]:
+        target = scratch / relative
+        for folder in reversed(target.relative_to(scratch).parents[:-1]):
+            if not (scratch / folder).exists():
+                (scratch / folder).mkdir()
+                _own(scratch / folder, uid)
+        shutil.copyfile(os.path.join(submission, relative), target, follow_symlinks=False)
+        _own(target, uid)
 
 
 def _own(path, uid):

@@ -5,6 +5,8 @@ process boundaries and is journaled as it is::
     record   {student_id, assignment, status, reason, score, max_score, flags: [str],
               notebooks: [notebook], timings: {part: seconds}, isolation: layer or None}
     notebook {name, status, reason, notebook: the autograded nbformat dict or None, cells: [cell]}
+             (from a worker, ``finish``ed: ``notebook`` replaced by ``grades``, ``feedback_html``
+             and ``autograded_ipynb``; see ``autograder.record.feedback``)
     cell     {grade_id, kind, points (None: to grade by hand), max_points, status, message}
 """
 import functools
@@ -28,6 +30,7 @@ PASSED = "passed"
 FAILED = "failed"        # a test's assertion failed, or the library rule
 CRASHED = "crashed"      # the student's process died during the tests
 TIMEOUT = "timeout"
+LIBRARY = "library"      # a test's verdict only: the library rule; recorded as FAILED, flagged
 NEEDS_GRADING = "manual" # a written answer waiting for a human
 MISSING = "missing"      # no answer, or the notebook could not be graded
 #: Verdicts of an attempted answer that did not pass (ERROR: the student's code raised).

@@ -132,7 +132,8 @@ def _sandbox(records):
 
 
 def html(records, problems):
-    """The report page for ``records`` (results records) and ``problems`` (input notes)."""
+    """The report page for ``records`` (results records) and ``problems`` (lines on the inputs
+    ignored, ``Ignored.lines``)."""
     failures = common_failures(records)
     flagged = sorted((r["student_id"], r["assignment"], r["reason"]) for r in records
                      if r["status"] == results.FLAGGED)
