@@ -7,17 +7,18 @@ the CSVs and the class report). Every record is written as soon as it arrives, s
 interrupted run keeps each finished grade; the next run skips the submissions whose files (and
 release, source notebooks and settings) have not changed and grades the rest.
 """
+import functools
 import os
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder import GraderError, collect, pool
+from autograder import GraderError, collect, lifecycle, pool
 from autograder.coursedir import ROOT, CourseDir
-from autograder.record import results
+from autograder.record import feedback, results
 from autograder.record.journal import Journal, write_atomic
-from autograder.record.recorder import Recorder
+from autograder.record.recorder import Recorder, fault
 from autograder.report import class_report, tables
 
 __all__ = ["GraderError", "Interrupted", "Summary", "run"]
@@ -29,19 +30,23 @@ class Interrupted(GraderError):
 
 @dataclass
 class Summary:
-    """What a run did: every record of this batch, the input problems, and the time spent."""
+    """What a run did: every record of this batch, the inputs ignored, and the time spent."""
     records: list = field(default_factory=list)
-    problems: list = field(default_factory=list)
+    ignored: collect.Ignored = field(default_factory=collect.Ignored)
     graded: int = 0          # submissions graded by this run
     skipped: int = 0         # unchanged submissions already graded by an earlier run
     seconds: dict = field(default_factory=dict)
 
 
 def run(submissions, out, *, course_root=ROOT, assignments=None, workers=None,
-        cell_timeout=30.0, db_url=None, grade=None, warm_up=None, progress=True):
+        cell_timeout=30.0, db_url=None, grade=None, warm_up=None, progress=True,
+        isolation="auto", scheduler=None):
     """Grade the folder or .zip ``submissions`` into ``out`` and the gradebook; a ``Summary``.
 
-    ``grade``/``warm_up`` default to the engine's (``autograder.engine.job``); tests inject others.
+    ``grade``/``warm_up`` default to the engine's (``autograder.engine.job``, its sandbox in
+    the ``isolation`` layer); tests inject others.
+    ``scheduler``: the address of a Dask scheduler to grade on (``autograder.cluster``, a
+    sibling of ``autograder.pool``) instead of the local pool of ``workers`` processes.
     Raises ``GraderError`` when the grader cannot run, ``Interrupted`` on Ctrl-C.
     """
     started = time.perf_counter()
@@ -49,18 +54,18 @@ def run(submissions, out, *, course_root=ROOT, assignments=None, workers=None,
     from autograder.engine import job as engine   # torch: seconds, while the forkserver imports it
     course, out = CourseDir(Path(course_root).resolve()), Path(out)
     if grade is None:
-        grade, warm_up = engine.grade, engine.warm_up
+        grade, warm_up = engine.grade, functools.partial(engine.warm_up, isolation)
     selected = _released(course, assignments)
-    out.mkdir(parents=True, exist_ok=True)
-    journal = Journal(out, course, {"cell_timeout": cell_timeout})
+    _check_writable(out)
+    journal = Journal(out, course, {"cell_timeout": cell_timeout, "journal": 2})
     summary = Summary()
-    with tempfile.TemporaryDirectory(prefix="autograde-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="unpacked-", dir=lifecycle.scratch()) as scratch:
         try:
-            folder = collect.unpack(submissions, scratch)
+            folder, refused = collect.unpack(submissions, scratch, summary.ignored)
         except collect.SubmissionsError as error:
             raise GraderError(str(error)) from None
-        batch = collect.collect(folder, selected, only=assignments)
-        summary.problems = batch.problems
+        batch = collect.collect(folder, selected, only=assignments, refused=refused,
+                                ignored=summary.ignored)
         missing = [_error_record(course, found) for found in batch.missing]
         keys = {found: journal.key(found.assignment, found.folder)
                 for found in batch.gradable + batch.unusable}
@@ -74,7 +79,11 @@ def run(submissions, out, *, course_root=ROOT, assignments=None, workers=None,
                    for found in batch.gradable if earlier[found] is None}
         workers = min(workers or os.cpu_count(), len(pending))
         # The workers warm up (import torch, start the sandbox) while the gradebook is set up.
-        grading_pool = pool.Pool(workers, warm_up) if pending else None
+        if scheduler and pending:
+            from autograder.cluster import DaskPool
+            grading_pool = DaskPool(scheduler, grade, warm_up)
+        else:
+            grading_pool = pool.Pool(workers, warm_up) if pending else None
         used = sorted({found.assignment for found in batch.gradable + batch.unusable})
         try:
             with Recorder(course, out, db_url, journal, used) as recorder:
@@ -104,10 +113,14 @@ def run(submissions, out, *, course_root=ROOT, assignments=None, workers=None,
 
                 grading = time.perf_counter()
                 try:
-                    pool.grade_all(list(pending), grading_pool, workers, grade, warm_up,
-                                   on_result, on_failure, progress)
+                    if scheduler:
+                        grading_pool.grade_all(list(pending), on_result, on_failure, progress)
+                    else:   # the pure work on each record is the worker's (feedback.finish)
+                        pool.grade_all(list(pending), grading_pool, workers, functools.partial(
+                            feedback.grade_and_finish, grade), warm_up, on_result, on_failure,
+                            progress)
                 except KeyboardInterrupt:
-                    write_outputs(out, summary.records + missing, summary.problems)
+                    write_outputs(out, summary.records + missing, summary.ignored)
                     raise Interrupted(
                         f"interrupted: {summary.graded} of {len(pending)} submissions graded "
                         "and recorded this run; run the same command again to grade the "
@@ -119,7 +132,7 @@ def run(submissions, out, *, course_root=ROOT, assignments=None, workers=None,
                 grading_pool.shutdown(wait=False, cancel_futures=True)
     summary.records += missing
     writing = time.perf_counter()
-    write_outputs(out, summary.records, summary.problems)
+    write_outputs(out, summary.records, summary.ignored)
     summary.seconds["csv+report"] = time.perf_counter() - writing
     summary.seconds["total"] = time.perf_counter() - started
     summary.records.sort(key=results.key)
@@ -128,8 +141,21 @@ def run(submissions, out, *, course_root=ROOT, assignments=None, workers=None,
 
 def _error_record(course, found):
     """The error record of a submission ``collect`` found unusable or missing."""
-    return results.error_record(found.student_id, found.assignment, found.reason,
-                                course.release(found.assignment))
+    record = results.error_record(found.student_id, found.assignment, found.reason,
+                                  course.release(found.assignment))
+    record["flags"] += [found.flag] if found.flag else []
+    return record
+
+
+def _check_writable(out):
+    """Make ``out`` and check that a file can be written there (before grading anything)."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".autograde-probe"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as error:
+        raise GraderError(fault(error, out, None)) from None
 
 
 def _released(course, assignments):
@@ -152,7 +178,10 @@ def _released(course, assignments):
     return released
 
 
-def write_outputs(out, records, problems):
+def write_outputs(out, records, ignored):
     """``OUT/grades.csv``, ``OUT/cells.csv`` and the class report ``OUT/report.html``."""
-    tables.write_tables(out, records)
-    write_atomic(out / "report.html", class_report.html(records, problems))
+    try:
+        tables.write_tables(out, records)
+        write_atomic(out / "report.html", class_report.html(records, ignored.lines(first=20)))
+    except OSError as error:
+        raise GraderError(fault(error, out, None)) from None

@@ -6,7 +6,8 @@ An interrupted run keeps each finished grade; the next run skips the submissions
 import hashlib
 import json
 import os
-from pathlib import Path
+
+from autograder.intake.reader import digest
 
 
 class Journal:
@@ -22,10 +23,10 @@ class Journal:
         source notebooks (hidden tests) and the grading settings. (After a change to the grader
         itself, grade into a new OUT.)"""
         if assignment not in self.assignment_digests:
-            self.assignment_digests[assignment] = _digest(
+            self.assignment_digests[assignment] = digest(
                 self.course.release(assignment), self.course.source(assignment))
         return hashlib.sha256(json.dumps(
-            [_digest(submission), self.assignment_digests[assignment], self.settings]
+            [digest(submission), self.assignment_digests[assignment], self.settings]
         ).encode()).hexdigest()
 
     def _path(self, student, assignment):
@@ -36,8 +37,11 @@ class Journal:
         path = self._path(student, assignment)
         if not path.exists():
             return None
-        entry = json.loads(path.read_text())
-        return entry["record"] if entry["key"] == key else None
+        try:
+            entry = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError:   # damaged (a disk that filled up): graded again
+            return None
+        return entry["record"] if entry.get("key") == key else None
 
     def write(self, record, key):
         """Journal ``record``, graded from ``key``."""
@@ -45,19 +49,13 @@ class Journal:
                      json.dumps({"key": key, "record": record}))
 
 
-def _digest(*folders):
-    """sha256 of every file under ``folders`` (names and contents)."""
-    digest = hashlib.sha256()
-    for folder in folders:
-        for path in sorted(Path(folder).rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts:
-                digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
-
-
 def write_atomic(path, text):
     """Write ``text`` to ``path`` atomically (a reader never sees half a file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
-    partial.write_text(text)
-    os.replace(partial, path)
+    try:
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, path)
+    except OSError:
+        partial.unlink(missing_ok=True)
+        raise

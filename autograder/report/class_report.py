@@ -9,6 +9,7 @@ import html as html_lib
 import io
 from collections import Counter, defaultdict
 
+from autograder.engine.isolation import DESCRIPTIONS
 from autograder.record import results
 
 TOP_MESSAGES = 15
@@ -123,8 +124,16 @@ def _status_rows(records):
     return rows
 
 
+def _sandbox(records):
+    """The isolation layers the records' student code ran under, in words."""
+    layers = sorted({r["isolation"] for r in records if r.get("isolation")})
+    return "; ".join(html_lib.escape(DESCRIPTIONS.get(layer, layer)) for layer in layers) \
+        or "no student code ran"
+
+
 def html(records, problems):
-    """The report page for ``records`` (results records) and ``problems`` (input notes)."""
+    """The report page for ``records`` (results records) and ``problems`` (lines on the inputs
+    ignored, ``Ignored.lines``)."""
     failures = common_failures(records)
     flagged = sorted((r["student_id"], r["assignment"], r["reason"]) for r in records
                      if r["status"] == results.FLAGGED)
@@ -132,7 +141,8 @@ def html(records, problems):
                     if r["status"] == results.ERROR)
     students = len({r["student_id"] for r in records})
     sections = [
-        f"<h1>Class report</h1><p>{students} students, {len(records)} submissions.</p>",
+        f"<h1>Class report</h1><p>{students} students, {len(records)} submissions.</p>"
+        f"<p>Sandbox: {_sandbox(records)}</p>",
         "<h2>Submissions</h2>" + _table(
             ["assignment", "graded", "flagged", "error", "mean score (graded + flagged)"],
             _status_rows(records)),

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from autograder.coursedir import ROOT, CourseDir, chapters
+from autograder.engine import isolation
 from autograder.engine.cells import nbgrader
 from autograder.record import results
 from autograder.tools import submissions
@@ -116,10 +117,17 @@ def main(argv=None):
     parser.add_argument("--timeout", type=float, default=20.0,
                         help="seconds per cell (default 20: the demo has an infinite loop)")
     parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--isolation", choices=isolation.CHOICES, default="auto")
     args = parser.parse_args(argv)
     from autograder import author
-    from autograder.cli import describe
+    from autograder.cli import announce, describe
     from autograder.coordinator import GraderError, run
+
+    try:
+        layer = isolation.probe(args.isolation)
+    except isolation.Unavailable as error:
+        sys.exit(f"autograde: {error}")
+    print(announce(layer), flush=True)
 
     assignments = chapters()
     if not assignments:
@@ -134,10 +142,11 @@ def main(argv=None):
     try:
         summary = run(DEMO / "submitted", DEMO / "out", assignments=assignments,
                       workers=args.workers, cell_timeout=args.timeout,
-                      db_url=f"sqlite:///{DEMO / 'gradebook.db'}")
+                      db_url=f"sqlite:///{DEMO / 'gradebook.db'}", isolation=layer)
     except GraderError as error:
         sys.exit(f"autograde: {error}")
     print()
+    print(f"graded in the sandbox layer: {layer}")
     print(grade_table(summary.records))
     print()
     for record in summary.records:
