@@ -9,7 +9,7 @@ export MPLBACKEND := Agg
 
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench notebooks clean
+.PHONY: install demo test bench bench-isolation bench-scale audit notebooks student clean
 
 install: $(STAMP)
 
@@ -27,11 +27,28 @@ demo: install
 test: install
 	$(BIN)/python -m pytest tests source --nbval --nbval-current-env
 
+bench-isolation: install
+	$(BIN)/python -m autograder.tools.bench_isolation
+
 bench: install
 	$(BIN)/python -m autograder.tools.bench
+
+bench-scale: install
+	$(BIN)/python -m autograder.tools.bench_scale
+
+# Mutation testing of the hidden tests: every first-order mutant of the answer key.
+audit: install
+	$(BIN)/python -m autograder.author.audit
 
 clean:
 	rm -rf $(VENV) .pytest_cache
 
 notebooks: install
 	$(BIN)/python -m autograder.author
+
+# JupyterLab for students: nbgrader's instructor tools (Create Assignment, Formgrader, Course
+# List, the Nbgrader menu) are disabled by student/jupyter/labconfig/page_config.json; widget
+# state is saved with the notebook (student/jupyter/lab/user-settings), so a reopened notebook
+# still shows its explorers.
+student: install
+	JUPYTER_CONFIG_DIR=$(CURDIR)/student/jupyter $(BIN)/jupyter lab release/

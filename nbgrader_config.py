@@ -19,3 +19,10 @@ c.Autograde.sanitize_preprocessors = ["nbgrader.preprocessors.ClearOutput",
                                       "nbgrader.preprocessors.DeduplicateIds",
                                       "nbgrader.preprocessors.OverwriteKernelspec"]
 c.Autograde.autograde_preprocessors = ["autograder.nbgrader_safe.SandboxedAutograde"]
+# MathJax from a local copy (the jupyter-server-mathjax package), not a CDN, so that feedback
+# pages read offline; the formgrader gets the same copy from that package's server extension.
+import jupyter_server_mathjax  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+c.HTMLExporter.mathjax_url = ((Path(jupyter_server_mathjax.__file__).parent / "static" / "MathJax.js")
+                              .as_uri() + "?config=TeX-AMS_CHTML-full,Safe")

@@ -1,7 +1,7 @@
 """The answer key: one reference solution for every graded function of the course.
 
 This module is the single source of truth for the solutions shown in ``source/``: the
-notebook builder (``autograder.authoring``) copies each function body below into its
+notebook builder (``autograder.author``) copies each function body below into its
 chapter's solution cell, and a test fails when they drift apart. Each function follows the
 notes' algorithm where the notes give one, and none calls the library routine that *is* its
 answer (``F.conv2d``, ``F.pad``, ``nn.MaxPool2d``, ...), except where the contract allows it.

@@ -2,10 +2,11 @@
 
     autograde SUBMISSIONS --out OUT [--assignment NAME ...] [--student ID ...] [--force]
               [--workers N] [--timeout SECONDS] [--db URL] [--course DIR]
+              [--isolation auto|root|userns|landlock|none] [--scheduler ADDRESS]
     autograde export --format csv|canvas|moodle --out FILE [--roster FILE] ...  (see export.py)
 
 Exit status: 0 when the batch finished (whatever the submissions did), 1 when the grader cannot
-run (no release, no gradebook), 2 for bad arguments, 130 when interrupted (grades recorded so far
+run (no release, no gradebook, no sandbox), 2 for bad arguments, 130 when interrupted (grades recorded so far
 are kept; run the same command again to grade the rest).
 """
 import argparse
@@ -14,6 +15,7 @@ import sys
 from pathlib import Path
 
 from autograder.coursedir import ROOT
+from autograder.engine import isolation
 from autograder.record import results
 
 
@@ -66,8 +68,23 @@ def parser():
                         help="wall time allowed per cell and per test cell (default: 30)")
     parser.add_argument("--db", type=db_url_argument, metavar="URL",
                         help="gradebook SQLAlchemy URL (default: sqlite:///<course>/gradebook.db)")
+    parser.add_argument("--isolation", choices=isolation.CHOICES, default="auto",
+                        help="the sandbox layer: auto (the strongest this machine allows: root, "
+                             "then user namespaces, then Landlock), or demand one; none runs "
+                             "student code unconfined (trusted code only); with "
+                             "--scheduler, each Dask worker chooses its own")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="grade on the Dask cluster of this scheduler (tcp://host:8786; "
+                             "default: Dask's configuration, DASK_SCHEDULER_ADDRESS) instead of "
+                             "local processes")
     course_dir(parser)
     return parser
+
+
+def announce(layer):
+    """The first line of a run: the sandbox layer in force (shouted when there is none)."""
+    text = f"autograde: sandbox: {isolation.DESCRIPTIONS[layer]}"
+    return f"{'!' * 88}\n{text}\n{'!' * 88}" if layer == "none" else text
 
 
 def course_dir(parser):
@@ -97,11 +114,25 @@ def main(argv=None):
     if not Path(args.course).is_dir():
         cli.error(f"--course {args.course} is not a folder")
 
+    from autograder.cluster import scheduler_address
+    scheduler = scheduler_address(args.scheduler)
+    if scheduler:   # the workers' machines, not this one, decide (each record names its layer)
+        layer = args.isolation
+        print(f"autograde: sandbox: --isolation {layer} on each worker of the Dask cluster "
+              f"at {scheduler}", file=sys.stderr, flush=True)
+    else:
+        try:
+            layer = isolation.probe(args.isolation)
+        except isolation.Unavailable as error:
+            print(f"autograde: error: {error}", file=sys.stderr)
+            return 1
+        print(announce(layer), file=sys.stderr, flush=True)
     from autograder.coordinator import GraderError, Interrupted, run
     try:
         summary = run(submissions, out, course_root=args.course, assignments=args.assignment,
                       students=args.student, force=args.force, workers=args.workers,
-                      cell_timeout=args.timeout, db_url=args.db)
+                      cell_timeout=args.timeout, db_url=args.db, isolation=layer,
+                      scheduler=scheduler)
     except Interrupted as stop:
         print(f"autograde: {stop}", file=sys.stderr)
         return 130
@@ -123,9 +154,9 @@ def describe(summary, out):
              f"{counts[results.FLAGGED]} flagged for a human, {counts[results.ERROR]} could not "
              "be graded "
              f"({summary.graded} graded now, {summary.skipped} unchanged since the last run)"]
-    if summary.problems:
-        lines.append(f"{len(summary.problems)} inputs ignored:")
-        lines += [f"  {problem}" for problem in summary.problems]
+    if summary.ignored:
+        lines.append(f"{len(summary.ignored)} inputs ignored (all in the report):")
+        lines += [f"  {line}" for line in summary.ignored.lines()]
     lines += [f"grades:   {out / 'grades.csv'}", f"cells:    {out / 'cells.csv'}",
               f"feedback: {out / 'feedback'}/<student_id>/<assignment>/",
               f"report:   {out / 'report.html'}"]

@@ -3,22 +3,24 @@
 The layout is nbgrader's ``submitted/``: ``<student_id>/<assignment>/<notebook>.ipynb`` (an
 optional ``timestamp.txt`` next to the notebooks, as ``nbgrader collect`` writes it). Whatever
 does not fit is reported with a reason, never fatal: a stray file, an unknown assignment folder,
-a notebook with the wrong name or that is not valid JSON, a chapter a student did not submit.
+a notebook with the wrong name or that cannot be read (``autograder.intake.reader``), a chapter
+a student did not submit. A student or assignment folder that is a symlink is refused and
+flagged (it could point into ``source/`` or at another student's work); an id the gradebook
+cannot hold costs only that student.
 """
 import difflib
-import json
+import os
 import zipfile
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
+
+from autograder.intake import names, reader, unzip
+from autograder.intake.names import Ignored
 
 #: Files that nbgrader's own ``collect`` puts next to the notebooks.
 NBGRADER_FILES = {"timestamp.txt"}
 #: Clutter that archivers and editors leave behind; skipped without a word.
 CLUTTER = {"__MACOSX", ".DS_Store", ".ipynb_checkpoints", "Thumbs.db"}
-
-
-#: Largest total size a .zip of submissions may unpack to.
-MAX_UNZIPPED = 4 << 30
 
 
 class SubmissionsError(ValueError):
@@ -27,145 +29,166 @@ class SubmissionsError(ValueError):
 
 @dataclass(frozen=True)
 class Submission:
-    """One student's folder of one assignment (None if not submitted), and why it cannot be
-    graded ("" if it can)."""
+    """One student's folder of one assignment (None if there is none; the symlink itself if it
+    is one), why it cannot be graded ("" if it can), and a ``flag`` for a human ("" if none)."""
     student_id: str
     assignment: str
     folder: Path | None
     reason: str = ""
+    flag: str = ""
 
 
 @dataclass
 class Batch:
     """What collect found, as ``Submission``s: ``gradable``; ``unusable``, folders that cannot be
-    graded; ``missing``, chapters not submitted; and ``problems``, one line per stray input;
-    ``students``, every student seen."""
+    graded (recorded); ``missing``, chapters not submitted and submissions whose id the
+    gradebook cannot hold (reported, not recorded); ``ignored``, the stray inputs;
+    ``refused``, the zip members not unpacked (``unpack``)."""
     gradable: list = field(default_factory=list)
     unusable: list = field(default_factory=list)
     missing: list = field(default_factory=list)
-    problems: list = field(default_factory=list)
-    students: list = field(default_factory=list)
+    ignored: Ignored = field(default_factory=Ignored)
+    refused: dict = field(default_factory=dict)    # {unpacked path: why it was not unpacked}
 
 
-def unpack(submissions, scratch):
-    """The folder holding the student folders: ``submissions`` itself, or a .zip of it
-    extracted into ``scratch``. A zip may wrap everything in one top folder (``submitted/``)."""
+def unpack(submissions, scratch, ignored):
+    """``(folder, refused)``: the folder holding the student folders (``submissions`` itself, or
+    a .zip of it unpacked into ``scratch``; a zip may wrap everything in one top folder) and
+    ``{path: reason}`` of the zip members that were not unpacked (noted in ``ignored``)."""
     submissions = Path(submissions)
     if submissions.is_dir():
-        return submissions
+        return submissions, {}
     if not zipfile.is_zipfile(submissions):
         raise SubmissionsError(f"{submissions} is neither a folder nor a .zip file")
     try:
-        with zipfile.ZipFile(submissions) as archive:
-            members = archive.infolist()
-            for member in members:
-                if member.filename.startswith("/") or ".." in PurePosixPath(member.filename).parts:
-                    raise SubmissionsError(f"{submissions} holds an unsafe path "
-                                           f"{member.filename!r}: refusing to extract it")
-            if sum(member.file_size for member in members) > MAX_UNZIPPED:
-                raise SubmissionsError(f"{submissions} unpacks to more than "
-                                       f"{MAX_UNZIPPED >> 30} GiB: refusing to extract it")
-            archive.extractall(scratch)
-    except (zipfile.BadZipFile, OSError) as error:
-        raise SubmissionsError(f"{submissions} cannot be unpacked: {error}") from None
+        done = unzip.unpack(submissions, scratch)
+    except unzip.UnsafeZip as error:
+        raise SubmissionsError(str(error)) from None
+    for where, count in done.repeated.items():
+        ignored.add("paths repeated in the zip", where, f"{count} copies, the last one used")
+    for where, why in done.refused.items():
+        ignored.add("zip members not unpacked", where, why)
+    refused = {Path(scratch, where): why for where, why in done.refused.items()}
     root = Path(scratch)
     entries = [p for p in root.iterdir() if p.name not in CLUTTER]
-    while len(entries) == 1 and entries[0].is_dir() and not _looks_like_student(entries[0]):
+    while len(entries) == 1 and entries[0].is_dir() and not _looks_like_student(entries[0],
+                                                                                refused):
         root = entries[0]
         entries = [p for p in root.iterdir() if p.name not in CLUTTER]
-    return root
+    return root, refused
 
 
-def _looks_like_student(folder):
-    """True if ``folder`` holds an assignment folder with a notebook in it."""
-    return any(child.is_dir() and any(child.glob("*.ipynb")) for child in folder.iterdir())
+def _looks_like_student(folder, refused):
+    """True if ``folder`` holds an assignment folder with a notebook in it (or one that was
+    in the zip but ``refused``)."""
+    return any(child.is_dir() and (any(child.glob("*.ipynb")) or any(
+        path.parent == child for path in refused)) for child in folder.iterdir())
 
 
-def collect(folder, released, only=None):
+def collect(folder, released, only=None, refused=None, ignored=None):
     """Read ``folder`` (``<student_id>/<assignment>/<notebook>.ipynb``) into a ``Batch``.
 
     ``released`` is ``{assignment: [notebook stems]}`` (``CourseDir.released``); ``only``
-    limits the grading to these assignments. A chapter counts as missing for a student when
-    another student submitted it, or when it was asked for by name in ``only``.
+    limits the grading to these assignments; ``refused`` is ``unpack``'s, and so is ``ignored``
+    (an ``Ignored`` that collect adds to). A chapter counts as
+    missing for a student when another student submitted it, or when it was asked for by
+    name in ``only``.
     """
     selected = list(only) if only else list(released)
-    batch = Batch()
+    batch = Batch(refused=refused or {}, ignored=ignored if ignored is not None else Ignored())
     seen = {}  # student -> {assignment: folder}
     for entry in sorted(Path(folder).iterdir()):
         if entry.name in CLUTTER:
             continue
-        if not entry.is_dir():
-            batch.problems.append(f"{entry.name}: stray file at the top level, ignored "
-                                  "(expected <student_id>/<assignment>/<notebook>.ipynb)")
+        if entry.is_symlink():   # refused, for each assignment it seems to hold
+            seen[entry.name] = ({a: entry for a in selected if (entry / a).is_dir()}
+                                or dict.fromkeys(selected, entry))
+        elif not entry.is_dir():
+            batch.ignored.add("stray files at the top level", entry.name,
+                              "expected <student_id>/<assignment>/<notebook>.ipynb")
         elif entry.name.startswith("."):
-            batch.problems.append(f"{entry.name}/: hidden folder, ignored")
+            batch.ignored.add("hidden folders", f"{entry.name}/")
         else:
-            seen[entry.name] = _student_folders(entry, released, selected, batch.problems)
-    batch.students = sorted(seen)
+            seen[entry.name] = _student_folders(entry, released, selected, batch.ignored)
+    for where, why in batch.refused.items():   # a name too long to unpack: that student only
+        parts = where.relative_to(folder).parts if where.is_relative_to(folder) else ()
+        if len(parts) > 1 and not (Path(folder) / parts[0]).exists() and parts[1] in selected:
+            seen.setdefault(parts[0], {})[parts[1]] = None
     submitted = {a for folders in seen.values() for a in folders}
-    for student_id, folders in seen.items():
+    for name, folders in seen.items():
+        student_id = names.student_id(name)
         for assignment in selected:
             if assignment in folders:
-                _add_submission(batch, student_id, assignment, folders[assignment],
+                _add_submission(batch, name, assignment, folders[assignment],
                                 released[assignment])
             elif assignment in submitted or only:
                 batch.missing.append(Submission(
                     student_id, assignment, None,
-                    f"not submitted: no folder {student_id}/{assignment}/"))
+                    f"not submitted: no folder {names.shown(name)}/{assignment}/"))
     return batch
 
 
-def _student_folders(student, released, selected, problems):
+def _student_folders(student, released, selected, ignored):
     """``{assignment: folder}`` of one student's folders of ``selected`` assignments; what is
-    not a released assignment is reported."""
+    not a released assignment is noted in ``ignored``."""
     folders = {}
     for entry in sorted(student.iterdir()):
         where = f"{student.name}/{entry.name}"
         if entry.name in CLUTTER:
             continue
-        if not entry.is_dir():
-            problems.append(f"{where}: stray file, ignored (notebooks go in "
-                            f"{student.name}/<assignment>/)")
-        elif entry.name in selected:
+        if entry.name in selected and (entry.is_dir() or entry.is_symlink()):
             folders[entry.name] = entry
+        elif not entry.is_dir():
+            ignored.add("stray files in a student folder", where,
+                        f"notebooks go in {names.shown(student.name)}/<assignment>/")
         elif entry.name not in released:
             guess = difflib.get_close_matches(entry.name, list(released), n=1)
-            hint = f" (did you mean {guess[0]}?)" if guess else ""
-            problems.append(f"{where}/: not a released assignment{hint}, ignored")
+            ignored.add("folders that are not a released assignment", f"{where}/",
+                        f"did you mean {guess[0]}?" if guess else "")
     return folders
 
 
-def _add_submission(batch, student_id, assignment, folder, stems):
-    """Add ``folder`` to the gradable submissions, or to the unusable ones with the reason."""
-    where = f"{student_id}/{assignment}"
+def _add_submission(batch, name, assignment, folder, stems):
+    """Add ``folder`` (``name``'s, of ``assignment``) to the gradable submissions, or to the
+    unusable ones with the reason (or the missing ones, if it cannot be recorded)."""
+    student_id = names.student_id(name)
+    problem = names.id_problem(student_id)
+    if problem:
+        batch.missing.append(Submission(student_id, assignment, None, problem))
+        return
+    if folder is None:     # see ``collect``: its name was too long to unpack
+        batch.missing.append(Submission(student_id, assignment, None, (
+            f"the folder name is longer than the {unzip.NAME_MAX} bytes a file system allows: "
+            "not unpacked")))
+        return
+    where = f"{name}/{assignment}"
+    link = next((p for p in (folder.parent, folder) if p.is_symlink()), None)
+    if link is not None:
+        shown = names.shown(name if link.name == name else where)
+        reason = (f"{shown}/ is a symbolic link to {names.shown(os.readlink(link))}: "
+                  f"not graded as {names.shown(name)}'s work")
+        batch.unusable.append(Submission(student_id, assignment, link, reason, flag=reason))
+        return
     notebooks = {p.name for p in folder.iterdir() if p.name not in CLUTTER}
     expected = {f"{stem}.ipynb" for stem in stems}
-    for name in sorted(notebooks - expected - NBGRADER_FILES):
-        guess = difflib.get_close_matches(name, sorted(expected), n=1, cutoff=0.4)
-        hint = f" (expected {guess[0]})" if guess else ""
-        batch.problems.append(f"{where}/{name}: not a notebook of {assignment}{hint}, ignored")
+    for stray in sorted(notebooks - expected - NBGRADER_FILES):
+        guess = difflib.get_close_matches(stray, sorted(expected), n=1, cutoff=0.4)
+        batch.ignored.add(f"files that are not a notebook of {assignment}", f"{where}/{stray}",
+                          f"expected {guess[0]}" if guess else "")
     reasons = []
-    for name in sorted(expected):
-        if name not in notebooks:
+    for notebook in sorted(expected):
+        if notebook not in notebooks:
             strays = sorted(notebooks - expected - NBGRADER_FILES)
-            found = f"; found {', '.join(strays)}: rename it to {name}" if strays else ""
-            reasons.append(f"{name} is missing{found}")
+            found = (f"; found {', '.join(names.shown(s) for s in strays[:3])}: rename it to "
+                     f"{notebook}" if strays else "")
+            why = batch.refused.get(folder / notebook)
+            reasons.append(f"{notebook} {why}" if why else f"{notebook} is missing{found}")
         else:
-            reason = _unreadable(folder / name)
-            if reason:
-                reasons.append(f"{name} {reason}")
+            try:
+                reader.read_notebook(folder / notebook)
+            except reader.Unreadable as error:
+                reasons.append(str(error))
     if reasons:
         batch.unusable.append(Submission(student_id, assignment, folder, "; ".join(reasons)))
     else:
         batch.gradable.append(Submission(student_id, assignment, folder))
-
-
-def _unreadable(path):
-    """Why the notebook at ``path`` cannot be read, or None if it is a JSON notebook."""
-    try:
-        nb = json.loads(path.read_bytes())
-    except (OSError, ValueError) as error:
-        return f"is not a valid notebook (not JSON: {str(error).splitlines()[0]})"
-    if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
-        return "is not a Jupyter notebook (no list of cells)"
-    return None

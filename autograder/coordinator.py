@@ -7,17 +7,18 @@ the CSVs and the class report). Every record is written as soon as it arrives, s
 interrupted run keeps each finished grade; the next run skips the submissions whose files (and
 release, source notebooks and settings) have not changed and grades the rest.
 """
+import functools
 import os
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder import GraderError, collect, pool
+from autograder import GraderError, collect, lifecycle, pool
 from autograder.coursedir import ROOT, CourseDir
-from autograder.record import results
+from autograder.record import feedback, results
 from autograder.record.journal import Journal, write_atomic
-from autograder.record.recorder import Recorder
+from autograder.record.recorder import Recorder, fault
 from autograder.report import class_report, tables
 
 __all__ = ["GraderError", "Interrupted", "Summary", "run"]
@@ -29,22 +30,26 @@ class Interrupted(GraderError):
 
 @dataclass
 class Summary:
-    """What a run did: every record of this batch, the input problems, and the time spent."""
+    """What a run did: every record of this batch, the inputs ignored, and the time spent."""
     records: list = field(default_factory=list)
-    problems: list = field(default_factory=list)
+    ignored: collect.Ignored = field(default_factory=collect.Ignored)
     graded: int = 0          # submissions graded by this run
     skipped: int = 0         # unchanged submissions already graded by an earlier run
     seconds: dict = field(default_factory=dict)
 
 
 def run(submissions, out, *, course_root=ROOT, assignments=None, students=None, force=False,
-        workers=None, cell_timeout=30.0, db_url=None, grade=None, warm_up=None, progress=True):
+        workers=None, cell_timeout=30.0, db_url=None, grade=None, warm_up=None, progress=True,
+        isolation="auto", scheduler=None):
     """Grade the folder or .zip ``submissions`` into ``out`` and the gradebook; a ``Summary``.
 
     ``students`` limits the run to these student ids (the other students' grades stay as they
     are, and stay in the CSVs and the report); ``force`` regrades submissions that did not change
     (a hand grade of a written answer that did not change is kept either way).
-    ``grade``/``warm_up`` default to the engine's (``autograder.engine.job``); tests inject others.
+    ``grade``/``warm_up`` default to the engine's (``autograder.engine.job``, its sandbox in
+    the ``isolation`` layer); tests inject others.
+    ``scheduler``: the address of a Dask scheduler to grade on (``autograder.cluster``, a
+    sibling of ``autograder.pool``) instead of the local pool of ``workers`` processes.
     Raises ``GraderError`` when the grader cannot run, ``Interrupted`` on Ctrl-C.
     """
     started = time.perf_counter()
@@ -52,18 +57,18 @@ def run(submissions, out, *, course_root=ROOT, assignments=None, students=None, 
     from autograder.engine import job as engine   # torch: seconds, while the forkserver imports it
     course, out = CourseDir(Path(course_root).resolve()), Path(out)
     if grade is None:
-        grade, warm_up = engine.grade, engine.warm_up
+        grade, warm_up = engine.grade, functools.partial(engine.warm_up, isolation)
     selected = _released(course, assignments)
-    out.mkdir(parents=True, exist_ok=True)
-    journal = Journal(out, course, {"cell_timeout": cell_timeout})
+    _check_writable(out)
+    journal = Journal(out, course, {"cell_timeout": cell_timeout, "journal": 2})
     summary = Summary()
-    with tempfile.TemporaryDirectory(prefix="autograde-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="unpacked-", dir=lifecycle.scratch()) as scratch:
         try:
-            folder = collect.unpack(submissions, scratch)
+            folder, refused = collect.unpack(submissions, scratch, summary.ignored)
         except collect.SubmissionsError as error:
             raise GraderError(str(error)) from None
-        batch = _only(collect.collect(folder, selected, only=assignments), students)
-        summary.problems = batch.problems
+        batch = _only(collect.collect(folder, selected, only=assignments, refused=refused,
+                                      ignored=summary.ignored), students)
         missing = [_error_record(course, found) for found in batch.missing]
         keys = {found: journal.key(found.assignment, found.folder)
                 for found in batch.gradable + batch.unusable}
@@ -78,7 +83,11 @@ def run(submissions, out, *, course_root=ROOT, assignments=None, students=None, 
                    for found in batch.gradable if earlier[found] is None}
         workers = min(workers or os.cpu_count(), len(pending))
         # The workers warm up (import torch, start the sandbox) while the gradebook is set up.
-        grading_pool = pool.Pool(workers, warm_up) if pending else None
+        if scheduler and pending:
+            from autograder.cluster import DaskPool
+            grading_pool = DaskPool(scheduler, grade, warm_up)
+        else:
+            grading_pool = pool.Pool(workers, warm_up) if pending else None
         used = sorted({found.assignment for found in batch.gradable + batch.unusable})
         try:
             with Recorder(course, out, db_url, journal, used) as recorder:
@@ -108,10 +117,14 @@ def run(submissions, out, *, course_root=ROOT, assignments=None, students=None, 
 
                 grading = time.perf_counter()
                 try:
-                    pool.grade_all(list(pending), grading_pool, workers, grade, warm_up,
-                                   on_result, on_failure, progress)
+                    if scheduler:
+                        grading_pool.grade_all(list(pending), on_result, on_failure, progress)
+                    else:   # the pure work on each record is the worker's (feedback.finish)
+                        pool.grade_all(list(pending), grading_pool, workers, functools.partial(
+                            feedback.grade_and_finish, grade), warm_up, on_result, on_failure,
+                            progress)
                 except KeyboardInterrupt:
-                    write_outputs(out, summary.records + missing, summary.problems,
+                    write_outputs(out, summary.records + missing, summary.ignored,
                                   course.root / "release")
                     raise Interrupted(
                         f"interrupted: {summary.graded} of {len(pending)} submissions graded "
@@ -125,7 +138,7 @@ def run(submissions, out, *, course_root=ROOT, assignments=None, students=None, 
     summary.records += missing
     writing = time.perf_counter()
     others = [r for r in journal.records() if r["student_id"] not in students] if students else []
-    write_outputs(out, summary.records + others, summary.problems, course.root / "release")
+    write_outputs(out, summary.records + others, summary.ignored, course.root / "release")
     summary.seconds["csv+report"] = time.perf_counter() - writing
     summary.seconds["total"] = time.perf_counter() - started
     summary.records.sort(key=results.key)
@@ -137,10 +150,12 @@ def _only(batch, students):
     chapters not submitted stay everyone's); a student without a folder is an error naming them."""
     if not students:
         return batch
-    unknown = sorted(set(students) - set(batch.students))
+    there = sorted({found.student_id
+                    for found in batch.gradable + batch.unusable + batch.missing})
+    unknown = sorted(set(students) - set(there))
     if unknown:
         raise GraderError(f"no submissions of {', '.join(unknown)} in SUBMISSIONS "
-                          f"(students there: {', '.join(batch.students) or 'none'})")
+                          f"(students there: {', '.join(there) or 'none'})")
     batch.gradable = [found for found in batch.gradable if found.student_id in students]
     batch.unusable = [found for found in batch.unusable if found.student_id in students]
     return batch
@@ -148,8 +163,21 @@ def _only(batch, students):
 
 def _error_record(course, found):
     """The error record of a submission ``collect`` found unusable or missing."""
-    return results.error_record(found.student_id, found.assignment, found.reason,
-                                course.release(found.assignment))
+    record = results.error_record(found.student_id, found.assignment, found.reason,
+                                  course.release(found.assignment))
+    record["flags"] += [found.flag] if found.flag else []
+    return record
+
+
+def _check_writable(out):
+    """Make ``out`` and check that a file can be written there (before grading anything)."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".autograde-probe"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as error:
+        raise GraderError(fault(error, out, None)) from None
 
 
 def _released(course, assignments):
@@ -172,8 +200,12 @@ def _released(course, assignments):
     return released
 
 
-def write_outputs(out, records, problems, release_root=None):
+def write_outputs(out, records, ignored, release_root=None):
     """``OUT/grades.csv``, ``OUT/cells.csv`` and the class report ``OUT/report.html``
     (``release_root``: the course's ``release/``, for the similarity section)."""
-    tables.write_tables(out, records)
-    write_atomic(out / "report.html", class_report.html(records, problems, release_root))
+    try:
+        tables.write_tables(out, records)
+        write_atomic(out / "report.html",
+                     class_report.html(records, ignored.lines(first=20), release_root))
+    except OSError as error:
+        raise GraderError(fault(error, out, None)) from None

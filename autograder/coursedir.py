@@ -5,7 +5,6 @@
     <root>/source/<assignment>/<notebook>.ipynb    source notebook, with the hidden tests
     <root>/release/<assignment>/<notebook>.ipynb   what students get
     <root>/submitted/<student>/<assignment>/       what nbgrader collect gathers
-    <root>/autograded/<student>/<assignment>/      the graded notebooks
     <root>/gradebook.db                            the default gradebook
 """
 from pathlib import Path
@@ -25,9 +24,6 @@ class CourseDir:
 
     def release(self, assignment):
         return self.root / "release" / assignment
-
-    def autograded(self, student, assignment):
-        return self.root / "autograded" / student / assignment
 
     def text_sources(self):
         """Every chapter's text source, ``source/<assignment>/<notebook>.py``, in order."""

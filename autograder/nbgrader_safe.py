@@ -56,7 +56,9 @@ class SandboxedAutograde(NbGraderPreprocessor):
             raise RuntimeError(f"autograde failed on {student}/{assignment} "
                                f"(exit {done.returncode}): {done.stderr.strip()[-2000:]}")
         self.log.info(done.stdout)
-        graded = root / "autograded" / student / assignment / f"{notebook}.ipynb"
+        from autograder.record.gradebook import CourseGradebook
+        folder = CourseGradebook(root, info["db_url"]).autograded_folder(root / self.out)
+        graded = folder / student / assignment / f"{notebook}.ipynb"
         if not graded.exists():
             raise RuntimeError(f"autograde wrote no {graded}: {done.stdout.strip()[-2000:]}")
         return nbformat.read(str(graded), as_version=nbformat.NO_CONVERT), resources

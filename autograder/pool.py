@@ -12,7 +12,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 from tqdm import tqdm
 
-from autograder import GraderError
+from autograder import GraderError, lifecycle
 
 
 def grade_all(jobs, pool, workers, grade, warm_up, on_result, on_failure, progress=True):
@@ -43,8 +43,11 @@ def grade_all(jobs, pool, workers, grade, warm_up, on_result, on_failure, progre
 def start_forkserver(module):
     """Start the process that pool workers are forked from, importing the grader's ``module``
     once, in the background. Workers forked from it inherit neither this process's open
-    gradebook connection and files nor its threads. (Once running, it is kept.)"""
-    multiprocessing.get_context("forkserver").set_forkserver_preload([module])
+    gradebook connection and files nor its threads. It and they die with this process
+    (``autograder.lifecycle``). (Once running, it is kept.)"""
+    lifecycle.mark_coordinator()
+    multiprocessing.get_context("forkserver").set_forkserver_preload(
+        ["autograder.lifecycle", module])
     multiprocessing.forkserver.ensure_running()
 
 
@@ -99,8 +102,10 @@ def _pool_round(jobs, pool, grade, on_result, on_failure, bar):
 
 
 def _start_worker(warm_up):
-    """Pool initializer: Ctrl-C is for the coordinator (which stops the pool: a worker finishes
-    the submission at hand, its record is dropped); then the grader's own ``warm_up``."""
+    """Pool initializer: die with the forkserver (so with the coordinator); Ctrl-C is for the
+    coordinator (which stops the pool: a worker finishes the submission at hand, its record is
+    dropped); then the grader's own ``warm_up``."""
+    lifecycle.die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if warm_up is not None:
         warm_up()

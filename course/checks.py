@@ -1,23 +1,24 @@
 """Friendly checks for the chapters' test cells.
 
 Each check raises ``AssertionError`` with a message that says what is wrong and, where a
-classic mistake is the likely cause, names it. The same helpers serve the visible tests a
-student runs and the hidden tests that decide the grade.
+classic mistake is the likely cause, names it: ``mistakes`` maps a hint to the value that
+mistake gives, so a test says "kernel flipped?" when the answer is the flipped kernel's. The
+same helpers serve the visible tests a student runs and the hidden tests that decide the grade.
+Their frames are hidden from the student's traceback (``__tracebackhide__``, which IPython
+honours): a failure shows the test's line and the message.
 """
 import contextlib
 import numbers
+import traceback
 
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
-#: aten operators that *are* the answer to an exercise, by family (the course brief's rules).
-LIBRARY_OPS = {
-    "convolution": ("convolution", "conv1d", "conv2d", "conv_transpose", "_convolution",
-                    "mkldnn_convolution", "slow_conv", "thnn_conv", "cudnn_convolution"),
-    "pooling": ("max_pool", "avg_pool", "adaptive_max_pool", "adaptive_avg_pool",
-                "fractional_max_pool", "max_unpool"),
-    "padding": ("constant_pad_nd", "reflection_pad", "replication_pad", "pad"),
-}
+from course.rules import (ANSWER_FAMILY, LIBRARY_OPS, library_calls, library_message,  # noqa: F401
+                          traced_message)
+
+__all__ = ["LIBRARY_OPS", "traced_call", "expect_no_library", "expect_tensor", "expect_shape",
+           "expect_close", "expect_count", "expect_unchanged", "expect_gradient"]
 
 
 class OpRecorder(TorchDispatchMode):
@@ -79,101 +80,179 @@ def trace(f, *args, **kwargs):
 def traced_call(f, *args, **kwargs):
     """``trace(f, *args, **kwargs)``; a remote function (the grader's proxy of a student's
     function) traces on its own side, where it runs."""
+    __tracebackhide__ = True
     remote = getattr(f, "__traced_call__", None)
     if remote is not None:
         return remote(*args, **kwargs)
     return trace(f, *args, **kwargs)
 
 
-def expect_no_library(f, *args, families=("convolution",), name=None, **kwargs):
-    """Call ``f(*args, **kwargs)`` and fail if it runs a library routine of ``families``.
+def expect_no_library(f, *args, families=None, name=None, **kwargs):
+    """Call ``f(*args, **kwargs)`` and raise ``LibraryCall`` if it runs a library routine that
+    is its answer.
 
-    Returns the result, so the same call can be checked further.
+    ``families`` default to the answer of the graded function ``name`` (``f``'s name) in
+    ``course.rules.ANSWER_FAMILY``. Returns the result, so the same call can be checked further.
     """
-    result, ops = traced_call(f, *args, **kwargs)
-    banned = tuple(op for family in families for op in LIBRARY_OPS[family])
-    used = sorted(op for op in ops if op.startswith(banned) or "." in op)
+    __tracebackhide__ = True
     name = name or getattr(f, "__name__", "your function")
-    assert not used, (
-        f"{name} calls a library routine that is the answer ({', '.join(used)}): "
-        "compute it yourself with loops, slicing, unfold, einsum or matmul.")
+    if families is None:
+        if name not in ANSWER_FAMILY:
+            raise ValueError(f"expect_no_library: {name!r} is not a graded function with a "
+                             "library answer (course.rules.ANSWER_FAMILY): pass families=")
+        families = (ANSWER_FAMILY[name],)
+    result, ops = traced_call(f, *args, **kwargs)
+    used = library_calls(ops, families)
+    if used:
+        raise LibraryCall(traced_message(name, used, families, ", when the tests ran it"))
     return result
 
 
 def expect_tensor(result, name="the result"):
     """Fail unless ``result`` is a real floating-point ``torch.Tensor``."""
-    assert type(result) is torch.Tensor or isinstance(result, torch.nn.Parameter), (
-        f"{name} should be a torch.Tensor, got {type(result).__name__}")
-    assert result.is_floating_point(), (
-        f"{name} should have a floating dtype (float32 or float64), got {result.dtype}")
+    __tracebackhide__ = True
+    _check(type(result) is torch.Tensor or isinstance(result, torch.nn.Parameter),
+           f"{name} should be a torch.Tensor, got {type(result).__name__}")
+    _check(result.is_floating_point(),
+           f"{name} should have a floating dtype (float32 or float64), got {result.dtype}")
     return result
 
 
-def expect_shape(result, shape, name="the result", hint=""):
-    """Fail unless ``result`` is a floating tensor of exactly ``shape``."""
+def _close(result, expected, atol=1e-4, rtol=1e-4):
+    """Whether tensor ``result`` has ``expected``'s shape and values, with float32 tolerance."""
+    expected = torch.as_tensor(expected).detach().double()
+    if tuple(result.shape) != tuple(expected.shape):
+        return False
+    diff = (result.detach().double() - expected).abs()
+    return bool((diff <= atol + rtol * expected.abs()).all())
+
+
+def _named(mistakes, matches):
+    """The hint of the first of ``mistakes`` (``{hint: value}``) whose value ``matches``."""
+    return next((hint for hint, value in (mistakes or {}).items() if matches(value)), "")
+
+
+def _shown(tensor):
+    """A small tensor's values as nested lists of numbers, a large one's shape."""
+    if tensor.numel() > 12:
+        return f"a tensor of shape {tuple(tensor.shape)}"
+    def text(values):
+        return f"[{', '.join(map(text, values))}]" if isinstance(values, list) else f"{values:.4g}"
+    return text(tensor.detach().double().tolist())
+
+
+class CheckFailed(AssertionError):
+    """A failed check. IPython shows its traceback without the checks' own frames: the test's
+    line and the message."""
+
+    def _render_traceback_(self):
+        frames = [(frame, line) for frame, line in traceback.walk_tb(self.__traceback__)
+                  if not frame.f_locals.get("__tracebackhide__")]
+        shown = traceback.StackSummary.extract(frames)
+        return ["Traceback (most recent call last):", *"".join(shown.format()).splitlines(),
+                f"AssertionError: {self}"]
+
+
+class LibraryCall(CheckFailed):
+    """A graded function ran the library routine that is its answer (found by the trace): the
+    grader flags the row, as it does when its code check finds the call."""
+
+
+def _fail(message, hint=""):
+    __tracebackhide__ = True
+    raise CheckFailed(message + (f": {hint}" if hint else ""))
+
+
+def _check(condition, message):
+    __tracebackhide__ = True
+    if not condition:
+        _fail(message)
+
+
+def expect_shape(result, shape, name="the result", hint="", mistakes=None):
+    """Fail unless ``result`` is a floating tensor of exactly ``shape``.
+
+    ``mistakes`` maps a hint to the shape a classic mistake gives.
+    """
+    __tracebackhide__ = True
     expect_tensor(result, name)
     shape = tuple(shape)
     got = tuple(result.shape)
     if got == shape:
         return result
     message = f"{name} has shape {got}, expected {shape}"
+    named = _named(mistakes, lambda value: tuple(value) == got)
+    if named:
+        _fail(message, named)
     if len(got) == len(shape) == 2 and got == shape[::-1]:
         message += " (height and width swapped?)"
     elif len(got) == len(shape) and all(abs(g - s) == 1 for g, s in zip(got, shape)
                                         if g != s):
         message += " (off by one in the output size?)"
-    raise AssertionError(message + (f": {hint}" if hint else ""))
+    _fail(message, hint)
 
 
-def expect_close(result, expected, name="the result", hint="", atol=1e-4, rtol=1e-4):
-    """Fail unless ``result`` has ``expected``'s shape and values, with float32 tolerance."""
+def expect_close(result, expected, name="the result", hint="", atol=1e-4, rtol=1e-4,
+                 mistakes=None):
+    """Fail unless ``result`` has ``expected``'s shape and values, with float32 tolerance.
+
+    ``mistakes`` maps a hint to the tensor a classic mistake gives (any shape).
+    """
+    __tracebackhide__ = True
     expected = torch.as_tensor(expected)
+    expect_tensor(result, name)
+    named = "" if _close(result, expected, atol, rtol) else _named(
+        mistakes, lambda value: _close(result, value, atol, rtol))
+    if named:
+        _fail(f"{name} is {_shown(result)}, expected {_shown(expected)}", named)
     expect_shape(result, expected.shape, name, hint)
+    if _close(result, expected, atol, rtol):
+        return result
     diff = (result.detach().double() - expected.detach().double()).abs()
     tolerance = atol + rtol * expected.detach().double().abs()
-    if bool((diff <= tolerance).all()):
-        return result
     where = tuple(int(i) for i in torch.nonzero(diff > tolerance)[0])
-    message = (f"{name} is wrong at index {where}: got {float(result.detach()[where]):.4g}, "
-               f"expected {float(expected[where]):.4g}")
-    raise AssertionError(message + (f": {hint}" if hint else ""))
+    _fail(f"{name} is wrong at index {where}: got {float(result.detach()[where]):.4g}, "
+          f"expected {float(expected[where]):.4g}", hint)
 
 
-def expect_count(result, expected, name="the result", hint=""):
+def expect_count(result, expected, name="the result", hint="", mistakes=None):
     """Fail unless ``result`` is a whole number (an int or an integral float) equal to ``expected``.
 
-    Returns None: a number left as a test cell's last value would read to nbgrader as partial
-    credit.
+    ``mistakes`` maps a hint to the number a classic mistake gives. Returns None: a number left
+    as a test cell's last value would read to nbgrader as partial credit.
     """
-    assert isinstance(result, numbers.Real) and not isinstance(result, bool), (
-        f"{name} should be a whole number (an int), got {type(result).__name__}")
-    assert float(result).is_integer(), f"{name} should be a whole number, got {result}"
+    __tracebackhide__ = True
+    _check(isinstance(result, numbers.Real) and not isinstance(result, bool),
+           f"{name} should be a whole number (an int), got {type(result).__name__}")
+    _check(float(result).is_integer(), f"{name} should be a whole number, got {result}")
     if int(result) != expected:
-        raise AssertionError(f"{name} is {int(result)}, expected {expected}"
-                             + (f": {hint}" if hint else ""))
+        _fail(f"{name} is {int(result)}, expected {expected}",
+              _named(mistakes, lambda value: value == int(result)) or hint)
 
 
 def expect_unchanged(f, *args, name=None, **kwargs):
     """Call ``f`` on the arguments and fail if it modified any tensor among them in place."""
+    __tracebackhide__ = True
     before = [a.detach().clone() if isinstance(a, torch.Tensor) else None for a in args]
     result = f(*args, **kwargs)
     name = name or getattr(f, "__name__", "your function")
     for position, (arg, copy) in enumerate(zip(args, before)):
         if copy is not None:
-            assert torch.equal(arg.detach(), copy), (
-                f"{name} modified its argument number {position + 1} in place: "
-                "work on a copy (or build a new tensor) instead")
+            _check(torch.equal(arg.detach(), copy),
+                   f"{name} modified its argument number {position + 1} in place: "
+                   "work on a copy (or build a new tensor) instead")
     return result
 
 
 def expect_gradient(f, X, *rest, name=None, **kwargs):
     """Fail unless ``f(X, *rest)`` is differentiable in ``X``; return X's gradient of sum(out)."""
+    __tracebackhide__ = True
     name = name or getattr(f, "__name__", "your function")
     X = X.detach().clone().requires_grad_(True)
     out = f(X, *rest, **kwargs)
-    assert isinstance(out, torch.Tensor) and out.requires_grad, (
-        f"{name} lost the gradient: its output does not depend on X through autograd "
-        "(did you use .item(), .numpy(), .detach() or build the output with torch.tensor?)")
+    _check(isinstance(out, torch.Tensor) and out.requires_grad,
+           f"{name} lost the gradient: its output does not depend on X through autograd "
+           "(did you use .item(), .numpy(), .detach() or build the output with torch.tensor?)")
     (out * torch.arange(1.0, out.numel() + 1).reshape(out.shape)).sum().backward()
-    assert X.grad is not None, f"{name} lost the gradient with respect to its input"
+    _check(X.grad is not None, f"{name} lost the gradient with respect to its input")
     return X.grad

@@ -213,6 +213,7 @@ def test_conv2d_layer_trains_weight_and_bias():
     layer = key.Conv2D((2, 3))
     with torch.no_grad():
         layer.weight.copy_(K)
+        layer.bias.zero_()  # the contract fixes the parameters' shapes, not their first values
     layer(X).square().sum().backward()
     weight, bias = K.clone().requires_grad_(), torch.zeros(1, requires_grad=True)
     F.conv2d(batch(X), batch(weight), bias).square().sum().backward()
@@ -418,6 +419,16 @@ def test_pool2d_rejects_an_unknown_mode(mode):
         key.pool2d(torch.ones(3, 3), (2, 2), mode)
 
 
+@pytest.mark.parametrize("name, X", [("pool2d_pad_stride", torch.ones(3, 3)),
+                                     ("pool2d_multi_channel", torch.ones(2, 3, 3))])
+@pytest.mark.parametrize("mode", ["min", "sum", "MAX", ""])
+def test_pooling_with_padding_and_stride_rejects_an_unknown_mode(name, X, mode):
+    """The chapter says so: "An unknown mode raises ValueError" (the multi-channel version's
+    arguments "mean what they mean for pool2d_pad_stride")."""
+    with pytest.raises(ValueError):
+        getattr(key, name)(X, 2, mode=mode)
+
+
 @RANDOM
 @given(pool_cases())
 def test_pool2d_pad_stride_is_nn_pooling(case):
@@ -498,6 +509,17 @@ def test_notes_learn_kernel_converges(seed):
     assert len(losses) == 10 and all(isinstance(loss, float) for loss in losses)
     assert all(later < earlier for earlier, later in zip(losses, losses[1:])), losses
     assert losses[-1] < 0.05 * losses[0], losses
+
+
+def test_learn_kernel_losses_are_summed_squared_errors():
+    """With lr=0 the kernel never moves: every epoch's loss is the returned kernel's summed
+    squared error, computed by F.conv2d."""
+    X = notes_edge_image()
+    Y = key.corr2d(X, key.edge_kernel("vertical"))
+    torch.manual_seed(0)
+    weight, losses = key.learn_kernel(X, Y, lr=0.0, epochs=3)
+    error = (F.conv2d(batch(X), batch(weight))[0, 0] - Y).square().sum()
+    assert losses == pytest.approx([float(error)] * 3, rel=1e-5)
 
 
 def test_learn_kernel_honours_kernel_size_and_epochs():
@@ -636,13 +658,37 @@ def test_no_library_routine_that_is_the_answer(name, monkeypatch):
     f, args = graded_calls()[name]
     _, ops = traced_call(f, *args)
     allowed = ALLOWED_FAMILIES.get(name, set())
-    banned = tuple(op for family, names in LIBRARY_OPS.items() if family not in allowed
+    maximum = {"maximum"} if name != "max_via_relu" else set()  # only max_via_relu's answer
+    banned = tuple(op for family, names in LIBRARY_OPS.items() if family not in allowed | maximum
                    for op in names)
     assert not [op for op in ops if op.startswith(banned) or "." in op], ops
     assert not d2l_calls or name in MAY_CALL_D2L_CORR2D
     if allowed:
         # The tracer sees a library routine where one is used: the check above can fail.
         assert any(op.startswith(LIBRARY_OPS["convolution"]) for op in ops), ops
+
+
+#: The optional arguments of EXERCISES.md's signatures and their defaults.
+CONTRACT_DEFAULTS = {
+    "fc_param_count": {"bias": True}, "locally_connected_param_count": {"bias": True},
+    "conv_param_count": {"c_in": 1, "c_out": 1, "bias": True},
+    "learn_kernel": {"kernel_size": (1, 2), "lr": 3e-2, "epochs": 10},
+    "conv_output_shape": {"padding": 0, "stride": 1},
+    "corr2d_pad_stride": {"padding": 0, "stride": 1}, "conv2d_param_count": {"bias": True},
+    "conv2d_macs": {"padding": 0, "stride": 1}, "pool2d": {"mode": "max"},
+    "pool2d_pad_stride": {"stride": None, "padding": 0, "mode": "max"},
+    "pool2d_multi_channel": {"stride": None, "padding": 0, "mode": "max"},
+}
+
+
+@pytest.mark.parametrize("name", sorted(n for n in graded_calls()
+                                         if n != "Conv2D" and not n.endswith("_avg")))
+def test_defaults_are_the_contracts(name):
+    """Every function's optional arguments and defaults (the class Conv2D has none)."""
+    f = getattr(key, name)
+    defaults = {p.name: p.default for p in inspect.signature(f).parameters.values()
+                if p.default is not inspect.Parameter.empty}
+    assert defaults == CONTRACT_DEFAULTS.get(name, {})
 
 
 @pytest.mark.parametrize("name", sorted(graded_calls()))

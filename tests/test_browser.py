@@ -1,14 +1,18 @@
-"""The explorers in a real browser: JupyterLab on loopback, driven by headless Chromium.
+"""The real release notebooks in a real browser: JupyterLab on loopback, driven by headless Chromium.
 
-One JupyterLab server and one notebook made of the release notebooks' own cells (each chapter's
-setup cell, its stubs and its explorer cells): the test runs all cells, then for each explorer
-moves a slider with the keyboard and checks that the picture changes. It keeps a screenshot of
-each explorer in artifacts/ (gitignored; explorer_failure.png if the notebook never showed
-them). Run it alone with ``pytest -m browser tests/test_browser.py``.
+One JupyterLab server (with the student's configuration, student/jupyter/) on a copy of
+``release/``. For each chapter the test opens its notebook, runs Run All (the stubs' failing
+cells carry ``raises-exception``, so Run All goes on), requires every explorer to be drawn with
+its expected text and one slider of each to change the picture. Then it fills one chapter's
+stubs with the answer key through the page and presses nbgrader's Validate: the unanswered
+written answers fail it, and once they are written it says "Success!". Screenshots of every
+explorer and of the Validate dialogs are kept in artifacts/ (gitignored; <chapter>_failure.png
+when a chapter never showed its explorers). Run it alone with ``pytest -m browser tests/test_browser.py``.
 """
 import contextlib
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -20,7 +24,10 @@ import matplotlib
 import nbformat
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from autograder.coursedir import ROOT, CourseDir
+from autograder.tools.submissions import key_code
+from tests.chapters import BUILT, read, source_notebook
+
 ARTIFACTS = ROOT / "artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -58,36 +65,18 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def explorer_name(cell):
-    return next(name for name in EXPECTED_TEXT if f"{name}(" in cell.source)
-
-
-def write_notebook(folder):
-    """One notebook of the release notebooks' own cells: each chapter's first (setup) cell, its
-    solution stubs and its widget cells, in order. Returns its file name and, per explorer,
-    (name, index among the code cells)."""
-    notebook = nbformat.v4.new_notebook()
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                       "language": "python"}
-    explorers = []
-    for release in sorted((ROOT / "release").glob("*/*.ipynb")):
-        code = [c for c in nbformat.read(release, as_version=4).cells if c.cell_type == "code"]
-        keep = [code[0]] + [c for c in code[1:] if c.metadata.get("nbgrader", {}).get("solution")
-                            or "nbval-ignore-output" in c.metadata.get("tags", [])]
-        for cell in keep:
-            if "nbval-ignore-output" in cell.metadata.get("tags", []):
-                explorers.append((explorer_name(cell), len(notebook.cells)))
-            notebook.cells.append(nbformat.v4.new_code_cell(cell.source))
-    assert sorted(name for name, _ in explorers) == sorted(EXPECTED_TEXT), (
-        f"the release notebooks' explorer cells are {explorers}")
-    nbformat.write(notebook, folder / "explorers.ipynb")
-    return "explorers.ipynb", explorers
+#: The chapter that is saved, its kernel ended, and reopened.
+REOPENED = "04_channels"
+#: The chapter whose stubs the test fills with the answer key through the page, then validates.
+FILLED = "01_locality"
+WRITTEN = "A translation-invariant layer applies the same weights at every position."
 
 
 @contextlib.contextmanager
 def jupyterlab_server(folder, home):
-    """A JupyterLab server on loopback serving ``folder`` (``home``: a fresh HOME for it):
-    yields (base url, token)."""
+    """A JupyterLab server on loopback serving ``folder`` (``home``: a fresh HOME for it, its
+    Jupyter configuration in ``home/config``): yields (base url, token)."""
+    settings_dir = home / "config" / "lab" / "user-settings"
     port, token = free_port(), "explorer-test-token"
     # a fresh HOME keeps the user's kernels and settings out; matplotlib keeps its font cache
     env = dict(os.environ, HOME=str(home), JUPYTER_CONFIG_DIR=str(home / "config"),
@@ -98,12 +87,18 @@ def jupyterlab_server(folder, home):
     command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1",
                f"--port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
                f"--ServerApp.root_dir={folder}", f"--LabApp.workspaces_dir={home / 'workspaces'}",
-               f"--LabApp.user_settings_dir={home / 'settings'}"]
+               f"--LabApp.user_settings_dir={settings_dir}"]
     if os.geteuid() == 0:  # containers and CI runners often run as root
         command.append("--allow-root")
-    news = home / "settings" / "@jupyterlab" / "apputils-extension"
-    news.mkdir(parents=True)  # no "would you like to get news?" toast over the screenshots
-    (news / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false"}))
+    settings = {  # no "get news?" toast over the screenshots; every cell in the page, not
+        # only those scrolled into view, so that Run All's outputs can be counted
+        ("apputils-extension", "notification"): {"fetchNews": "false"},
+        ("notebook-extension", "tracker"): {"windowingMode": "none"},
+    }
+    for (extension, plugin), values in settings.items():
+        path = settings_dir / "@jupyterlab" / extension / f"{plugin}.jupyterlab-settings"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values))
     log = open(home / "jupyterlab.log", "w")
     server = subprocess.Popen(command, cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
@@ -131,77 +126,216 @@ def jupyterlab_server(folder, home):
 
 @pytest.fixture(scope="module")
 def jupyterlab(tmp_path_factory):
-    """A JupyterLab server on loopback in a temporary folder: yields (base url, token, folder)."""
+    """A JupyterLab server (``jupyterlab_server``) with the student's configuration, in a copy
+    of ``release/``: yields (base url, token, folder)."""
     require_browser()
     folder = tmp_path_factory.mktemp("lab")
-    with jupyterlab_server(folder, tmp_path_factory.mktemp("home")) as (url, token):
+    for assignment in BUILT:
+        shutil.copytree(CourseDir().release(assignment), folder / assignment)
+    home = tmp_path_factory.mktemp("home")
+    shutil.copytree(ROOT / "student" / "jupyter", home / "config")  # widget state saved
+    with jupyterlab_server(folder, home) as (url, token):
         yield url, token, folder
 
 
 @pytest.fixture(scope="module")
-def page(jupyterlab):
-    """A headless Chromium page showing the explorers' notebook with every cell run."""
+def browser(jupyterlab):
+    """A headless Chromium; yields ``open_notebook(path) -> page`` on the server's notebooks."""
     from playwright.sync_api import sync_playwright
 
-    url, token, folder = jupyterlab
-    name, explorers = write_notebook(folder)
+    url, token, _ = jupyterlab
     ARTIFACTS.mkdir(exist_ok=True)
-    (ARTIFACTS / "explorer_failure.png").unlink(missing_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1500, "height": 1100})
-        try:
-            open_and_run(page, f"{url}/doc/tree/{name}?token={token}", len(explorers))
-        except Exception:
-            page.screenshot(path=str(ARTIFACTS / "explorer_failure.png"), full_page=True)
-            raise
-        yield page, explorers
-        browser.close()
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+
+        def open_notebook(path):
+            shut_down_kernels(url, token)  # one torch kernel at a time on a small machine
+            page = chromium.new_page(viewport={"width": 1500, "height": 1100})
+            page.goto(f"{url}/doc/tree/{path}?token={token}")
+            page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=OUTPUT_TIMEOUT)
+            # "No Kernel | Initializing", then "Python 3 (ipykernel) | Idle" once it is ready
+            page.locator(".jp-StatusBar-Widget", has_text="| Idle").first.wait_for(
+                timeout=OUTPUT_TIMEOUT)
+            return page
+
+        yield open_notebook
+        chromium.close()
 
 
-def open_and_run(page, url, count):
-    """Open the notebook, wait for its kernel, run all cells, wait for every explorer's image."""
-    page.goto(url)
-    page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=OUTPUT_TIMEOUT)
-    # "No Kernel | Initializing", then "Python 3 (ipykernel) | Idle" once the kernel is ready
-    page.locator(".jp-StatusBar-Widget", has_text="| Idle").first.wait_for(timeout=OUTPUT_TIMEOUT)
+def shut_down_kernels(url, token):
+    """End every kernel of the server (as a student's "Shut Down All Kernels")."""
+    def call(method, path):
+        request = urllib.request.Request(f"{url}{path}", method=method,
+                                         headers={"Authorization": f"token {token}"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read() or "null")
+
+    for kernel in call("GET", "/api/kernels"):
+        call("DELETE", f"/api/kernels/{kernel['id']}")
+
+
+def release_notebook(assignment):
+    """``(notebook, its path in the server's folder)``: the chapter's release notebook."""
+    (path,) = CourseDir().release(assignment).glob("*.ipynb")
+    return read(path), f"{assignment}/{path.name}"
+
+
+def explorer_cells(nb):
+    """``[(explorer name, cell index)]`` of the notebook's explorer cells."""
+    return [(name, index) for index, cell in enumerate(nb.cells) if cell.cell_type == "code"
+            for name in EXPECTED_TEXT if f"{name}(" in cell.source]
+
+
+def run_all(page):
     page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
     page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+
+
+def wait_for_images(page, count):
     page.wait_for_function(
         "n => [...document.querySelectorAll('.jp-OutputArea-output img.widget-image')]"
         ".filter(img => img.complete && img.naturalWidth > 0).length >= n",
         arg=count, timeout=OUTPUT_TIMEOUT)
 
 
-def test_every_explorer_redraws_when_a_slider_moves(page):
-    """One test for all explorers, so that even under pytest-xdist JupyterLab starts once."""
+def explorer_problems(page, assignment, explorers):
+    """What is wrong with each explorer of the open page: its text, and a slider that does not
+    change its picture. Keeps a screenshot of each."""
     from playwright.sync_api import expect
 
-    page, explorers = page
     problems = []
     for name, index in explorers:
         expected = EXPECTED_TEXT[name]
-        output = page.locator(".jp-Cell.jp-CodeCell").nth(index).locator(".jp-OutputArea-output")
-        output.scroll_into_view_if_needed()
-        try:  # JupyterLab renders a cell scrolled into view lazily: wait for its text
-            expect(output).to_contain_text(expected, timeout=15_000)
+        output = page.locator(".jp-Notebook .jp-Cell").nth(index).locator(".jp-OutputArea-output")
+        output.last.scroll_into_view_if_needed()
+        try:
+            expect(output.last).to_contain_text(expected, timeout=15_000)
         except AssertionError:
-            problems.append(f"{name}: expected {expected!r} in its output, "
-                            f"got {output.inner_text()[:300]!r}")
-        if "failed" in output.inner_text():
-            problems.append(f"{name}: its output says something failed")
-        image = output.locator("img.widget-image")
+            problems.append(f"{assignment} {name}: expected {expected!r} in its output, "
+                            f"got {output.last.inner_text()[:300]!r}")
+        if "failed" in output.last.inner_text():
+            problems.append(f"{assignment} {name}: its output says something failed")
+        image = output.last.locator("img.widget-image")
         before_src, before_pixels = image.get_attribute("src"), image.screenshot()
-        handle = output.locator(".noUi-handle").first
+        handle = output.last.locator(".noUi-handle").first
         handle.focus()
         handle.press("ArrowRight")
         try:
             page.wait_for_function("([img, src]) => img.src !== src && img.complete",
                                    arg=[image.element_handle(), before_src], timeout=15_000)
         except Exception as error:  # Playwright's TimeoutError
-            problems.append(f"{name}: the image did not change after a slider move ({error})")
+            problems.append(f"{assignment} {name}: the image did not change after a slider move "
+                            f"({error})")
         else:
             if image.screenshot() == before_pixels:
-                problems.append(f"{name}: the image's source changed but not its pixels")
-        output.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+                problems.append(f"{assignment} {name}: the image's source changed, not its pixels")
+        output.last.screenshot(path=str(ARTIFACTS / f"{assignment}-{name}.png"))
+    return problems
+
+
+@pytest.mark.parametrize("assignment", BUILT)
+def test_run_all_draws_every_explorer_and_its_sliders_redraw(browser, assignment):
+    nb, path = release_notebook(assignment)
+    explorers = explorer_cells(nb)
+    assert explorers, f"{assignment} has no explorer"
+    page = browser(path)
+    try:
+        assert not page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").count(), (
+            "the student's JupyterLab shows nbgrader's instructor menu")
+        run_all(page)
+        wait_for_images(page, len(explorers))
+        problems = explorer_problems(page, assignment, explorers)
+    except Exception:
+        page.screenshot(path=str(ARTIFACTS / f"{assignment}_failure.png"))
+        raise
+    finally:
+        page.close()
     assert not problems, "\n".join(problems)
+
+
+def type_into(page, cell, text):
+    """Replace the text of the notebook's cell ``cell`` (a locator) as a student would."""
+    if "jp-MarkdownCell" in cell.get_attribute("class"):
+        cell.locator(".jp-MarkdownOutput").dblclick()  # a rendered markdown cell: edit it
+    editor = cell.locator(".cm-content")
+    editor.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.insert_text(text)
+
+
+def validate(page, screenshot):
+    """Press nbgrader's Validate (it saves first) and return the text of its dialog."""
+    page.locator(".validate-button").click()
+    dialog = page.locator(".jp-Dialog-content")
+    dialog.locator(".validation-success, .validation-failed").wait_for(timeout=OUTPUT_TIMEOUT)
+    text = dialog.inner_text()
+    dialog.screenshot(path=str(ARTIFACTS / screenshot))
+    dialog.locator(".jp-Dialog-button").last.click()
+    return text
+
+
+def test_filled_with_the_answer_key_validate_names_unanswered_then_succeeds(browser):
+    nb, path = release_notebook(FILLED)
+    code = key_code(read(source_notebook(FILLED)))
+    page = browser(path)
+    try:
+        cells = page.locator(".jp-Notebook .jp-Cell")
+        written = []
+        for index, cell in enumerate(nb.cells):
+            meta = cell.metadata.get("nbgrader", {})
+            if meta.get("solution") and cell.cell_type == "code":
+                type_into(page, cells.nth(index), code[meta["grade_id"]])
+            elif meta.get("solution"):
+                written.append((index, meta["grade_id"]))
+        assert written, f"{FILLED} has no written answer to test Validate with"
+        unanswered = validate(page, f"{FILLED}-validate-unanswered.png")
+        assert "Success" not in unanswered
+        assert unanswered.count("You did not provide a response") == len(written), unanswered
+        for _, grade_id in written:  # each named by the label above its "YOUR ANSWER HERE"
+            assert f"Your answer to {grade_id}:" in unanswered, unanswered
+        for index, _ in written:
+            type_into(page, cells.nth(index), WRITTEN)
+        answered = validate(page, f"{FILLED}-validate-answered.png")
+        assert "Success! Your notebook passes all the tests." in answered, answered
+    except Exception:
+        page.screenshot(path=str(ARTIFACTS / f"{FILLED}_failure.png"))
+        raise
+    finally:
+        page.close()
+
+
+def test_a_reopened_notebook_still_shows_its_explorers(browser, jupyterlab):
+    """Run All, save, end the kernel, reopen: the explorers are drawn from the widget state
+    saved with the notebook (the student's setting), never "model not found"; the saved
+    output carries the PNG that pages without widgets show."""
+    _, _, folder = jupyterlab
+    nb, path = release_notebook(REOPENED)
+    explorers = explorer_cells(nb)
+    page = browser(path)
+    try:
+        run_all(page)
+        wait_for_images(page, len(explorers))
+        page.locator(".jp-Notebook").click()
+        page.keyboard.press("Control+S")
+        deadline = time.monotonic() + 30  # the tab stays "dirty": each widget model marks it
+        while "widgets" not in (saved := read(folder / path)).metadata:
+            assert time.monotonic() < deadline, "Control+S saved no widget state"
+            time.sleep(0.5)
+    finally:
+        page.close()
+    assert saved.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    for _, index in explorers:
+        assert any("image/png" in output.get("data", {}) for output in saved.cells[index].outputs)
+    page = browser(path)  # its kernel ended first: a fresh one, without the widgets' models
+    try:
+        wait_for_images(page, len(explorers))
+        output = page.locator(".jp-Notebook .jp-Cell").nth(explorers[0][1])
+        output.scroll_into_view_if_needed()
+        output.screenshot(path=str(ARTIFACTS / f"{REOPENED}-reopened.png"))
+        text = page.locator(".jp-Notebook").inner_text()
+        assert "model not found" not in text and "Error displaying widget" not in text
+    except Exception:
+        page.screenshot(path=str(ARTIFACTS / f"{REOPENED}_failure.png"))
+        raise
+    finally:
+        page.close()

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from autograder import cli
+from autograder.engine import isolation
 from autograder.coursedir import ROOT, chapters
 from tests.test_coordinator import course, klass  # noqa: F401 (fixtures)
 
@@ -109,7 +110,11 @@ def test_a_class_end_to_end_with_the_real_engine(tmp_path):
                "--out", tmp_path / "out", "--course", root]
     done = subprocess.run(command, capture_output=True, text=True, timeout=1200)
     assert done.returncode == 0, done.stderr
-    assert "README.txt: stray file at the top level" in done.stdout
+    assert "stray files at the top level (1): README.txt" in done.stdout
+    described = isolation.DESCRIPTIONS[isolation.probe()]   # the strongest layer here
+    assert done.stderr.splitlines()[0] == f"autograde: sandbox: {described}"
+    assert f"<p>Sandbox: {html.escape(described)}</p>" in (tmp_path / "out" / "report.html"
+                                                         ).read_text()
 
     with open(tmp_path / "out" / "grades.csv", newline="") as handle:
         rows = {row["student_id"]: row for row in csv.DictReader(handle)}
@@ -153,6 +158,12 @@ def test_a_class_end_to_end_with_the_real_engine(tmp_path):
     assert again.returncode == 0
     assert "(0 graded now, 4 unchanged since the last run)" in again.stdout
     assert (tmp_path / "out" / "grades.csv").read_text() == first
+
+
+def test_no_sandbox_is_announced_loudly():
+    assert cli.announce("root") == f"autograde: sandbox: {isolation.DESCRIPTIONS['root']}"
+    first, text, last = cli.announce("none").splitlines()
+    assert first == last == "!" * 88 and "NONE: student code runs unconfined" in text
 
 
 def _grades(submission):

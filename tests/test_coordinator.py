@@ -202,10 +202,12 @@ def test_grades_csv_right_wrong_blank_and_unusable(klass, course, tmp_path):
     assert rows["dee", "a2"]["reason"] == "not submitted: no folder dee/a2/"
     assert (rows["dee", "a2"]["score"], rows["dee", "a2"]["max_score"]) == ("0", "3")
     assert len(rows) == 10                               # 5 students x 2 assignments
-    assert any(p.startswith("notes.txt: stray file") for p in summary.problems)
-    assert any("eve/a1/First (1).ipynb: not a notebook of a1 (expected first.ipynb)" in p
-               for p in summary.problems)
-    assert any(p.startswith("ada/a9/: not a released assignment") for p in summary.problems)
+    ignored = summary.ignored.lines()
+    assert any(line.startswith("stray files at the top level (1): notes.txt: expected <student")
+               for line in ignored)
+    assert "files that are not a notebook of a1 (1): eve/a1/First (1).ipynb: expected " \
+           "first.ipynb" in ignored
+    assert "folders that are not a released assignment (1): ada/a9/" in ignored
 
 
 def test_cells_csv_has_one_row_per_graded_cell_and_manual_is_not_zero(klass, course, tmp_path):
@@ -257,7 +259,8 @@ def test_feedback_and_autograded_notebooks(klass, course, tmp_path):
         (out / "feedback" / "ada" / "a1" / "first.html").read_text()
     for path in (out / "feedback").rglob("*.html"):
         assert "the hidden check" not in path.read_text()
-    assert (course / "autograded" / "ada" / "a1" / "first.ipynb").exists()
+    assert (out / "autograded" / "ada" / "a1" / "first.ipynb").exists()
+    assert not (course / "autograded").exists()        # nothing written into the course
 
 
 def test_report_has_plots_pass_rates_and_misconceptions(klass, course, tmp_path):

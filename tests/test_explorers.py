@@ -13,7 +13,7 @@ from PIL import Image
 from torch import nn
 
 from course import explorers
-from course.explorers import _base, bench
+from course.explorers import _base, bench, yours
 from course.explorers.channels import channels_state
 from course.explorers.correlation import (INPUTS, KERNELS, correlation_state, parse_kernel,
                                           sum_of_products)
@@ -33,6 +33,24 @@ def stub(*args, **kwargs):
 
 def broken(*args, **kwargs):
     raise IndexError("index 3 is out of bounds")
+
+
+def honest_corr2d(X, K):
+    """A student's own cross-correlation (unfold), no library routine that is the answer."""
+    windows = X.unfold(0, K.shape[0], 1).unfold(1, K.shape[1], 1)
+    return (windows * K).sum(dim=(-2, -1))
+
+
+def honest_pool(X, pool_size, stride=None, padding=0, mode="max"):
+    """A student's own pooling: pad by hand (-inf for max), then unfold."""
+    p_h, p_w = pool_size if isinstance(pool_size, tuple) else (pool_size, pool_size)
+    s_h, s_w = stride if isinstance(stride, tuple) else (stride or p_h, stride or p_w)
+    pad_h, pad_w = padding if isinstance(padding, tuple) else (padding, padding)
+    fill = -math.inf if mode == "max" else 0.0
+    padded = torch.full((X.shape[0] + 2 * pad_h, X.shape[1] + 2 * pad_w), fill)
+    padded[pad_h:pad_h + X.shape[0], pad_w:pad_w + X.shape[1]] = X
+    windows = padded.unfold(0, p_h, s_h).unfold(1, p_w, s_w)
+    return windows.amax(dim=(-2, -1)) if mode == "max" else windows.mean(dim=(-2, -1))
 
 
 def decode(png):
@@ -286,25 +304,34 @@ def test_pooling_state_matches_torch(p_h, p_w, s_h, s_w, pad_h, pad_w, mode):
 # --- shared helpers ------------------------------------------------------------------------
 
 def test_call_student_reports_missing_stub_and_broken_functions():
-    result, why = _base.call_student(None, 1)
+    result, why, _ = yours.call_student(None, 1)
     assert result is None and "pass your function" in why
-    result, why = _base.call_student(stub, 1)
+    result, why, _ = yours.call_student(stub, 1)
     assert result is None and "still a stub" in why
-    result, why = _base.call_student(broken)
+    result, why, _ = yours.call_student(broken)
     assert result is None and "IndexError" in why and "out of bounds" in why
-    assert _base.call_student(lambda a, b=0: a + b, 1, b=2) == (3, None)
+    assert yours.call_student(lambda a, b=0: a + b, 1, b=2) == (3, None, "")
+
+
+def test_call_student_says_when_a_right_answer_calls_the_library():
+    X, K = torch.arange(9.0).reshape(3, 3), torch.tensor([[0.0, 1.0], [2.0, 3.0]])
+    call = yours.call_student(bench.library_corr2d, X, K, graded="corr2d")
+    assert "it scores 0" in call.library and "F.conv2d" in call.library
+    assert not yours.call_student(honest_corr2d, X, K, graded="corr2d").library
 
 
 def test_compare_outputs_verdicts():
     Y = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
-    yours, html = _base.compare_outputs(Y.double()[None, None], Y)
-    assert yours.shape == (2, 2) and "✓" in html
-    yours, html = _base.compare_outputs(Y + torch.tensor([[0, 0], [0, 1.0]]), Y)
+    result, html = yours.compare_outputs(Y.double()[None, None], Y)
+    assert result.shape == (2, 2) and "✓" in html
+    result, html = yours.compare_outputs(Y, Y, library="corr2d calls F.conv2d")
+    assert "✓" not in html and "matches PyTorch, but corr2d calls F.conv2d" in html
+    result, html = yours.compare_outputs(Y + torch.tensor([[0, 0], [0, 1.0]]), Y)
     assert "✗" in html and "1 cell" in html
-    yours, html = _base.compare_outputs(Y.T[:1], Y)
+    result, html = yours.compare_outputs(Y.T[:1], Y)
     assert "✗" in html and "(1, 2)" in html
-    yours, html = _base.compare_outputs("19 25", Y)
-    assert yours is None and "✗" in html
+    result, html = yours.compare_outputs("19 25", Y)
+    assert result is None and "✗" in html
 
 
 def test_encode_png_is_lossless():
@@ -373,20 +400,27 @@ def test_a_missing_stub_or_broken_function_leaves_a_working_explorer(name):
 
 
 def test_right_and_wrong_answers_get_verdicts():
-    good = make("correlation_explorer", bench.library_corr2d)
+    good = make("correlation_explorer", honest_corr2d)
     assert "✓" in good.caption.value
-    flipped = make("correlation_explorer", lambda X, K: bench.library_corr2d(X, K.flip(0, 1)))
+    library = make("correlation_explorer", bench.library_corr2d)
+    assert "✓" not in library.caption.value and "scores 0" in library.caption.value
+    library = make("pooling_explorer", bench.library_pool)
+    assert "✓" not in library.caption.value and "scores 0" in library.caption.value
+    flipped = make("correlation_explorer", lambda X, K: honest_corr2d(X, K.flip(0, 1)))
     assert "✗" in flipped.caption.value and "differ" in flipped.caption.value
-    good = make("padding_stride_explorer", bench.library_output_shape)
+    good = make("padding_stride_explorer", lambda n, k, p, s: tuple(
+        (n[i] - k[i] + 2 * p[i] + s[i]) // s[i] for i in range(2)))
     assert "✓ same as PyTorch" in good.caption.value
+    library = make("padding_stride_explorer", bench.library_output_shape)  # runs a convolution
+    assert "✓" not in library.caption.value and "scores 0" in library.caption.value
     ceil = make("padding_stride_explorer", lambda n, k, p, s: (5, 5))
     assert "✗" in ceil.caption.value
-    good = make("pooling_explorer", bench.library_pool)
+    good = make("pooling_explorer", honest_pool)
     assert "✓" in good.caption.value
     good.controls["mode"].value = "avg"
     assert "✓" in good.caption.value
     always_max = make("pooling_explorer", lambda X, p, stride, padding, mode:
-                      bench.library_pool(X, p, stride, padding, "max"))
+                      honest_pool(X, p, stride, padding, "max"))
     always_max.controls["mode"].value = "avg"
     assert "✗" in always_max.caption.value
 
@@ -440,3 +474,42 @@ def test_the_plain_text_of_an_explorer_is_short_and_friendly():
     bundle = make("channels_explorer")._repr_mimebundle_()
     assert bundle["text/plain"] == ("Multiple input and output channels: an interactive explorer "
                                     "(run its cell to use it)")
+
+
+def test_a_page_without_the_live_widget_shows_the_first_picture():
+    """The display carries a PNG of the first state beside the widget view: nbconvert's HTML
+    (the feedback page) shows it when no widget state is saved, and the widget when it is."""
+    import base64
+
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    explorer = make("channels_explorer")
+    bundle = explorer._repr_mimebundle_()
+    assert base64.b64decode(bundle["image/png"]) == explorer.image.value
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("channels_explorer()", outputs=[
+        nbformat.v4.new_output("display_data", data=bundle)])])
+    page, _ = HTMLExporter().from_notebook_node(nb)
+    assert f"data:image/png;base64,{bundle['image/png']}" in page
+    model_id = bundle["application/vnd.jupyter.widget-view+json"]["model_id"]
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {
+        "state": {model_id: {}}, "version_major": 2, "version_minor": 0}}
+    page, _ = HTMLExporter().from_notebook_node(nb)
+    assert f"data:image/png;base64,{bundle['image/png']}" not in page
+
+
+def test_the_training_explorer_opens_at_the_notebooks_run():
+    """Seed 27 and lr 0.03, as the notes' loop in the cell above it: the same losses."""
+    explorer = make("kernel_training_explorer")
+    assert explorer.values() == {"lr": 0.03, "epochs": 10, "seed": 27}
+    torch.manual_seed(27)
+    conv2d = nn.Conv2d(1, 1, kernel_size=(1, 2), bias=False)
+    X, Y = stripe_data()
+    losses = []
+    for _ in range(10):
+        loss = ((conv2d(X[None, None]) - Y) ** 2).sum()
+        conv2d.zero_grad()
+        loss.backward()
+        conv2d.weight.data[:] -= 0.03 * conv2d.weight.grad
+        losses.append(loss.item())
+    assert training_state(0.03, 10, 27).losses == pytest.approx(losses, rel=1e-5)

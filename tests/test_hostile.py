@@ -1,69 +1,62 @@
-"""Hostile submissions (issue 6): one per attack, graded in one batch with honest ones.
+"""Hostile submissions (issues 6 and 10): one per attack, graded in one batch with honest
+ones, in every isolation layer this machine offers (``tests/hostile/batch.py``).
 
-For every attack: no point that the function does not earn, the right status and reason,
-the honest submissions' grades unchanged (graded before and after the attacks), and the
-course directory byte for byte unchanged: the test's own course directory (source, release,
-submissions) by hashes; the repository, which other people may be editing while the suite
-runs, by the absence of what the attacks try to write there.
+For every attack and layer: no point that the function does not earn, the right status and
+reason, the honest submissions' grades unchanged (graded before and after the attacks), the
+same scores as in every other layer, and the course directory byte for byte unchanged: the
+batch's own course directory (source, release, submissions) by hashes; the repository,
+which other people may be editing while the suite runs, by the absence of what the attacks
+try to write there. The layers' batches run at the same time, each in its own process: root
+(when the tests run as root), an ordinary user (user namespaces), and an ordinary user
+whose user namespaces are blocked as Docker's seccomp profile blocks them (Landlock).
 """
-import hashlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
-from autograder.engine import job
-from tests.hostile import course_fixture
+from tests import as_user
 from tests.hostile.attacks import ATTACKS, HONEST, MARK
 
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parent.parent
-CELL_TIMEOUT = 3.0
-MEMORY_MB = 512
-
-
-def tree_hash(*roots):
-    """``{path: sha256}`` of every file under ``roots``."""
-    digests = {}
-    for root in roots:
-        for path in sorted(Path(root).rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts:
-                digests[str(path)] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return digests
-
-
-def _fill(text, places):
-    for key, value in places.items():
-        text = text.replace("{" + key + "}", str(value))
-    return text
+BATCH = [sys.executable, "-m", "tests.hostile.batch"]
+LAYERS = {"root": lambda argv: argv, "userns": as_user.command,
+          "landlock": lambda argv: as_user.command(argv, no_userns=True)}
+if os.geteuid() != 0:
+    del LAYERS["root"]
 
 
 @pytest.fixture(scope="module")
-def batch(tmp_path_factory):
-    root = course_fixture.build(tmp_path_factory.mktemp("course"))
-    folders = {name: course_fixture.submission(root, name, code) for name, code in HONEST.items()}
-    places = {"course": REPO, "fixture": root, "victim": folders["honest_key"]}
-    for attack in ATTACKS:
-        folders[attack.name] = course_fixture.submission(
-            root, attack.name, {k: _fill(v, places) for k, v in attack.code.items()},
-            [(after, _fill(text, places)) for after, text in attack.extra], attack.edit)
-        for name, target in attack.links.items():
-            (folders[attack.name] / name).symlink_to(_fill(target, places))
-    watched = [root / "source", root / "release", root / "submitted"]
-    before = tree_hash(*watched)
-    job.warm_up()
-    order = list(HONEST) + [a.name for a in ATTACKS] + list(HONEST)
-    records, first = {}, {}
-    for name in order:
-        record = job.grade(job.Job(student_id=name, assignment=course_fixture.ASSIGNMENT,
-                                   submission=str(folders[name]),
-                                   release=str(root / "release" / course_fixture.ASSIGNMENT),
-                                   source=str(root / "source" / course_fixture.ASSIGNMENT),
-                                   cell_timeout=CELL_TIMEOUT, memory_mb=MEMORY_MB))
-        if name in records:
-            first[name] = records[name]
-        records[name] = record
-    return {"records": records, "first": first, "before": before, "after": tree_hash(*watched)}
+def batches():
+    """``{layer: batch result}``, the layers graded in parallel."""
+    folder = tempfile.mkdtemp(prefix="autograde-hostile-out-")
+    os.chmod(folder, 0o777)
+    running = {}
+    for layer, wrap in LAYERS.items():
+        out = Path(folder) / f"{layer}.json"
+        running[layer] = (out, subprocess.Popen(wrap([*BATCH, layer, str(out)]), cwd=REPO,
+                                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                                text=True))
+    results = {}
+    for layer, (out, process) in running.items():
+        log, _ = process.communicate(timeout=1200)
+        assert process.returncode == 0 and out.exists(), f"{layer} batch failed:\n{log[-4000:]}"
+        results[layer] = json.loads(out.read_text())
+        out.unlink()
+    os.rmdir(folder)
+    return results
+
+
+@pytest.fixture(params=list(LAYERS))
+def batch(request, batches):
+    assert batches[request.param]["layer"] == request.param
+    return batches[request.param]
 
 
 def _cells(record):
@@ -84,6 +77,7 @@ def _outputs(record):
 @pytest.mark.parametrize("attack", ATTACKS, ids=lambda attack: attack.name)
 def test_attack(batch, attack):
     record = batch["records"][attack.name]
+    assert record["isolation"] == batch["layer"]
     cells = _cells(record)
     assert record["max_score"] == 14.0, "the release's points, whatever the submission says"
     for grade_id, cell in cells.items():
@@ -107,8 +101,18 @@ def test_honest_full_points_before_and_after_the_attacks(batch, name):
     assert _cells(first) == _cells(last)
 
 
+def test_same_scores_in_every_layer(batches):
+    def scores(result):
+        return {name: (record["status"], record["score"],
+                       {grade_id: cell["points"] for grade_id, cell in _cells(record).items()})
+                for name, record in result["records"].items()}
+    layers = list(batches)
+    for layer in layers[1:]:
+        assert scores(batches[layer]) == scores(batches[layers[0]]), (layer, layers[0])
+
+
 def test_course_directory_unchanged(batch):
-    assert batch["after"] == batch["before"]
+    assert batch["unchanged"]
     assert not (REPO / "source" / "x.txt").exists()
     assert not (REPO / "autograded" / "evil").exists()
     for folder in ("autograder", "course", "source", "release"):

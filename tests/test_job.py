@@ -13,7 +13,7 @@ import pytest
 from nbgrader.api import Gradebook
 from nbgrader.preprocessors import SaveAutoGrades, SaveCells
 
-from autograder.engine import job
+from autograder.engine import isolation, job
 from autograder.engine.cells import nbgrader, source
 from autograder.tools import timing
 from tests.chapters import BUILT
@@ -122,7 +122,8 @@ def test_record_is_json_with_the_contract_fields(graded):
     _, record = graded["key"]
     assert json.loads(json.dumps(record)) == record
     assert set(record) == {"student_id", "assignment", "status", "reason", "score",
-                           "max_score", "flags", "notebooks", "timings"}
+                           "max_score", "flags", "notebooks", "timings", "isolation"}
+    assert record["isolation"] == job.isolation_layer() in isolation.LAYERS   # never "none"
     assert set(record["timings"]) == {"fork", "student_code", "tests", "total"}
     (notebook,) = record["notebooks"]
     assert set(notebook) == {"name", "status", "reason", "notebook", "cells"}
@@ -218,3 +219,15 @@ def test_every_chapter_both_directions(assignment, tmp_path):
         assert not wrong, (name, wrong)
         if full:
             assert record["status"] == "graded", record["reason"]
+
+
+def test_an_error_names_its_type_once(graded):
+    """A test cell that raised shows "NotImplementedError: ...", not the type twice."""
+    _, record = graded["blank"]
+    (notebook,) = record["notebooks"]
+    errors = [output for cell in notebook["notebook"]["cells"] for output in cell.get("outputs", [])
+              if output["output_type"] == "error" and nbgrader(cell).get("grade")]
+    assert errors, "the blank submission's test cells failed"
+    for error in errors:
+        assert error["traceback"] == [f"{error['ename']}: {error['evalue']}"]
+        assert not error["evalue"].startswith(error["ename"]), error

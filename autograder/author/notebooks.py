@@ -10,6 +10,11 @@ format that a reviewer reads in a diff. Each cell starts with a header line::
     # %% [markdown] answer q_edges points=2      a manually graded written answer
     # %% widget                                  a code cell that shows an explorer widget
                                                  (its output is interactive: nbval ignores it)
+    # %% raises-exception                        an ungraded code cell that fails on a stub
+                                                 (it calls a graded function)
+
+Test cells and ``raises-exception`` cells carry Jupyter's ``raises-exception`` tag, so that
+Run All (JupyterLab's, nbclient's, nbval's) goes on past them on a fresh release notebook.
 
 A solution cell's code is never written in the text source: the builder copies it from
 ``autograder.answer_key`` (the one home of every solution), keeping each signature and
@@ -32,7 +37,9 @@ from autograder import answer_key
 from autograder.coursedir import ROOT, CourseDir, nbgrader_api
 
 HEADER = re.compile(r"^# %%(?: \[(?P<type>markdown)\])?(?: (?P<kind>solution|tests|answer)"
-                    r"(?P<args>(?: \S+)+)| (?P<widget>widget))?\s*$")
+                    r"(?P<args>(?: \S+)+)| (?P<widget>widget)| (?P<raises>raises-exception))?\s*$")
+#: The tag with which Run All goes on past a cell that raises (a test or example on a stub).
+RAISES = "raises-exception"
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 
 
@@ -143,6 +150,10 @@ def _cell(header, body, path):
         if markdown:
             raise AuthoringError(f"{path}:{lineno}: a widget cell is a code cell")
         return nbformat.v4.new_code_cell(text, metadata={"tags": ["nbval-ignore-output"]})
+    if match["raises"]:
+        if markdown:
+            raise AuthoringError(f"{path}:{lineno}: a raises-exception cell is a code cell")
+        return nbformat.v4.new_code_cell(text, metadata={"tags": [RAISES]})
     if kind is None:
         return nbformat.v4.new_markdown_cell(text) if markdown else nbformat.v4.new_code_cell(text)
     names, options = _options(match["args"], path, lineno)
@@ -160,14 +171,16 @@ def _cell(header, body, path):
     if kind == "tests":
         if markdown:
             raise AuthoringError(f"{path}:{lineno}: a tests cell is a code cell")
-        return nbformat.v4.new_code_cell(
-            text, metadata=_grading(names[0], grade=True, solution=False, locked=True,
-                                    points=points))
+        metadata = _grading(names[0], grade=True, solution=False, locked=True, points=points)
+        return nbformat.v4.new_code_cell(text, metadata=dict(metadata, tags=[RAISES]))
     if not markdown:
         raise AuthoringError(f"{path}:{lineno}: a written answer is a markdown cell")
+    # the label outside the solution markers stays in the release above "YOUR ANSWER HERE", so
+    # that Validate's list of unanswered cells names each question
+    label = f"**Your answer to {names[0]}:**"
     return nbformat.v4.new_markdown_cell(
-        text, metadata=_grading(names[0], grade=True, solution=True, locked=False,
-                                points=points))
+        f"{label}\n\n### BEGIN SOLUTION\n{text}\n### END SOLUTION",
+        metadata=_grading(names[0], grade=True, solution=True, locked=False, points=points))
 
 
 def execute(nb, cwd):

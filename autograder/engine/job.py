@@ -8,11 +8,12 @@ it writes no file. The coordinator alone writes the gradebook, feedback and repo
 Trust: the student's cells run in a sandbox (``autograder.engine.student``, ``autograder.engine.sandbox``);
 the hidden tests run here, on proxies of the graded names (``autograder.engine.proxies``); the
 graded notebook's locked cells come from the release (``autograder.engine.tamper``); solution cells
-that reach the library routine that is their answer score 0 (``autograder.engine.library``).
+that reach the library routine that is their answer score 0 and are flagged, whether the
+code (``autograder.engine.library``) or the hidden tests' trace (``course.checks.LibraryCall``)
+finds it, with the same words.
 """
 import ast
 import json
-import os
 import threading
 import time
 from dataclasses import dataclass
@@ -20,13 +21,16 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.engine import library, proxies, session, tamper, template
+from autograder.engine import isolation as _isolation
+from autograder.engine import library, proxies, session, tamper, template, wire
+from autograder.engine.sandbox import COPY_FILES, COPY_MB, copied_files
 from autograder.engine.cells import is_test, nbgrader, source
+from autograder.intake import reader
 from autograder.record import results
+from course import checks
 
 _zygote = None
 _warming = threading.Lock()
-MAX_NOTEBOOK_BYTES = 32 << 20
 
 
 @dataclass(frozen=True)
@@ -41,14 +45,20 @@ class Job:
     memory_mb: int = 3072
 
 
-def warm_up():
-    """Pool initializer: import torch once (one thread) and start the sandbox template."""
+def warm_up(isolation="auto"):
+    """Pool initializer: choose the isolation layer (``autograder.engine.isolation.probe``:
+    raises ``Unavailable`` if it cannot be set up), import torch once (one thread) and start
+    the sandbox template."""
     global _zygote
     with _warming:
-        starting = template.Zygote() if _zygote is None or not _zygote.alive() else None
+        layer = _isolation.chosen() if _isolation.chosen() and isolation == "auto" else \
+            _isolation.probe(isolation)
+        if _zygote is not None and _zygote.layer != layer:
+            _zygote.close()
+            _zygote = None
+        starting = template.Zygote(layer) if _zygote is None or not _zygote.alive() else None
         import torch
         torch.set_num_threads(1)
-        import course.checks  # noqa: F401 (the hidden tests' helpers)
         if starting is not None:
             _zygote = starting.wait_ready()
 
@@ -57,7 +67,7 @@ def grade(job):
     """Grade ``job``; the results record (never raises because of the submission)."""
     started = time.perf_counter()
     timings = {"fork": 0.0, "student_code": 0.0, "tests": 0.0}
-    record = results.new_record(job.student_id, job.assignment)
+    record = results.new_record(job.student_id, job.assignment, isolation=isolation_layer())
     release = Path(job.release)
     stems = sorted(path.stem for path in release.glob("*.ipynb"))
     if not stems:
@@ -68,7 +78,7 @@ def grade(job):
             notebook, flags = _grade_notebook(job, stem, timings)
         except template.SandboxError as error:
             notebook = results.error_notebook(
-                stem, f"the grader could not run the sandbox: {error}",
+                stem, f"the grader could not run the sandbox: {_last_line(str(error))}",
                 _read(release / f"{stem}.ipynb")[0])
         except Exception as error:  # noqa: BLE001 (a grader bug must not stop the batch)
             notebook = results.error_notebook(
@@ -76,6 +86,11 @@ def grade(job):
                       f"{_one_line(str(error), 300)}", _read(release / f"{stem}.ipynb")[0])
         results.add_notebook(record, notebook)
         record["flags"] += [f"{stem}: {flag}" for flag in flags]
+    copied, left_out = copied_files(job.submission)
+    if left_out:
+        record["flags"].append(
+            f"only {len(copied)} of its {len(copied) + left_out} files were copied into the "
+            f"sandbox (at most {COPY_FILES} files and {COPY_MB} MB)")
     errors = [nb for nb in record["notebooks"] if nb["status"] == results.ERROR]
     if errors:
         record["status"] = results.ERROR
@@ -88,27 +103,33 @@ def grade(job):
     return record
 
 
-def _read(path, student=False):
-    """A notebook file as a dict, or an error message. A student's notebook must be a
-    regular file (a symlink could point at the source notebook)."""
+def isolation_layer():
+    """The isolation layer this worker grades under (None before ``warm_up``)."""
+    return _zygote.layer if _zygote is not None else _isolation.chosen()
+
+
+def _read(path):
+    """A notebook file as ``(nbformat 4 dict, None)``, or ``(None, a one-line reason)``; read
+    with the one reader of submission files (``autograder.intake.reader``)."""
     try:
-        if student and os.path.islink(path):
-            return None, f"{path.name} is a symbolic link, not a notebook"
-        if path.stat().st_size > MAX_NOTEBOOK_BYTES:
-            return None, f"{path.name} is larger than {MAX_NOTEBOOK_BYTES >> 20} MB"
-        flags = os.O_RDONLY | (os.O_NOFOLLOW if student else 0)
-        with open(os.open(path, flags), encoding="utf-8") as file:
-            notebook = json.load(file)
-    except FileNotFoundError:
-        return None, f"{path.name} is missing from the submission"
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        return None, f"{path.name} is not a valid notebook (not JSON)"
-    except OSError as error:
-        return None, f"{path.name} cannot be read: {error.strerror}"
-    if not isinstance(notebook, dict) or notebook.get("nbformat") != 4 \
-            or not isinstance(notebook.get("cells"), list):
-        return None, f"{path.name} is not an nbformat 4 notebook"
-    return notebook, None
+        return reader.read_notebook(path), None
+    except reader.Unreadable as error:
+        return None, str(error)
+
+
+def _last_line(text):
+    """The last line of ``text`` that says something (a traceback's exception)."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return _one_line(lines[-1] if lines else text, 300)
+
+
+def _too_much_code(code):
+    """Why the code cells cannot be sent to the sandbox (more than the wire carries), or None."""
+    size = len(json.dumps(code).encode())
+    if size > wire.MAX_HEADER - (64 << 10):
+        return (f"its code cells hold {size / (1 << 20):.1f} MB of code, more than the "
+                f"{wire.MAX_HEADER >> 20} MB the grader runs")
+    return None
 
 
 def _graded_names(source_notebook):
@@ -135,7 +156,7 @@ def _grade_notebook(job, stem, timings):
     if problem:
         return results.error_notebook(stem, f"the source notebook is unusable: {problem}",
                                       release), []
-    submission, problem = _read(Path(job.submission) / f"{stem}.ipynb", student=True)
+    submission, problem = _read(Path(job.submission) / f"{stem}.ipynb")
     if problem:
         return results.error_notebook(stem, problem, release), []
 
@@ -149,9 +170,13 @@ def _grade_notebook(job, stem, timings):
     graded_names = _graded_names(source_nb)
     code = [{"index": i, "source": source(c)} for i, c in enumerate(cells)
             if c["cell_type"] == "code" and not is_test(c)]
+    problem = _too_much_code(code)
+    if problem:
+        return results.error_notebook(stem, problem, release), []
     violations = library.violations(
-        [(source(c), not nbgrader(c).get("locked")) for c in cells
-         if c["cell_type"] == "code" and not is_test(c)], graded_names)
+        [(i + 1, source(c), not nbgrader(c).get("locked"))
+         for i, c in enumerate(cells) if c["cell_type"] == "code" and not is_test(c)],
+        graded_names)
 
     sandbox = session.Session(_ensure_zygote(), job.submission, code,
                               cell_timeout=job.cell_timeout, memory_mb=job.memory_mb)
@@ -178,8 +203,9 @@ def _grade_notebook(job, stem, timings):
                                        violations)
             if status in (results.CRASHED, results.TIMEOUT):
                 flags.append(f"{grade_id}: {message}")
-            if grade_id in violations:
-                flags.append(f"library: {violations[grade_id]}")
+            if status == results.LIBRARY:
+                flags.append(f"library: {message}")
+                status = results.FAILED
             passed = status == results.PASSED
             cell["outputs"] = _verdict_outputs(passed, status, message, max_points)
             graded.append(results.cell(grade_id, results.AUTOGRADED,
@@ -243,10 +269,11 @@ def _lost_output(run):
 
 
 def _verdict(sandbox, job, grade_id, code, graded_names, violations):
-    """Run one test cell's ``code`` on the student's final state: ``(status, message)``."""
+    """Run one test cell's ``code`` on the student's final state: ``(status, message)``;
+    status ``LIBRARY`` when the code or the trace finds the library routine that is the answer."""
     function = grade_id[len("test_"):] if grade_id.startswith("test_") else None
     if grade_id in violations:
-        return results.FAILED, violations[grade_id]
+        return results.LIBRARY, violations[grade_id]
     try:
         channel = sandbox.channel(job.cell_timeout)
     except proxies.StudentCrashed as error:
@@ -263,6 +290,8 @@ def _verdict(sandbox, job, grade_id, code, graded_names, violations):
     except proxies.StudentCrashed:
         return results.CRASHED, (f"the kernel died while the tests called "
                                  f"{function or 'your code'}")
+    except checks.LibraryCall as error:
+        return results.LIBRARY, _one_line(str(error))
     except AssertionError as error:
         return results.FAILED, _one_line(str(error)) or "a hidden test failed"
     except Exception as error:  # noqa: BLE001 (any other failure of the student's code)
@@ -284,6 +313,8 @@ def _verdict_outputs(passed, status, message, max_points):
         return [{"output_type": "stream", "name": "stdout",
                  "text": f"passed ({max_points:g}/{max_points:g} points)\n"}]
     name = {results.FAILED: "AssertionError", results.TIMEOUT: "TimeoutError",
-            results.CRASHED: "KernelDied"}.get(status, message.split(":")[0] or "Error")
-    return [{"output_type": "error", "ename": name, "evalue": message,
-             "traceback": [f"{name}: {message}"]}]
+            results.CRASHED: "KernelDied"}.get(status)
+    if name is None:  # an error's message starts with its type: "TypeError: ..."
+        name, _, message = message.partition(": ")
+    return [{"output_type": "error", "ename": name or "Error", "evalue": message,
+             "traceback": [f"{name or 'Error'}: {message}"]}]

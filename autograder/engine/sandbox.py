@@ -1,8 +1,9 @@
-"""Confinement of one submission's process tree (Linux; needs root to set up).
+"""Confinement of one submission's process tree, in the layer ``autograder.engine.isolation`` chose.
 
-``enter_namespaces`` runs as root in the process that will become the parent of the
-sandbox: new mount, network, IPC, UTS and PID namespaces, and a new root file system built
-on a tmpfs that holds only what Python and the course's student package need, read-only:
+``prepare`` runs in S, the process that will become the parent of the sandbox. In the root
+and userns layers it unshares new mount, network, IPC, UTS and PID namespaces (userns: in a
+new user namespace, as an ordinary user) and builds a new root file system on a tmpfs that
+holds only what Python and the course's student package need, read-only:
 
     /usr /lib /lib64 /bin /sbin /etc       the system
     <python prefix>, <venv prefix>         the interpreter and the installed packages
@@ -12,59 +13,39 @@ on a tmpfs that holds only what Python and the course's student package need, re
 
 Nothing else of the machine exists in there: not ``source/`` nor ``autograder/`` (the
 answer key), not ``release/``, other students' submissions, the gradebook, ``.git``, the
-home directories. ``drop_privileges`` then runs in the sandbox's first process (PID 1 of
-the new PID namespace): it mounts a fresh /proc, switches to an unprivileged uid and gid,
-and sets resource limits.
+home directories. In the landlock (and none) layer it makes a private scratch directory
+instead, and S becomes a subreaper. ``confine`` then runs in the sandbox's first process I
+before any student code: a fresh /proc and chroot (root: an unprivileged uid; userns: no
+capabilities), or Landlock on the same paths (landlock); resource limits; the seccomp
+filter. ``release`` (in S, once I is gone) kills what the submission left running where no
+PID namespace does it, and removes the scratch directory.
 """
-import ctypes
 import os
 import resource
 import shutil
+import signal
 import stat
 import sys
+import tempfile
 from pathlib import Path
 
 from autograder.coursedir import ROOT
-
-CLONE_NEWNS = 0x00020000
-CLONE_NEWUTS = 0x04000000
-CLONE_NEWIPC = 0x08000000
-CLONE_NEWPID = 0x20000000
-CLONE_NEWNET = 0x40000000
-MS_RDONLY = 0x1
-MS_NOSUID = 0x2
-MS_NODEV = 0x4
-MS_NOEXEC = 0x8
-MS_REMOUNT = 0x20
-MS_BIND = 0x1000
-MS_REC = 0x4000
-MS_PRIVATE = 0x40000
-PR_SET_PDEATHSIG = 1
-PR_SET_NO_NEW_PRIVS = 38
+from autograder.engine.isolation import kernel, landlock, reaper, seccomp, userns
+from autograder.engine.isolation.kernel import (MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID,
+                                                MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT)
 
 SYSTEM_DIRS = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc")
 DEVICES = ("null", "zero", "random", "urandom")
+NAMESPACED = ("root", "userns")
 SCRATCH = "/tmp/submission"
 SCRATCH_MB = 256
 COPY_MB = 64
-
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
-def _check(result, what):
-    if result != 0:
-        errno = ctypes.get_errno()
-        raise OSError(errno, f"{what}: {os.strerror(errno)}")
-
-
-def _mount(source, target, fstype, flags, data=None):
-    _check(_libc.mount(source and source.encode(), str(target).encode(),
-                       fstype and fstype.encode(), ctypes.c_ulong(flags),
-                       data and data.encode()), f"mount {target}")
+COPY_FILES = 1000
+PROCESSES = 64
 
 
 def visible_paths():
-    """The directories bound read-only into the sandbox's root (what Python needs)."""
+    """The directories the sandbox can read (what Python needs), outermost only."""
     paths = [Path(p) for p in SYSTEM_DIRS if Path(p).is_dir() and not Path(p).is_symlink()]
     paths += [Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(),
               ROOT / "course"]
@@ -75,23 +56,44 @@ def visible_paths():
     return unique
 
 
-def enter_namespaces(submission, uid, root_dir="/tmp/.sandbox-root"):
-    """Unshare namespaces and build the sandbox root; the caller's next child lives in it.
+def prepare(layer, submission, uid):
+    """In S: the sandbox's place (its new root, or its scratch directory in the landlock and
+    none layers) holding a copy of ``submission`` (owned by ``uid`` in the root layer)."""
+    if layer not in NAMESPACED:
+        reaper.become_subreaper()
+        place = Path(tempfile.mkdtemp(prefix="autograde-sandbox-"))
+        owner = uid if os.geteuid() == 0 else None   # root still drops to a fresh uid
+        _own(place, owner)
+        copy_submission(submission, place / "submission", owner)
+        return place
+    root = _mount_point()   # named by the real uid: every user's id inside a userns is 1000
+    if layer == "userns":
+        userns.enter(userns.NAMESPACES)
+        uid = None   # S already is the student's id inside: what it copies is the student's
+    else:
+        kernel.unshare(userns.NAMESPACES)
+    return build_root(root, submission, uid)
 
-    ``submission``'s files are copied to the scratch directory, owned by ``uid``.
-    Returns the new root's path (the child ``chroot``s into it in ``drop_privileges``).
-    """
-    _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWPID),
-           "unshare")
-    _mount(None, "/", None, MS_REC | MS_PRIVATE)
-    root = Path(root_dir)
-    root.mkdir(parents=True, exist_ok=True)
-    _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, f"size={SCRATCH_MB}m,mode=755")
+
+def _mount_point():
+    """This user's (empty) directory that the sandbox's root is mounted on."""
+    root = Path(tempfile.gettempdir()) / f".sandbox-root-{os.getuid()}"
+    root.mkdir(exist_ok=True)
+    if root.is_symlink() or root.lstat().st_uid != os.getuid():
+        raise OSError(f"{root} is not this user's directory (uid {os.getuid()}): remove it")
+    return root
+
+
+def build_root(root, submission, uid):
+    """The tmpfs root of a new mount namespace on ``root`` (see the module's docstring)."""
+    kernel.mount(None, "/", None, MS_REC | MS_PRIVATE)
+    kernel.mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, f"size={SCRATCH_MB}m,mode=755")
     for path in visible_paths():
         target = root / path.relative_to("/")
         target.mkdir(parents=True, exist_ok=True)
-        _mount(str(path), target, None, MS_BIND | MS_REC)
-        _mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_REC)
+        kernel.mount(str(path), target, None, MS_BIND | MS_REC)
+        kernel.mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID
+                     | kernel.locked_flags(path))
     for link in ("bin", "sbin", "lib", "lib64", "lib32"):
         source = Path("/") / link
         if source.is_symlink():
@@ -99,7 +101,7 @@ def enter_namespaces(submission, uid, root_dir="/tmp/.sandbox-root"):
     (root / "dev").mkdir()
     for device in DEVICES:
         (root / "dev" / device).touch()
-        _mount(f"/dev/{device}", root / "dev" / device, None, MS_BIND)
+        kernel.mount(f"/dev/{device}", root / "dev" / device, None, MS_BIND)
     (root / "dev" / "shm").mkdir(mode=0o1777)
     (root / "proc").mkdir()
     tmp = root / "tmp"
@@ -109,47 +111,88 @@ def enter_namespaces(submission, uid, root_dir="/tmp/.sandbox-root"):
     return root
 
 
-def copy_submission(submission, scratch, uid, max_bytes=COPY_MB << 20):
-    """Copy the submission's regular files (never what a symlink points to) to ``scratch``,
-    owned by ``uid``, up to ``max_bytes`` in all."""
-    scratch.mkdir()
-    os.chown(scratch, uid, uid)
+def copied_files(submission, max_files=COPY_FILES, max_bytes=COPY_MB << 20):
+    """``(files, left_out)``: the submission's regular files that go into the sandbox, as paths
+    relative to it (never what a symlink points to; at most ``max_files`` files and
+    ``max_bytes`` in all), and how many regular files were left out."""
+    files, left_out, budget = [], 0, max_bytes
     if os.path.islink(submission) or not os.path.isdir(submission):
-        return
-    budget = max_bytes
-    for directory, folders, files in os.walk(submission):
-        folders[:] = [f for f in folders if not os.path.islink(os.path.join(directory, f))
-                      and f != ".ipynb_checkpoints"]
-        target = scratch / os.path.relpath(directory, submission)
-        if not target.exists():
-            target.mkdir()
-            os.chown(target, uid, uid)
-        for name in files:
-            path = os.path.join(directory, name)
-            info = os.lstat(path)
-            if not stat.S_ISREG(info.st_mode) or info.st_size > budget:
+        return files, left_out
+    for directory, folders, names in os.walk(submission):
+        folders[:] = sorted(f for f in folders if f != ".ipynb_checkpoints"
+                            and not os.path.islink(os.path.join(directory, f)))
+        for name in sorted(names):
+            info = os.lstat(os.path.join(directory, name))
+            if not stat.S_ISREG(info.st_mode):
+                continue
+            if info.st_size > budget or len(files) == max_files:
+                left_out += 1
                 continue
             budget -= info.st_size
-            shutil.copyfile(path, target / name, follow_symlinks=False)
-            os.chown(target / name, uid, uid)
+            files.append(os.path.relpath(os.path.join(directory, name), submission))
+    return files, left_out
 
 
-def drop_privileges(root, uid, memory_mb, cpu_seconds):
-    """In the sandbox's PID 1: fresh /proc, chroot, unprivileged uid, resource limits."""
-    _mount("proc", Path(root) / "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
-    os.chroot(root)
-    os.chdir(SCRATCH)
-    os.setgroups([])
-    os.setresgid(uid, uid, uid)
-    os.setresuid(uid, uid, uid)
-    _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
-    _libc.prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0)
+def copy_submission(submission, scratch, uid):
+    """Copy the submission's ``copied_files`` to ``scratch``, owned by ``uid`` (None: by
+    whoever copies)."""
+    scratch.mkdir()
+    _own(scratch, uid)
+    for relative in copied_files(submission)[0]:
+        target = scratch / relative
+        for folder in reversed(target.relative_to(scratch).parents[:-1]):
+            if not (scratch / folder).exists():
+                (scratch / folder).mkdir()
+                _own(scratch / folder, uid)
+        shutil.copyfile(os.path.join(submission, relative), target, follow_symlinks=False)
+        _own(target, uid)
+
+
+def _own(path, uid):
+    if uid is not None:
+        os.chown(path, uid, uid)
+
+
+def confine(layer, place, uid, memory_mb, cpu_seconds):
+    """In the sandbox's I, before any student code; the scratch directory (its cwd)."""
+    os.setsid()   # its own process group: kill(0) from the sandbox never reaches S
+    if layer in NAMESPACED:
+        kernel.mount("proc", Path(place) / "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+        os.chroot(place)
+        scratch = "/tmp"
+        os.chdir(SCRATCH)
+        if layer == "userns":
+            userns.drop_capabilities()
+        processes = PROCESSES
+    else:
+        reaper.become_subreaper()
+        scratch = str(place)
+        os.chdir(Path(place) / "submission")
+        own = f"/proc/{os.getpid()}"   # I's own entry: it lists I's children (kill_strays)
+        processes = _user_processes() + PROCESSES   # the limit counts all of this user's
+    if os.geteuid() == 0:
+        os.setgroups([])
+        os.setresgid(uid, uid, uid)
+        os.setresuid(uid, uid, uid)
+    kernel.prctl(kernel.PR_SET_NO_NEW_PRIVS, 1, "PR_SET_NO_NEW_PRIVS")
+    set_parent_death_signal()
+    _limit(memory_mb, cpu_seconds, processes)
+    if layer == "landlock":
+        landlock.restrict([str(path) for path in visible_paths()] + [own], [scratch],
+                          [f"/dev/{device}" for device in DEVICES])
+    if layer != "none":
+        seccomp.install(strict_unix=layer == "landlock",
+                        first_process=None if layer in NAMESPACED else os.getpid())
+    return scratch
+
+
+def _limit(memory_mb, cpu_seconds, processes):
     data = _current_data_bytes() + memory_mb * (1 << 20)
     limits = {
         resource.RLIMIT_DATA: data,
         resource.RLIMIT_AS: data + (4 << 30),  # torch maps much more than it uses
         resource.RLIMIT_CPU: cpu_seconds,
-        resource.RLIMIT_NPROC: 64,
+        resource.RLIMIT_NPROC: processes,
         resource.RLIMIT_FSIZE: 64 << 20,
         resource.RLIMIT_NOFILE: 256,
         resource.RLIMIT_CORE: 0,
@@ -167,6 +210,39 @@ def _current_data_bytes():
     return 0
 
 
+def _user_processes():
+    """How many processes (threads included: the limit counts them) this uid runs."""
+    uid, count = os.getuid(), 0
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                if entry.stat().st_uid == uid:
+                    count += len(os.listdir(f"/proc/{entry.name}/task"))
+            except OSError:
+                pass
+    return count
+
+
+def kill_strays(layer):
+    """In I: kill every other process of the sandbox; whether there was any. In a PID
+    namespace I is its PID 1 and ``kill(-1)`` does it; elsewhere I is a subreaper (all the
+    submission's orphans become its children) and kills its children."""
+    if layer not in NAMESPACED:
+        return reaper.kill_children() > 0
+    try:
+        os.kill(-1, signal.SIGKILL)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+def release(layer, place):
+    """In S, once I is gone: kill what is left (no PID namespace did) and the scratch."""
+    if layer not in NAMESPACED:
+        reaper.kill_children()
+        shutil.rmtree(place, ignore_errors=True)
+
+
 def set_parent_death_signal(signal=9):
     """Die with ``signal`` when the parent process dies."""
-    _libc.prctl(PR_SET_PDEATHSIG, signal, 0, 0, 0)
+    kernel.prctl(kernel.PR_SET_PDEATHSIG, signal, "PR_SET_PDEATHSIG")

@@ -81,9 +81,8 @@ class Session:
             raise SandboxError(f"the sandbox did not take its job: {error!r}") from None
         line = self._status_line(time.monotonic() + 60)
         if line is None:
-            hint = "" if os.geteuid() == 0 else \
-                " (the grader must run as root: it isolates student code with Linux namespaces)"
-            raise SandboxError(f"the sandbox did not start{self._fatal_text()}{hint}")
+            raise SandboxError(f"the sandbox ({self.zygote.layer} layer) did not start"
+                               f"{self._fatal_text()}")
         try:
             self.peer = wire.Peer(int(line))   # I: only its messages count
             self.pidfd = os.pidfd_open(self.peer.pid)

@@ -20,19 +20,22 @@ class SandboxError(RuntimeError):
 
 
 class Zygote:
-    """A fresh interpreter with torch imported that forks one sandbox per request.
+    """A fresh interpreter with torch imported that forks one sandbox per request, confined
+    by the isolation ``layer`` (see ``autograder.engine.isolation``).
 
     It starts in the background; :meth:`wait_ready` waits for its greeting.
     """
 
-    def __init__(self):
+    def __init__(self, layer):
+        self.layer = layer
         ours, theirs = socket.socketpair()
         env = {key: value for key, value in os.environ.items()
                if key in ("PATH", "LANG", "LC_ALL", "VIRTUAL_ENV", "PYTHONPATH")}
         env["MPLBACKEND"] = "Agg"
         self.log = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "autograder.engine.student.zygote", str(theirs.fileno())],
+            [sys.executable, "-m", "autograder.engine.student.zygote", str(theirs.fileno()),
+             layer],
             pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=self.log, cwd="/", env=env)
         theirs.close()

@@ -1,156 +1,46 @@
-"""Record: nbgrader's gradebook and the students' feedback, written with nbgrader's own machinery.
+"""Record: nbgrader's gradebook, its rows written with nbgrader's own API and rules.
 
 - ``prepare`` makes sure the gradebook knows an assignment, its notebooks and their cells, by
   running ``nbgrader generate_assignment``'s preprocessors up to ``SaveCells`` on the source
   notebooks (so the rows are exactly the ones generate_assignment writes).
-- ``save`` writes one results record: the student, the submission, and every notebook's grades
-  through ``SaveAutoGrades`` on the autograded notebook (manually graded answers stay "needs
-  manual grading"; a notebook that could not be graded scores 0, as ``nbgrader autograde``
-  does for a missing notebook; a flagged record flags its notebooks for a human, as the
-  formgrader's flag button does).
-- ``feedback_html`` renders a student's feedback as ``nbgrader generate_feedback`` does
-  (``GetGrades`` + the ``feedback`` HTML template), from the autograded notebook.
-
-Cost: nbgrader's preprocessors open a new database engine per notebook (table checks, a cold
-statement cache); here ``SaveAutoGrades`` and ``GetGrades`` share one open connection. The
-feedback page skips one page-wide pass of nbconvert's (``_PageAsIs``), most of its cost.
+- ``save`` writes one results record: the student, the submission (nbgrader's
+  ``update_or_create_submission``) and every notebook's grades and comments as
+  ``SaveAutoGrades`` sets them, from the ``grades`` the worker computed with nbgrader's
+  ``determine_grade`` (``autograder.record.feedback.autograded_grades``): manually graded answers stay
+  "needs manual grading"; a notebook that could not be graded scores 0, as ``nbgrader
+  autograde`` does for a missing notebook; a flagged record flags its notebooks for a human, as
+  the formgrader's flag button does. A hand grade of a written answer whose text is the one
+  graded before (the journal's previous record keeps each notebook's ``answers``) stays graded:
+  nbgrader's own rule marks every hand-graded cell as needing grading again on each autograde.
+- ``transaction``: many records in one transaction (one commit, not one per cell).
+- ``grades``: a submitted notebook's grades as ``GetGrades`` reads them, for its feedback page
+  (``autograder.record.feedback.html``) after grading by hand.
 """
+import contextlib
 import warnings
 from pathlib import Path
 
 import nbformat
-from jinja2 import filters as jinja_filters
-from nbformat.v4.rwbase import rejoin_lines
-from nbconvert.exporters import HTMLExporter, NotebookExporter
-from nbconvert.exporters import html as nbconvert_html
-from nbconvert.preprocessors import Preprocessor
+from nbconvert.exporters import NotebookExporter
 from nbgrader.api import Gradebook
-from nbgrader.converters import GenerateAssignment, GenerateFeedback
+from nbgrader.converters import GenerateAssignment
 from nbgrader.coursedir import CourseDirectory
-from nbgrader.preprocessors import GetGrades, SaveAutoGrades, SaveCells
+from nbgrader.preprocessors import SaveCells
 from sqlalchemy.exc import SAWarning
-from traitlets.utils.importstring import import_item
 
 from autograder.coursedir import nbgrader_config
-from autograder.engine import cells
-from autograder.record import results
 
 
-class _SaveAutoGrades(SaveAutoGrades):
-    """nbgrader's ``SaveAutoGrades`` (its per-cell ``_add_score``/``_add_comment``) writing
-    through ``connection``, an open ``Gradebook``. A hand-graded written answer in
-    ``unchanged`` (grade ids whose answer is the one graded before) stays graded: nbgrader's
-    own rule marks every hand-graded cell as needing grading again on each autograde."""
-    connection = None
-    unchanged = frozenset()
-
-    def preprocess(self, nb, resources):
-        info = resources["nbgrader"]
-        self.notebook_id, self.assignment_id = info["notebook"], info["assignment"]
-        self.student_id, self.gradebook = info["student"], self.connection
-        return Preprocessor.preprocess(self, nb, resources)
-
-    def _add_score(self, cell, resources):
-        super()._add_score(cell, resources)
-        grade_id = cell.metadata["nbgrader"]["grade_id"]
-        if grade_id in self.unchanged:
-            grade = self.gradebook.find_grade(grade_id, self.notebook_id, self.assignment_id,
-                                              self.student_id)
-            if grade.auto_score is None and grade.manual_score is not None:
-                grade.needs_manual_grade = False
+def unchanged_answers(answers, before):
+    """Grade ids of the written ``answers`` (``{grade_id: text}``, see
+    ``autograder.record.feedback.written_answers``) that are the same in ``before``'s."""
+    before = before or {}
+    return frozenset(g for g, text in (answers or {}).items() if before.get(g) == text)
 
 
-def _written_answers(nb):
-    """``{grade_id: answer}`` of the hand-graded written answers of a notebook (nbformat dict)."""
-    return {cells.grade_id(cell): cells.source(cell)
-            for cell in (nb or {}).get("cells", []) if cells.is_manual(cell)}
-
-
-def unchanged_answers(nb, before):
-    """Grade ids of the written answers of ``nb`` that are the same in ``before`` (None: none)."""
-    old = _written_answers(before)
-    return frozenset(g for g, answer in _written_answers(nb).items() if old.get(g) == answer)
-
-
-class Pending(str):
-    """A score still to be given by hand: the feedback template shows the text where it
-    expects a number (its ``float`` and ``round`` filters pass it through)."""
-
-
-def _passing(number_filter):
-    """A jinja number filter that leaves a ``Pending`` as it is."""
-    return lambda value, *args, **kw: (
-        value if isinstance(value, Pending) else number_filter(value, *args, **kw))
-
-
-class _GetGrades(GetGrades):
-    """nbgrader's ``GetGrades`` (scores and comments into the notebook, the notebook's score
-    into the resources) reading through ``connection``, an open ``Gradebook``. A written
-    answer not graded by hand yet reads "pending", not 0, and so does its share of the total."""
-    connection = None
-
-    def preprocess(self, nb, resources):
-        info = resources["nbgrader"]
-        self.notebook_id, self.assignment_id = info["notebook"], info["assignment"]
-        self.student_id, self.gradebook = info["student"], self.connection
-        self.pending = 0.0
-        nb, resources = Preprocessor.preprocess(self, nb, resources)
-        notebook = self.gradebook.find_submission_notebook(
-            self.notebook_id, self.assignment_id, self.student_id)
-        penalty = notebook.late_submission_penalty or 0
-        score = notebook.score - penalty
-        if self.pending:
-            score = Pending(f"{round(score, 2)} graded, {self.pending:g} pending")
-        info.update(score=score, max_score=notebook.max_score, late_penalty=penalty)
-        return nb, resources
-
-    def _get_score(self, cell, resources):
-        super()._get_score(cell, resources)
-        grade = self.gradebook.find_grade(cell.metadata.nbgrader["grade_id"], self.notebook_id,
-                                          self.assignment_id, self.student_id)
-        if grade.auto_score is None and grade.manual_score is None:
-            cell.metadata.nbgrader["score"] = Pending("pending")
-            self.pending += grade.max_score
-
-
-class _PageAsIs(str):
-    """What ``HTMLExporter``'s last pass gets instead of BeautifulSoup: the page, unparsed,
-    with nothing to select. That pass adds alt text to images and tab stops to JupyterLab
-    cells (the classic-based feedback template has none) by re-parsing the whole page: 3/4 of
-    the time of a feedback page."""
-
-    def __new__(cls, html, features=None):
-        return super().__new__(cls, html)
-
-    def select(self, css):
-        return []
-
-
-class _FeedbackExporter(HTMLExporter):
-    """nbconvert's HTML exporter, without the page-wide re-parsing pass (see ``_PageAsIs``),
-    showing ``Pending`` scores as text."""
-
-    def default_filters(self):
-        yield from super().default_filters()
-        yield "float", _passing(jinja_filters.do_float)
-        yield "round", _passing(jinja_filters.do_round)
-
-    def from_notebook_node(self, nb, resources=None, **kw):
-        parser, nbconvert_html.BeautifulSoup = nbconvert_html.BeautifulSoup, _PageAsIs
-        try:
-            return super().from_notebook_node(nb, resources, **kw)
-        finally:
-            nbconvert_html.BeautifulSoup = parser
-
-
-def notebook_node(nb):
-    """An nbformat v4 dict (sources possibly lists of lines, as in a file) as a NotebookNode."""
-    return rejoin_lines(nbformat.from_dict(nb))
-
-
-def _notebook(record, name):
-    """The autograded notebook ``name`` of a results ``record`` (None if it has none)."""
-    return next((nb.get("notebook") for nb in (record or {}).get("notebooks", [])
+def _answers(record, name):
+    """The written answers of notebook ``name`` of a results ``record`` (None if unknown)."""
+    return next((nb.get("answers") for nb in (record or {}).get("notebooks", [])
                  if nb["name"] == name), None)
 
 
@@ -164,7 +54,13 @@ class CourseGradebook:
         self.db_url = self.coursedir.db_url
         self.course_id = self.coursedir.course_id
         self._connection = None
-        self._feedback = None
+
+    def autograded_folder(self, out):
+        """Where the autograded notebooks go: the folder the course's nbgrader configuration
+        names (``CourseDirectory.autograded_directory``), else ``OUT/autograded``."""
+        if "autograded_directory" in self.config.CourseDirectory:
+            return Path(self.coursedir.root, self.coursedir.autograded_directory)
+        return Path(out) / "autograded"
 
     @property
     def connection(self):
@@ -202,47 +98,76 @@ class CourseGradebook:
         self.connection.db.expire_all()   # SaveCells wrote through its own connection
 
     def save(self, record, timestamp=None, before=None):
-        """Write one results record (the engine's contract) into the gradebook; ``before`` is
-        the record this submission had (None: first grading): a hand grade of a written answer
-        that did not change since stays, marked graded."""
+        """Write one results record (the engine's contract, ``finish``ed) into the gradebook;
+        ``before`` is the record this submission had (None: first grading). Returns the names
+        of its notebooks holding hand grades or comments (their feedback pages are to be made
+        from the gradebook, ``grades``)."""
         gb, student, assignment = self.connection, record["student_id"], record["assignment"]
         gb.update_or_create_student(student)
         with warnings.catch_warnings():   # nbgrader's own autoflush notice, harmless
             warnings.filterwarnings("ignore", "Object of type .* not in session", SAWarning)
             gb.update_or_create_submission(assignment, student,
                                            **({"timestamp": timestamp} if timestamp else {}))
+        by_hand = set()
         for notebook in record["notebooks"]:
-            if notebook.get("notebook"):
-                preprocessor = _SaveAutoGrades(config=self.config)
-                preprocessor.connection = gb
-                preprocessor.unchanged = unchanged_answers(
-                    notebook["notebook"], _notebook(before, notebook["name"]))
-                preprocessor.preprocess(notebook_node(notebook["notebook"]),
-                                        self._resources(assignment, notebook["name"], student))
             submitted = gb.find_submission_notebook(notebook["name"], assignment, student)
-            if not notebook.get("notebook"):   # could not be graded: 0, as nbgrader does
-                for grade in submitted.grades:
+            cells = notebook["grades"]["cells"] if notebook.get("grades") else None
+            unchanged = unchanged_answers(notebook.get("answers"),
+                                          _answers(before, notebook["name"]))
+            for grade in submitted.grades:
+                if cells is None:   # could not be graded: 0, as nbgrader does
                     grade.auto_score, grade.needs_manual_grade = 0, False
-            if record["status"] == results.FLAGGED:   # never unflag: a grader may have flagged it
+                elif grade.name in cells:   # SaveAutoGrades._add_score
+                    grade.auto_score = cells[grade.name]["auto_score"]
+                    grade.needs_manual_grade = (grade.manual_score is not None
+                                                or grade.auto_score is None)
+                    if (grade.name in unchanged and grade.auto_score is None
+                            and grade.manual_score is not None):   # the answer graded by hand
+                        grade.needs_manual_grade = False
+                if grade.manual_score is not None:
+                    by_hand.add(notebook["name"])
+            for comment in submitted.comments if cells else ():   # SaveAutoGrades._add_comment
+                if comment.name in cells:
+                    comment.auto_comment = cells[comment.name].get("comment")
+                if comment.manual_comment:
+                    by_hand.add(notebook["name"])
+            if record["flags"]:   # never unflag: a grader may have flagged it
                 submitted.flagged = True
         gb.db.commit()
+        return by_hand
 
-    def feedback_html(self, student, assignment, notebook, nb):
-        """The student's feedback page for one autograded notebook (nbformat dict)."""
-        if self._feedback is None:
-            converter = GenerateFeedback(coursedir=self.coursedir, config=self.config)
-            self._feedback = _FeedbackExporter(config=converter.config)
-            for preprocessor in converter.preprocessors:   # classes, or their names in config
-                if isinstance(preprocessor, str):
-                    preprocessor = import_item(preprocessor)
-                if preprocessor is GetGrades:
-                    preprocessor = _GetGrades
-                instance = preprocessor(config=converter.config)
-                instance.connection = self.connection
-                self._feedback.register_preprocessor(instance, enabled=True)
-        html, _ = self._feedback.from_notebook_node(
-            notebook_node(nb), self._resources(assignment, notebook, student))
-        return html
+    @contextlib.contextmanager
+    def transaction(self):
+        """Everything saved inside is one transaction, committed at the end (rolled back on an
+        error): nbgrader's API commits after every change, inside only a flush."""
+        session = self.connection.db
+        session.commit = session.flush
+        try:
+            yield
+        except BaseException:
+            del session.commit
+            session.rollback()
+            raise
+        del session.commit
+        session.commit()
+
+    def grades(self, student, assignment, notebook):
+        """A submitted notebook's grades as nbgrader's ``GetGrades`` reads them (hand grades
+        and comments first), in ``autograder.record.feedback``'s form."""
+        session = self.connection.db
+        session.flush()   # the scores are computed by the database: write, then read them again
+        session.expire_all()
+        submitted = self.connection.find_submission_notebook(notebook, assignment, student)
+        cells = {}
+        for grade in submitted.grades:
+            cells.setdefault(grade.name, {}).update(
+                auto_score=grade.auto_score, manual_score=grade.manual_score, score=grade.score,
+                points=grade.max_score)
+        for comment in submitted.comments:
+            cells.setdefault(comment.name, {})["comment"] = comment.comment
+        penalty = submitted.late_submission_penalty or 0
+        return {"cells": cells, "score": submitted.score - penalty,
+                "max_score": submitted.max_score, "late_penalty": penalty}
 
     def submissions(self):
         """``{(student, assignment): {notebook: {grade_id: (auto_score, needs_manual_grade)}}}``

@@ -6,7 +6,8 @@ An interrupted run keeps each finished grade; the next run skips the submissions
 import hashlib
 import json
 import os
-from pathlib import Path
+
+from autograder.intake.reader import digest
 
 
 class Journal:
@@ -22,23 +23,30 @@ class Journal:
         source notebooks (hidden tests) and the grading settings. (After a change to the grader
         itself, grade into a new OUT.)"""
         if assignment not in self.assignment_digests:
-            self.assignment_digests[assignment] = _digest(
+            self.assignment_digests[assignment] = digest(
                 self.course.release(assignment), self.course.source(assignment))
         return hashlib.sha256(json.dumps(
-            [_digest(submission), self.assignment_digests[assignment], self.settings]
+            [digest(submission), self.assignment_digests[assignment], self.settings]
         ).encode()).hexdigest()
 
     def _path(self, student, assignment):
         return self.folder / student / f"{assignment}.json"
 
     def _entry(self, student, assignment):
+        """The journal entry of ``student``'s ``assignment``, or None (also when damaged, say
+        by a disk that filled up: graded again)."""
         path = self._path(student, assignment)
-        return json.loads(path.read_text()) if path.exists() else None
+        if not path.exists():
+            return None
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except ValueError:
+            return None
 
     def lookup(self, student, assignment, key):
         """The record of an earlier run if it was graded from the same ``key``, else None."""
         entry = self._entry(student, assignment)
-        return entry["record"] if entry and entry["key"] == key else None
+        return entry["record"] if entry and entry.get("key") == key else None
 
     def previous(self, student, assignment):
         """The last recorded record of ``student``'s ``assignment`` (whatever it was graded
@@ -48,8 +56,9 @@ class Journal:
 
     def records(self):
         """Every recorded record, as the last run of each submission left it."""
-        return [json.loads(path.read_text())["record"]
-                for path in sorted(self.folder.glob("*/*.json"))]
+        entries = (self._entry(path.parent.name, path.stem)
+                   for path in sorted(self.folder.glob("*/*.json")))
+        return [entry["record"] for entry in entries if entry]
 
     def write(self, record, key):
         """Journal ``record``, graded from ``key``."""
@@ -57,19 +66,13 @@ class Journal:
                      json.dumps({"key": key, "record": record}))
 
 
-def _digest(*folders):
-    """sha256 of every file under ``folders`` (names and contents)."""
-    digest = hashlib.sha256()
-    for folder in folders:
-        for path in sorted(Path(folder).rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts:
-                digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
-
-
 def write_atomic(path, text):
     """Write ``text`` to ``path`` atomically (a reader never sees half a file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
-    partial.write_text(text)
-    os.replace(partial, path)
+    try:
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, path)
+    except OSError:
+        partial.unlink(missing_ok=True)
+        raise

@@ -3,8 +3,10 @@ collection, the coordinator, the gradebook and the reports. Plain JSON data, so 
 process boundaries and is journaled as it is::
 
     record   {student_id, assignment, status, reason, score, max_score, flags: [str],
-              notebooks: [notebook], timings: {part: seconds}}
+              notebooks: [notebook], timings: {part: seconds}, isolation: layer or None}
     notebook {name, status, reason, notebook: the autograded nbformat dict or None, cells: [cell]}
+             (from a worker, ``finish``ed: ``notebook`` replaced by ``grades``, ``feedback_html``
+             and ``autograded_ipynb``; see ``autograder.record.feedback``)
     cell     {grade_id, kind, points (None: to grade by hand), max_points, status, message}
 """
 import functools
@@ -28,6 +30,7 @@ PASSED = "passed"
 FAILED = "failed"        # a test's assertion failed, or the library rule
 CRASHED = "crashed"      # the student's process died during the tests
 TIMEOUT = "timeout"
+LIBRARY = "library"      # a test's verdict only: the library rule; recorded as FAILED, flagged
 NEEDS_GRADING = "manual" # a written answer waiting for a human
 MISSING = "missing"      # no answer, or the notebook could not be graded
 #: Verdicts of an attempted answer that did not pass (ERROR: the student's code raised).
@@ -68,10 +71,13 @@ def error_notebook(name, reason, release_nb=None):
             "cells": missing_cells(release_nb, reason)}
 
 
-def new_record(student_id, assignment):
-    """A GRADED record with no notebook yet (see ``add_notebook``)."""
+def new_record(student_id, assignment, isolation=None):
+    """A GRADED record with no notebook yet (see ``add_notebook``); ``isolation``: the sandbox
+    layer its code runs under (``autograder.engine.isolation.LAYERS`` or "none"; None: no
+    code of it ran)."""
     return {"student_id": student_id, "assignment": assignment, "status": GRADED, "reason": "",
-            "score": 0.0, "max_score": 0.0, "flags": [], "notebooks": [], "timings": {}}
+            "score": 0.0, "max_score": 0.0, "flags": [], "notebooks": [], "timings": {},
+            "isolation": isolation}
 
 
 def add_notebook(record, notebook):

@@ -7,8 +7,10 @@ most common failure messages with the students behind them, crashes apart; simil
 side by side; the submissions flagged for a human, and the inputs that could not be used.
 Plots are matplotlib PNGs embedded at the size they were drawn (``sections.png``).
 """
+import html as html_lib
 from collections import Counter, defaultdict
 
+from autograder.engine.isolation import DESCRIPTIONS
 from autograder.record import results
 from autograder.report import sections, similarity
 from autograder.report.tables import pending_points
@@ -79,9 +81,17 @@ def _status_rows(records):
     return rows
 
 
+def _sandbox(records):
+    """The isolation layers the records' student code ran under, in words."""
+    layers = sorted({r["isolation"] for r in records if r.get("isolation")})
+    return "; ".join(html_lib.escape(DESCRIPTIONS.get(layer, layer)) for layer in layers) \
+        or "no student code ran"
+
+
 def html(records, problems, release_root=None):
-    """The report page for ``records`` (results records) and ``problems`` (input notes);
-    ``release_root`` (the course's ``release/``) for the similarity section (None: none)."""
+    """The report page for ``records`` (results records) and ``problems`` (lines on the inputs
+    ignored, ``Ignored.lines``); ``release_root`` (the course's ``release/``) for the similarity
+    section (None: none)."""
     flagged = sorted((r["student_id"], r["assignment"], r["reason"]) for r in records
                      if r["status"] == results.FLAGGED)
     errors = sorted((r["student_id"], r["assignment"], r["reason"]) for r in records
@@ -89,7 +99,8 @@ def html(records, problems, release_root=None):
     students = len({r["student_id"] for r in records})
     table = sections.table
     parts = [
-        f"<h1>Class report</h1><p>{students} students, {len(records)} submissions.</p>",
+        f"<h1>Class report</h1><p>{students} students, {len(records)} submissions.</p>"
+        f"<p>Sandbox: {_sandbox(records)}</p>",
         "<h2>Submissions</h2><p>Autograded points and the written answers' points still to "
         "grade by hand (in the formgrader) apart: pending points are not zeros.</p>" + table(
             ["assignment", "graded", "flagged", "error", "mean autograded score",

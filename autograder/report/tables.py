@@ -1,10 +1,8 @@
 """The grade tables: ``OUT/grades.csv`` (one row per student and assignment) and
-``OUT/cells.csv`` (one row per graded cell)."""
-import csv
-import io
-
+``OUT/cells.csv`` (one row per graded cell), safe to open in a spreadsheet."""
 from autograder.record import results
 from autograder.record.journal import write_atomic
+from autograder.report.spreadsheet import csv_text
 
 GRADES_COLUMNS = ["student_id", "assignment", "score", "pending_points", "max_score", "status",
                   "reason"]
@@ -54,8 +52,4 @@ def write_tables(out, records):
     """Write ``OUT/grades.csv`` and ``OUT/cells.csv`` for ``records``."""
     for name, columns, rows in (("grades.csv", GRADES_COLUMNS, grade_rows(records)),
                                 ("cells.csv", CELLS_COLUMNS, cell_rows(records))):
-        text = io.StringIO(newline="")
-        writer = csv.DictWriter(text, columns)
-        writer.writeheader()
-        writer.writerows(rows)
-        write_atomic(out / name, text.getvalue())
+        write_atomic(out / name, csv_text(columns, rows))

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from autograder.coursedir import ROOT, CourseDir, chapters
+from autograder.engine import isolation
 from autograder.engine.cells import nbgrader
 from autograder.record import results
 from autograder.tools import submissions
@@ -91,12 +92,15 @@ def write_class(folder, kinds, course_root=ROOT):
 
 
 def build_course(root, kinds, course_root=ROOT):
-    """Make ``root`` an nbgrader course directory: the course's ``nbgrader_config.py``, the
+    """Make ``root`` an nbgrader course directory: the course's ``nbgrader_config.py`` (its
+    autograded notebooks in ``root/autograded/``, not under OUT), the
     ``source/`` and ``release/`` of the assignments in ``kinds`` (see ``write_class``) and
     their sample submissions in ``root/submitted/``."""
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     shutil.copy(Path(course_root, "nbgrader_config.py"), root)
+    with open(root / "nbgrader_config.py", "a") as config:   # where the formgrader looks
+        config.write('\nc.CourseDirectory.autograded_directory = "autograded"\n')
     for assignment in sorted({assignment for _, assignment in kinds}):
         for part in ("source", "release"):
             shutil.copytree(Path(course_root, part, assignment), root / part / assignment,
@@ -132,10 +136,17 @@ def main(argv=None):
     parser.add_argument("--timeout", type=float, default=20.0,
                         help="seconds per cell (default 20: the demo has an infinite loop)")
     parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--isolation", choices=isolation.CHOICES, default="auto")
     args = parser.parse_args(argv)
     from autograder import author
-    from autograder.cli import describe
+    from autograder.cli import announce, describe
     from autograder.coordinator import GraderError, run
+
+    try:
+        layer = isolation.probe(args.isolation)
+    except isolation.Unavailable as error:
+        sys.exit(f"autograde: {error}")
+    print(announce(layer), flush=True)
 
     assignments = chapters()
     if not assignments:
@@ -149,10 +160,12 @@ def main(argv=None):
           f"in {assignments[0]} only)", flush=True)
     try:
         summary = run(DEMO / "submitted", DEMO / "out", course_root=DEMO,
-                      assignments=assignments, workers=args.workers, cell_timeout=args.timeout)
+                      assignments=assignments, workers=args.workers, cell_timeout=args.timeout,
+                      isolation=layer)
     except GraderError as error:
         sys.exit(f"autograde: {error}")
     print()
+    print(f"graded in the sandbox layer: {layer}")
     print(grade_table(summary.records))
     print()
     for record in summary.records:

@@ -1,10 +1,11 @@
 """What every explorer shares: a persistent Agg figure shown as a PNG, the widget box that
-redraws it when a control moves, cached text labels, and a safe call of the student's function
-(the cell diagrams drawn on the figure are in ``drawing``, the sliders in ``controls``).
+redraws it when a control moves, and cached text labels (the cell diagrams drawn on the figure
+are in ``drawing``, the sliders in ``controls``, the call of the student's function in ``yours``).
 
 An explorer is three parts: a pure *state* function (slider values -> what to draw), a *draw*
 function (state -> artists on a persistent figure) and a *caption* (state -> HTML text).
 """
+import base64
 import contextlib
 import html
 import os
@@ -45,6 +46,12 @@ STYLE = """<style>
 .explorer-caption .ok {color: #1a7f37; font-weight: 600;}
 .explorer-caption .bad {color: #c62828; font-weight: 600;}
 .explorer-caption .impossible {color: #c62828; font-weight: 600; font-size: 15px;}
+.course-explorer .jupyter-widgets-disconnected::before {display: none !important;}
+.course-explorer.jupyter-widgets-disconnected::before {display: block;
+  content: "Saved picture: run this cell to use the sliders." !important;
+  position: static !important; width: auto !important; height: auto !important;
+  margin: 0 0 4px !important; font: 13px sans-serif !important; color: #8a6d00 !important;
+  background: #fff8e1; padding: 2px 6px; border-radius: 3px;}
 </style>"""
 
 
@@ -225,51 +232,6 @@ def diagram_axes(canvas):
     return ax
 
 
-def call_student(function, *args, **kwargs):
-    """Run the student's ``function``; return ``(result, note)``, exactly one of them None.
-
-    A missing function (None), a stub that raises ``NotImplementedError`` or any other error gives
-    a short HTML note instead of a result, so that the explorer keeps working.
-    """
-    if function is None:
-        return None, "pass your function to the explorer to see your answer next to PyTorch's"
-    name = html.escape(getattr(function, "__name__", "your function"))
-    try:
-        return function(*args, **kwargs), None
-    except NotImplementedError:
-        return None, (f"<code>{name}</code> is still a stub: implement it, run its cell, then "
-                      f"run this one again")
-    except Exception as error:  # the student's code may fail in any way: say how, don't crash
-        message = html.escape(f"{type(error).__name__}: {error}")[:200]
-        return None, f"your <code>{name}</code> raised <code>{message}</code>"
-
-
-def compare_outputs(yours, expected):
-    """``(tensor or None, html)``: the student's output as a 2-D float tensor, and a verdict.
-
-    Leading dimensions of size 1 are dropped; the tensor is None when there is nothing sensible
-    to draw (not a tensor, not 2-D, or too large to write out).
-    """
-    try:
-        yours = torch.as_tensor(yours).detach().float()
-    except (TypeError, ValueError, RuntimeError):
-        return None, verdict(False, "", f"your function returned a {type(yours).__name__}, "
-                                        f"not a tensor")
-    while yours.dim() > 2 and yours.shape[0] == 1:
-        yours = yours[0]
-    if yours.shape != expected.shape:
-        drawable = yours.dim() == 2 and yours.numel() <= 100
-        return yours if drawable else None, verdict(
-            False, "", f"your output has shape {tuple(yours.shape)}, PyTorch's "
-                       f"{tuple(expected.shape)}")
-    wrong = int((~torch.isclose(yours, expected, atol=1e-4, rtol=1e-4)).sum())
-    return yours, verdict(wrong == 0, "your answer matches PyTorch",
-                          f"{wrong} cell(s) differ from PyTorch (red)")
-
-
-def verdict(ok, yes, no):
-    """An HTML verdict: a green check with ``yes`` or a red cross with ``no``."""
-    return f'<span class="ok">✓ {yes}</span>' if ok else f'<span class="bad">✗ {no}</span>'
 
 
 def note(text):
@@ -308,6 +270,15 @@ class Explorer(widgets.VBox):
     def __repr__(self):
         # the text a notebook shows where the widget cannot be drawn (no kernel, saved output)
         return f"{self.title}: an interactive explorer (run its cell to use it)"
+
+    def _repr_mimebundle_(self, **kwargs):
+        """The widget view and, beside it, a PNG of the figure as first drawn: what a page
+        without the live widget shows (nbconvert's HTML, as in the feedback, picks it when no
+        widget state is saved)."""
+        data = super()._repr_mimebundle_(**kwargs)
+        if data is not None and self.image.value:
+            data["image/png"] = base64.b64encode(self.image.value).decode("ascii")
+        return data
 
     def values(self):
         """The current value of every control, by name."""

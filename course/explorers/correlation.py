@@ -9,10 +9,10 @@ import torch
 from matplotlib.colors import to_rgba
 from torch.nn import functional as F
 
-from course.explorers._base import (COLORS, Canvas, Explorer, call_student, compare_outputs,
-                                    diagram_axes, label, note)
+from course.explorers._base import COLORS, Canvas, Explorer, diagram_axes, label, note
 from course.explorers.controls import SLIDER_STYLE, SLIDER_WIDTH, column, int_slider
 from course.explorers.drawing import draw_grid, draw_yours, labels_of, number, outline, reset
+from course.explorers.yours import call_student, compare_outputs
 
 
 def stripe_image():
@@ -171,9 +171,10 @@ def correlation_explorer(corr2d=None):
         """``(tensor or None, html)``: the student's corr2d on (X, K), computed once per pair."""
         key = (X.numpy().tobytes(), K.numpy().tobytes(), tuple(K.shape))
         if key not in cache:
-            result, why = call_student(corr2d, X.clone(), K.clone())
+            call = call_student(corr2d, X.clone(), K.clone(), graded="corr2d")
             cache.clear()
-            cache[key] = (None, note(why)) if why is not None else compare_outputs(result, Y)
+            cache[key] = ((None, note(call.note)) if call.note is not None
+                          else compare_outputs(call.result, Y, call.library))
         return cache[key]
 
     def render(v):

@@ -8,10 +8,10 @@ from matplotlib import colormaps
 from matplotlib.colors import to_rgba
 from torch.nn import functional as F
 
-from course.explorers._base import (COLORS, Canvas, Explorer, call_student, diagram_axes, label,
-                                    note, verdict)
+from course.explorers._base import COLORS, Canvas, Explorer, diagram_axes, label, note
 from course.explorers.controls import column, int_slider
 from course.explorers.drawing import draw_grid, outline, reset
+from course.explorers.yours import call_student, verdict
 
 
 @dataclass(frozen=True)
@@ -123,7 +123,7 @@ def same_shape(yours, expected):
         return False
 
 
-def padding_stride_caption(state, yours=None, your_note=None):
+def padding_stride_caption(state, yours=None, your_note=None, library=""):
     """HTML: the formula filled in for height and width, PyTorch's shape and the student's."""
     lines = [f"<b>height</b> <span class='formula'>⌊(n_h − k_h + 2p_h + s_h) / s_h⌋ = "
              f"{state.formula(0)}</span>",
@@ -150,8 +150,8 @@ def padding_stride_caption(state, yours=None, your_note=None):
         yours_text = html.escape(repr(yours)[:80])
         shown = f"your <code>conv_output_shape</code> gives <b>{yours_text}</b> "
         if state.fits:
-            shown += verdict(same_shape(yours, state.output_shape), "same as PyTorch",
-                             f"PyTorch says {state.output_shape}")
+            shown += verdict(same_shape(yours, state.output_shape) and not library,
+                             "same as PyTorch", library or f"PyTorch says {state.output_shape}")
         lines.append(shown)
     return "<br>".join(lines)
 
@@ -171,9 +171,9 @@ def padding_stride_explorer(conv_output_shape=None):
         state = padding_stride_state((v["n_h"], v["n_w"]), (v["k_h"], v["k_w"]),
                                      (v["p_h"], v["p_w"]), (v["s_h"], v["s_w"]))
         draw_padding_stride(canvas, ax, state)
-        yours, your_note = call_student(conv_output_shape, state.input_shape, state.kernel_size,
-                                        state.padding, state.stride)
-        return canvas.png(), padding_stride_caption(state, yours, your_note)
+        call = call_student(conv_output_shape, state.input_shape, state.kernel_size,
+                            state.padding, state.stride, graded="conv_output_shape")
+        return canvas.png(), padding_stride_caption(state, call.result, call.note, call.library)
 
     rows = [column("height", *(controls[k] for k in ("n_h", "k_h", "p_h", "s_h"))),
             column("width", *(controls[k] for k in ("n_w", "k_w", "p_w", "s_w")))]

@@ -7,10 +7,10 @@ import torch
 from matplotlib.colors import to_rgba
 from torch.nn import functional as F
 
-from course.explorers._base import (COLORS, Canvas, Explorer, Labels, call_student, compare_outputs,
-                                    diagram_axes, label, note)
+from course.explorers._base import COLORS, Canvas, Explorer, Labels, diagram_axes, label, note
 from course.explorers.controls import SLIDER_STYLE, SLIDER_WIDTH, column, int_slider
 from course.explorers.drawing import draw_grid, draw_yours, labels_of, number, outline, reset
+from course.explorers.yours import call_student, compare_outputs
 
 #: The inputs a student can pick: the notes' examples and one with negative values.
 INPUTS = {
@@ -186,10 +186,12 @@ def pooling_explorer(pool2d_pad_stride=None):
     def student_output(state):
         key = (id(state.X), state.pool_size, state.stride, state.padding, state.mode)
         if key not in cache:
-            result, why = call_student(pool2d_pad_stride, state.X.clone(), state.pool_size,
-                                       stride=state.stride, padding=state.padding, mode=state.mode)
+            call = call_student(pool2d_pad_stride, state.X.clone(), state.pool_size,
+                                stride=state.stride, padding=state.padding, mode=state.mode,
+                                graded="pool2d_pad_stride")
             cache.clear()
-            cache[key] = (None, note(why)) if why is not None else compare_outputs(result, state.Y)
+            cache[key] = ((None, note(call.note)) if call.note is not None
+                          else compare_outputs(call.result, state.Y, call.library))
         return cache[key]
 
     def render(v):

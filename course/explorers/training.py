@@ -66,6 +66,10 @@ def training_state(lr, epochs, seed=0):
 
 #: The most epochs the slider offers; the plots' epoch axes always span them.
 MAX_EPOCHS = 50
+#: The learning rates the slider offers (the notes' 0.03 among them).
+LEARNING_RATES = (0.001, 0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0)
+#: The notebook's ``torch.manual_seed`` before its training loop: the explorer opens there.
+NOTES_SEED = 27
 #: Losses above this are drawn at the top of the loss plot (the caption says it diverged).
 LOSS_CEILING = 1e6
 WEIGHT_COLORS = ("#2ca02c", "#d62728")
@@ -152,11 +156,11 @@ def training_caption(state):
 def kernel_training_explorer():
     """Learning-rate, epoch and seed sliders for the notes' kernel-learning loop."""
     controls = {
-        "lr": widgets.FloatLogSlider(value=3e-2, base=10, min=-3, max=0, step=0.05,
-                                     description="learning rate", readout_format=".3f",
-                                     style=SLIDER_STYLE, layout=widgets.Layout(width=SLIDER_WIDTH)),
+        "lr": widgets.SelectionSlider(options=LEARNING_RATES, value=3e-2,
+                                      description="learning rate", style=SLIDER_STYLE,
+                                      layout=widgets.Layout(width=SLIDER_WIDTH)),
         "epochs": int_slider("epochs", 10, 1, MAX_EPOCHS),
-        "seed": int_slider("initial kernel", 0, 0, 9),
+        "seed": int_slider("initial kernel", NOTES_SEED, 0, 99),
     }
     canvas = Canvas(9.6, 3.2)
     ax_loss, ax_weights, ax_output = training_axes(canvas.figure)

@@ -80,7 +80,11 @@ def dense_count(n_h, n_w, m_h, m_w, bias=True):
 
 
 expect_count(fc_param_count(2, 3, 4, 5), 140, "fc_param_count(2, 3, 4, 5)",
-             "6 pixels x 20 hidden units = 120 weights, plus 20 biases")
+             "6 pixels x 20 hidden units = 120 weights, plus 20 biases",
+             mistakes={"biases forgotten? one per hidden unit": 120,
+                       "one bias per input pixel? the biases belong to the 20 hidden units": 126})
+expect_count(fc_param_count(2, 3, 4, 5, bias=False), 120, "fc_param_count(2, 3, 4, 5, bias=False)",
+             mistakes={"bias=False ignored? then there are no biases": 140})
 expect_count(fc_param_count(1000, 1000, 1000, 1000), 10**12 + 10**6,
              "fc_param_count(1000, 1000, 1000, 1000)")
 print("fc_param_count: the visible checks pass")
@@ -180,7 +184,16 @@ def unfolded_count(n_h, n_w, delta, bias=True):
 
 
 expect_count(locally_connected_param_count(4, 6, 1), 240, "locally_connected_param_count(4, 6, 1)",
-             "24 output pixels, each with a 3 x 3 window and a bias")
+             "24 output pixels, each with a 3 x 3 window and a bias",
+             mistakes={
+                 "a window of 4 * delta**2 values (the notes' erratum)? it is (2*delta+1)**2": 120,
+                 "weights shared between pixels? that is a convolution: here every output "
+                 "pixel has its own 3 x 3 weights": 33,
+                 "a one-dimensional window? it is (2*delta+1) x (2*delta+1)": 96,
+                 "a single bias? one bias per output pixel": 217})
+expect_count(locally_connected_param_count(4, 6, 1, bias=False), 216,
+             "locally_connected_param_count(4, 6, 1, bias=False)",
+             mistakes={"bias=False ignored? then there are no biases": 240})
 expect_count(locally_connected_param_count(1000, 1000, 10), unfolded_count(1000, 1000, 10),
              "locally_connected_param_count(1000, 1000, 10)")
 print("locally_connected_param_count: the visible checks pass")
@@ -269,11 +282,17 @@ def conv_layer_count(delta, c_in=1, c_out=1, bias=True):
     return sum(p.numel() for p in layer.parameters())
 
 
-expect_count(conv_param_count(1), 10, "conv_param_count(1)", "a 3 x 3 window and one bias")
+expect_count(conv_param_count(1), 10, "conv_param_count(1)", "a 3 x 3 window and one bias",
+             mistakes={"a window of 4 * delta**2 values (the notes' erratum)? "
+                       "it is (2*delta+1)**2": 5})
 expect_count(conv_param_count(10), 442, "conv_param_count(10)", "a 21 x 21 window and one bias")
 expect_count(conv_param_count(1, c_in=3, c_out=64), conv_layer_count(1, 3, 64),
              "conv_param_count(1, c_in=3, c_out=64)",
-             "3 x 64 channel pairs with a 3 x 3 window each, plus 64 biases")
+             "3 x 64 channel pairs with a 3 x 3 window each, plus 64 biases",
+             mistakes={"input channels forgotten? each output channel has a window per input "
+                       "channel": 640,
+                       "one bias per input channel? one per output channel": 1731,
+                       "one bias per channel pair? one per output channel": 1920})
 print("conv_param_count: the visible checks pass")
 ### BEGIN HIDDEN TESTS
 for delta, c_in, c_out in [(1, 3, 5), (0, 3, 5), (2, 4, 1), (1, 1, 8), (3, 16, 32), (0, 1, 1)]:
@@ -387,9 +406,16 @@ from course.checks import expect_close, expect_gradient, expect_unchanged
 
 X = torch.arange(1.0, 13.0).reshape(3, 4)
 print(shift2d(X, 1, 2))
-expect_close(shift2d(X, 1, 2), torch.tensor([[0., 0., 0., 0.], [0., 0., 1., 2.], [0., 0., 5., 6.]]),
+expect_close(expect_unchanged(shift2d, X, 1, 2, name="shift2d"),
+             torch.tensor([[0., 0., 0., 0.], [0., 0., 1., 2.], [0., 0., 5., 6.]]),
              "shift2d(X, 1, 2)",
-             "dy moves the rows down, dx the columns right; vacated cells are 0")
+             "dy moves the rows down, dx the columns right; vacated cells are 0",
+             mistakes={"wrapped around like torch.roll? vacated cells are 0":
+                       [[11., 12., 9., 10.], [3., 4., 1., 2.], [7., 8., 5., 6.]],
+                       "shifted the wrong way? a positive dy moves down, a positive dx right":
+                       [[7., 8., 0., 0.], [11., 12., 0., 0.], [0., 0., 0., 0.]],
+                       "dy and dx swapped? dy moves the rows, dx the columns":
+                       [[0., 0., 0., 0.], [0., 0., 0., 0.], [0., 1., 2., 3.]]})
 expect_close(shift2d(X, -1, 0),
              torch.tensor([[5., 6., 7., 8.], [9., 10., 11., 12.], [0., 0., 0., 0.]]),
              "shift2d(X, -1, 0)", "a negative dy moves the rows up")
@@ -442,6 +468,11 @@ for image, (dy, dx), hint in [
     h, w = image.shape
     expect_close(shift2d(image, dy, dx), expected_shift(image, dy, dx),
                  f"shift2d(X, {dy}, {dx}) for a {h} x {w} X", hint)
+# A shift beyond the height or the width leaves only zeros, whatever the other shift is.
+for dy, dx in [(6, 2), (-8, -1), (1, 9), (-3, -12)]:
+    expect_close(shift2d(X, dy, dx), torch.zeros_like(X), f"shift2d(X, {dy}, {dx}) for a 5 x 7 X",
+                 "a shift beyond the height (or the width) moves every cell out: only zeros are "
+                 "left, even when the other shift is small")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -489,7 +520,10 @@ k = torch.tensor([1.0, 2.0])
 print(corr1d(x, k))
 expect_shape(corr1d(x, k), (6,), "corr1d(x, k)", "there are n - m + 1 window positions")
 expect_close(corr1d(x, k), torch.tensor([2.0, 5.0, 8.0, 11.0, 14.0, 17.0]), "corr1d(x, k)",
-             "y_i = k_0 * x_i + k_1 * x_(i+1)")
+             "y_i = k_0 * x_i + k_1 * x_(i+1)",
+             mistakes={"kernel flipped (a true convolution)? cross-correlation uses k as it is":
+                       [1.0, 4.0, 7.0, 10.0, 13.0, 16.0]})
+expect_no_library(corr1d, x, k, name="corr1d")
 print("corr1d: the visible checks pass")
 ### BEGIN HIDDEN TESTS
 

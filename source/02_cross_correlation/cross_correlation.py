@@ -65,7 +65,7 @@ from torch.nn import functional as F
 # %% [markdown]
 # The notes' example:
 
-# %%
+# %% raises-exception
 X = torch.tensor([[0.0, 1.0, 2.0], [3.0, 4.0, 5.0], [6.0, 7.0, 8.0]])
 K = torch.tensor([[0.0, 1.0], [2.0, 3.0]])
 corr2d(X, K)
@@ -78,10 +78,17 @@ from course.checks import expect_close, expect_gradient, expect_no_library, expe
 
 X_notes = torch.tensor([[0.0, 1.0, 2.0], [3.0, 4.0, 5.0], [6.0, 7.0, 8.0]])
 K_notes = torch.tensor([[0.0, 1.0], [2.0, 3.0]])
-expect_close(corr2d(X_notes, K_notes), torch.tensor([[19.0, 25.0], [37.0, 43.0]]),
-             "corr2d(X, K) on the notes' example")
+expect_close(expect_unchanged(corr2d, X_notes, K_notes, name="corr2d"),
+             torch.tensor([[19.0, 25.0], [37.0, 43.0]]), "corr2d(X, K) on the notes' example",
+             mistakes={"kernel flipped? cross-correlation uses K as it is, 0 * 0 + 1 * 1 + 3 * 2 "
+                       "+ 4 * 3 = 19": [[5.0, 11.0], [23.0, 29.0]],
+                       "kernel transposed (height and width swapped)? K[a, b] multiplies "
+                       "X[i + a, j + b]": [[17.0, 23.0], [35.0, 41.0]]})
 expect_shape(corr2d(torch.ones(6, 8), torch.ones(1, 2)), (6, 7),
-             "corr2d of a 6x8 input with a 1x2 kernel")
+             "corr2d of a 6x8 input with a 1x2 kernel",
+             mistakes={"kernel height and width swapped? K.shape is (k_h, k_w)": (5, 8)})
+expect_gradient(corr2d, X_notes, K_notes, name="corr2d")
+expect_no_library(corr2d, X_notes, K_notes, name="corr2d")
 print("corr2d passes the visible tests")
 ### BEGIN HIDDEN TESTS
 g = torch.Generator().manual_seed(0)
@@ -168,7 +175,7 @@ correlation_explorer(corr2d)
 # %% [markdown]
 # Its two parameters, by name and shape:
 
-# %%
+# %% raises-exception
 layer = Conv2D((1, 2))
 [(name, tuple(parameter.shape)) for name, parameter in layer.named_parameters()]
 
@@ -182,7 +189,10 @@ layer = Conv2D((1, 2))
 expect_shape(layer.weight.detach(), (1, 2), "Conv2D((1, 2)).weight")
 expect_shape(layer.bias.detach(), (1,), "Conv2D((1, 2)).bias",
              hint="one scalar bias per layer, stored with shape (1,)")
+assert isinstance(layer.weight, nn.Parameter) and isinstance(layer.bias, nn.Parameter), (
+    "weight and bias must be nn.Parameter, so that the module registers them as parameters")
 expect_shape(layer(torch.ones(6, 8)), (6, 7), "Conv2D((1, 2)) applied to a 6x8 input")
+expect_no_library(layer, torch.ones(6, 8), name="Conv2D")
 print("Conv2D passes the visible tests")
 ### BEGIN HIDDEN TESTS
 g = torch.Generator().manual_seed(1)
@@ -246,8 +256,20 @@ from torch.nn import functional as F
 from course.checks import expect_close, expect_shape
 
 print(edge_kernel('vertical'))
-expect_close(edge_kernel('vertical'), torch.tensor([[1.0, -1.0]]), "edge_kernel('vertical')")
+expect_close(edge_kernel('vertical'), torch.tensor([[1.0, -1.0]]), "edge_kernel('vertical')",
+             mistakes={"vertical and horizontal swapped? the vertical-edge kernel is one row "
+                       "[[1, -1]]": [[1.0], [-1.0]],
+                       "sign flipped? the notes' kernel is [[1, -1]]": [[-1.0, 1.0]]})
 expect_shape(edge_kernel('horizontal'), (2, 1), "edge_kernel('horizontal')")
+try:
+    edge_kernel('diagonal')
+except ValueError:
+    pass
+except Exception as error:
+    raise AssertionError(f"edge_kernel('diagonal') raised {type(error).__name__}: an unknown "
+                         "direction must raise ValueError (a dict lookup raises KeyError)") from None
+else:
+    raise AssertionError("edge_kernel('diagonal') should raise ValueError (an unknown direction)")
 print("edge_kernel passes the visible tests")
 ### BEGIN HIDDEN TESTS
 vertical, horizontal = edge_kernel('vertical'), edge_kernel('horizontal')
@@ -287,7 +309,7 @@ print("edge_kernel passes the hidden tests")
 # from black to white), and what it finds in the transposed image, whose edges are horizontal:
 # nothing at all.
 
-# %%
+# %% raises-exception
 # An application in object edge detection in images
 # 1. Construct an image
 X = torch.ones((6, 8))
@@ -305,7 +327,7 @@ corr2d(X.t(), K)
 # %% [markdown]
 # The `'horizontal'` kernel does see them:
 
-# %%
+# %% raises-exception
 corr2d(X.t(), edge_kernel('horizontal'))
 
 # %% [markdown]
@@ -488,8 +510,16 @@ from course.checks import expect_close, expect_gradient, expect_no_library, expe
 
 X_notes = torch.tensor([[0.0, 1.0, 2.0], [3.0, 4.0, 5.0], [6.0, 7.0, 8.0]])
 K_notes = torch.tensor([[0.0, 1.0], [2.0, 3.0]])
-expect_close(conv2d_true(X_notes, K_notes), torch.tensor([[5.0, 11.0], [23.0, 29.0]]),
-             "conv2d_true(X, K) on the notes' example", hint="K flipped is [[3, 2], [1, 0]]")
+expect_close(expect_unchanged(conv2d_true, X_notes, K_notes, name="conv2d_true"),
+             torch.tensor([[5.0, 11.0], [23.0, 29.0]]),
+             "conv2d_true(X, K) on the notes' example", hint="K flipped is [[3, 2], [1, 0]]",
+             mistakes={"kernel not flipped? that is corr2d: a true convolution flips K along "
+                       "both axes": [[19.0, 25.0], [37.0, 43.0]],
+                       "kernel flipped along one axis only? flip rows and columns: "
+                       "K.flip(0, 1) is [[3, 2], [1, 0]]": [[7.0, 13.0], [25.0, 31.0]],
+                       "kernel transposed instead of flipped? K.flip(0, 1) is [[3, 2], [1, 0]], "
+                       "K.T is [[0, 2], [1, 3]]": [[17.0, 23.0], [35.0, 41.0]]})
+expect_no_library(conv2d_true, X_notes, K_notes, name="conv2d_true")
 print("conv2d_true passes the visible tests")
 ### BEGIN HIDDEN TESTS
 g = torch.Generator().manual_seed(3)
@@ -531,7 +561,7 @@ print("conv2d_true passes the hidden tests")
 # learned $\mathbf{K}$ computes the same output as a strict-convolution layer holding the flipped
 # kernel.
 
-# %%
+# %% raises-exception
 image = torch.ones((6, 8))
 image[:, 2:6] = 0
 K_learned = conv2d.weight.data.reshape(1, 2)
@@ -569,9 +599,16 @@ from course.checks import expect_close, expect_no_library, expect_shape, expect_
 K_notes = torch.tensor([[0.0, 1.0], [2.0, 3.0]])
 X_notes = torch.tensor([[0.0, 1.0, 2.0], [3.0, 4.0, 5.0], [6.0, 7.0, 8.0]])
 M = corr2d_as_matrix(K_notes, 3, 3)
-expect_shape(M, (4, 9), "corr2d_as_matrix(K, 3, 3) for a 2x2 K")
+expect_shape(M, (4, 9), "corr2d_as_matrix(K, 3, 3) for a 2x2 K",
+             mistakes={"matrix transposed? M has one row per output cell and one column per "
+                       "input cell": (9, 4)})
 expect_close(M @ X_notes.reshape(-1), torch.tensor([19.0, 25.0, 37.0, 43.0]),
-             "M @ X.reshape(-1) on the notes' example")
+             "M @ X.reshape(-1) on the notes' example",
+             mistakes={"kernel flipped? row i * o_w + j holds K[a, b] at column "
+                       "(i + a) * n_w + (j + b)": [5.0, 11.0, 23.0, 29.0],
+                       "output cells in column-major order? row i * o_w + j is output cell "
+                       "(i, j), rows first": [19.0, 37.0, 25.0, 43.0]})
+expect_no_library(corr2d_as_matrix, K_notes, 3, 3, name="corr2d_as_matrix")
 print("corr2d_as_matrix passes the visible tests")
 ### BEGIN HIDDEN TESTS
 g = torch.Generator().manual_seed(4)
@@ -617,7 +654,7 @@ print("corr2d_as_matrix passes the hidden tests")
 # The matrix of the notes' kernel for a $3 \times 3$ input. Each row is the same four numbers
 # 0, 1, 2, 3, shifted; of its 36 entries only those 16 are not forced to be zero.
 
-# %%
+# %% raises-exception
 M = corr2d_as_matrix(torch.tensor([[0.0, 1.0], [2.0, 3.0]]), 3, 3)
 print(M)
 print(M @ torch.arange(9.0))
@@ -657,9 +694,17 @@ import numbers
 import torch
 from torch.nn import functional as F
 
-for layers, expected in (([(3, 1)], 3), ([(3, 1), (3, 1)], 5)):
-    result = receptive_field(layers)
-    assert result == expected, f"receptive_field({layers}) returned {result}, expected {expected}"
+from course.checks import expect_count
+
+for layers, expected, mistakes in (
+        ([(3, 1)], 3, {}),
+        ([(3, 1), (3, 1)], 5, {"kernel sizes added? each layer adds k - 1 rows": 6,
+                               "kernel sizes multiplied? each layer adds k - 1 rows": 9}),
+        ([(2, 2), (3, 2)], 6, {"layers taken in the wrong order? apply r -> (r - 1) s + k from "
+                               "the last layer down to the first": 5,
+                               "strides ignored? r -> (r - 1) s + k": 4})):
+    expect_count(receptive_field(layers), expected, f"receptive_field({layers})",
+                 mistakes=mistakes)
 print("receptive_field passes the visible tests")
 ### BEGIN HIDDEN TESTS
 
@@ -705,7 +750,7 @@ print("receptive_field passes the hidden tests")
 # Two $3 \times 3$ layers see as much as one $5 \times 5$ layer, and three see as much as one
 # $7 \times 7$:
 
-# %%
+# %% raises-exception
 [receptive_field([(3, 1)] * depth) for depth in range(1, 5)]
 
 # %% [markdown]

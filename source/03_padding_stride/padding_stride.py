@@ -225,6 +225,8 @@ check((8, 8), 3, padding=1)
 check((8, 8), (5, 3), padding=(2, 1))
 check((8, 8), 3, padding=1, stride=2)
 check((8, 8), (3, 5), padding=(0, 1), stride=(3, 4))
+check((8, 6), 3, padding=1, stride=(1, 2))
+expect_no_library(conv_output_shape, (8, 6), 3, name="conv_output_shape")
 print("conv_output_shape: the notes' four examples pass")
 ### BEGIN HIDDEN TESTS
 expect_no_library(conv_output_shape, (8, 6), 3, families=("convolution",))
@@ -241,6 +243,15 @@ check((6, 4), (7, 5), padding=1)
 check((1, 1), 1)
 check((224, 224), 7, padding=3, stride=2)
 check((32, 20), (5, 3), padding=(2, 0), stride=(4, 1))
+# The defaults, padding=0 and stride=1, left out of the call.
+for args, kwargs, want in [(((8, 8), 3), {}, torch_shape((8, 8), 3)),
+                           (((7, 9), (2, 4)), {"padding": 1}, torch_shape((7, 9), (2, 4), 1)),
+                           (((9, 6), 3), {"stride": 2}, torch_shape((9, 6), 3, stride=2))]:
+    got = conv_output_shape(*args, **kwargs)
+    call = ", ".join([repr(a) for a in args] + [f"{k}={v}" for k, v in kwargs.items()])
+    assert isinstance(got, (tuple, list)) and tuple(got) == want, (
+        f"conv_output_shape({call}) is {got!r}, expected {want}: the defaults are padding=0 "
+        "and stride=1")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -276,10 +287,18 @@ from course.checks import expect_close, expect_gradient, expect_no_library, expe
 
 X = torch.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
 print(pad2d(X, 1))
-expect_close(pad2d(X, 1), F.pad(X, (1, 1, 1, 1)), "pad2d(X, 1)",
-             "one row of zeros on top and bottom, one column on the left and right")
+expect_close(expect_unchanged(pad2d, X, 1, name="pad2d"), F.pad(X, (1, 1, 1, 1)), "pad2d(X, 1)",
+             "one row of zeros on top and bottom, one column on the left and right",
+             mistakes={"padding on one side only? padding=1 adds a row on top and one at the "
+                       "bottom, a column on the left and one on the right": F.pad(X, (1, 0, 1, 0)),
+                       "padding split in half (the notes' p_h is the total)? padding is per "
+                       "side, as in PyTorch": X})
 expect_close(pad2d(X, (2, 0)), F.pad(X, (0, 0, 2, 2)), "pad2d(X, (2, 0))",
-             "padding=(p_h, p_w) adds p_h rows on top and bottom and p_w columns on each side")
+             "padding=(p_h, p_w) adds p_h rows on top and bottom and p_w columns on each side",
+             mistakes={"(p_h, p_w) swapped? padding=(2, 0) adds rows, not columns":
+                       F.pad(X, (2, 2, 0, 0))})
+expect_gradient(pad2d, X, 1, name="pad2d")
+expect_no_library(pad2d, X, 1, name="pad2d")
 print("pad2d: the visible checks pass")
 ### BEGIN HIDDEN TESTS
 g = torch.Generator().manual_seed(0)
@@ -336,12 +355,22 @@ X = torch.arange(9.0).reshape(3, 3)
 K = torch.tensor([[0.0, 1.0], [2.0, 3.0]])
 print(corr2d_pad_stride(X, K, padding=1, stride=(3, 2)))
 expect_close(corr2d_pad_stride(X, K), torch.tensor([[19.0, 25.0], [37.0, 43.0]]),
-             "corr2d_pad_stride(X, K)", "with padding 0 and stride 1 this is chapter 2's corr2d")
+             "corr2d_pad_stride(X, K)", "with padding 0 and stride 1 this is chapter 2's corr2d",
+             mistakes={"kernel flipped? cross-correlation uses K as it is":
+                       [[5.0, 11.0], [23.0, 29.0]]})
 expect_close(corr2d_pad_stride(X, K, padding=1), reference(X, K, padding=1),
              "corr2d_pad_stride(X, K, padding=1)", "pad one row/column of zeros on every side")
 expect_close(corr2d_pad_stride(X, K, padding=1, stride=(3, 2)),
              torch.tensor([[0.0, 8.0], [6.0, 8.0]]), "corr2d_pad_stride(X, K, padding=1, "
-             "stride=(3, 2))", "the windows start at rows 0, 3 and columns 0, 2 of the padded X")
+             "stride=(3, 2))", "the windows start at rows 0, 3 and columns 0, 2 of the padded X",
+             mistakes={"stride (s_h, s_w) swapped? stride=(3, 2) steps 3 rows down and 2 columns "
+                       "right": [[0.0, 4.0], [21.0, 16.0]],
+                       "padding on one side only? padding=1 adds a row on top and one at the "
+                       "bottom": [[0.0, 8.0]],
+                       "ceil instead of floor? a window that hangs over the padded edge is not "
+                       "computed": [[0.0, 8.0, 0.0], [6.0, 8.0, 0.0]],
+                       "stride applied to the rows only? s_w steps the columns":
+                       [[0.0, 3.0, 8.0, 4.0], [6.0, 7.0, 8.0, 0.0]]})
 # The notes' four layers, on a random 8 x 8 input with kernels of the notes' shapes
 g = torch.Generator().manual_seed(0)
 X = torch.rand(8, 8, generator=g)
@@ -351,6 +380,7 @@ for kernel_size, padding, stride in [(3, 1, 1), ((5, 3), (2, 1), 1), (3, 1, 2),
     expect_close(corr2d_pad_stride(X, K, padding=padding, stride=stride),
                  reference(X, K, padding, stride), f"corr2d_pad_stride(X, K, padding={padding}, "
                  f"stride={stride}) for an 8 x 8 X and a {tuple(K.shape)} K")
+expect_no_library(corr2d_pad_stride, X, K, 1, 2, name="corr2d_pad_stride")
 print("corr2d_pad_stride: the visible checks pass")
 ### BEGIN HIDDEN TESTS
 g = torch.Generator().manual_seed(1)
@@ -379,6 +409,15 @@ for image, kernel, padding, stride, hint in [
     expected = reference(image, kernel, padding, stride)
     expect_close(corr2d_pad_stride(image, kernel, padding=padding, stride=stride), expected,
                  name, hint)
+# The gradient with respect to X for every form of padding and stride: 0, an int, (h, w)
+# pairs with a 0 (a backward pass that slices the padding off must work for a padding of 0).
+for padding, stride in [(0, 1), (0, 3), ((0, 2), 1), ((1, 0), (2, 1)), (2, (1, 2)),
+                        ((0, 0), (3, 2)), (1, 2)]:
+    expect_close(expect_gradient(corr2d_pad_stride, X, K, padding, stride),
+                 expect_gradient(reference, X, K, padding, stride),
+                 f"the gradient of corr2d_pad_stride(X, K, {padding}, {stride}) with respect to X",
+                 "every input cell gets the kernel weights of the windows it is in; the padding "
+                 "gets no gradient")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -490,9 +529,12 @@ def reflected(X, padding):
 X = torch.arange(1.0, 13.0).reshape(3, 4)
 print(mirror_pad2d(X, 1))
 expect_close(mirror_pad2d(X, 1), reflected(X, 1), "mirror_pad2d(X, 1)",
-             "the edge row/column is the mirror's axis: the first new row is X[1], not X[0]")
+             "the edge row/column is the mirror's axis: the first new row is X[1], not X[0]",
+             mistakes={"edge replicated? reflection mirrors about the edge row, so the first "
+                       "new row is X[1]": F.pad(X[None], (1, 1, 1, 1), mode="replicate")[0]})
 expect_close(mirror_pad2d(X, (0, 2)), reflected(X, (0, 2)), "mirror_pad2d(X, (0, 2))",
              "each row (3, 2 | 1, 2, 3, 4 | 3, 2): two columns on each side")
+expect_no_library(mirror_pad2d, X, 1, name="mirror_pad2d")
 print("mirror_pad2d: the visible checks pass")
 ### BEGIN HIDDEN TESTS
 g = torch.Generator().manual_seed(0)

@@ -75,7 +75,7 @@ print(d2l.corr2d(X[1], K[1]))
 # %% [markdown]
 # On the notes' example this gives the sum of the two maps above:
 
-# %%
+# %% raises-exception
 corr2d_multi_in(X, K)
 
 # %% tests test_corr2d_multi_in points=3
@@ -93,7 +93,15 @@ expect_shape(corr2d_multi_in(X, K), (2, 2), "corr2d_multi_in(X, K) on the notes'
 expect_close(corr2d_multi_in(X, K), torch.tensor([[56.0, 72.0], [104.0, 120.0]]),
              "corr2d_multi_in(X, K) on the notes' example",
              hint="add the per-channel cross-correlations, kernels not flipped "
-                  "(19 + 37 = 56 at the top left)")
+                  "(19 + 37 = 56 at the top left)",
+             mistakes={"averaged the channels? add them": [[28.0, 36.0], [52.0, 60.0]],
+                       "kernel flipped? cross-correlation uses K as it is":
+                       [[28.0, 44.0], [76.0, 92.0]],
+                       "channels paired in reverse order? X[c] goes with K[c]":
+                       [[52.0, 68.0], [100.0, 116.0]],
+                       "only the first channel? sum over every channel":
+                       [[19.0, 25.0], [37.0, 43.0]]})
+expect_no_library(corr2d_multi_in, X, K, name="corr2d_multi_in")
 # With a single channel it is plain cross-correlation.
 expect_close(corr2d_multi_in(X[:1], K[:1]), torch.tensor([[19.0, 25.0], [37.0, 43.0]]),
              "corr2d_multi_in with one channel")
@@ -181,7 +189,7 @@ K.shape
 # The first output channel is the result of the previous section; the other two come from
 # `K + 1` and `K + 2`:
 
-# %%
+# %% raises-exception
 corr2d_multi_in_out(X, K)
 
 # %% tests test_corr2d_multi_in_out points=3
@@ -200,7 +208,9 @@ expected = torch.tensor([[[56.0, 72.0], [104.0, 120.0]],
                          [[96.0, 128.0], [192.0, 224.0]]])
 expect_shape(corr2d_multi_in_out(X, K), (3, 2, 2), "corr2d_multi_in_out(X, K) on the notes' example",
              hint="one (h', w') map per output channel, stacked along a new first axis")
-expect_close(corr2d_multi_in_out(X, K), expected, "corr2d_multi_in_out(X, K) on the notes' example")
+expect_close(corr2d_multi_in_out(X, K), expected, "corr2d_multi_in_out(X, K) on the notes' example",
+             hint="output channel o is corr2d_multi_in(X, K[o]), kernels not flipped")
+expect_no_library(corr2d_multi_in_out, X, K, name="corr2d_multi_in_out")
 ### BEGIN HIDDEN TESTS
 g = torch.Generator().manual_seed(1)
 # Two input channels, four output channels, non-square input, rectangular kernel.
@@ -284,7 +294,7 @@ torch.allclose(Y[:, 1, 2], K[:, :, 0, 0] @ X[:, 1, 2])
 # %% [markdown]
 # The notes' check: the matrix multiplication agrees with the general multi-channel correlation.
 
-# %%
+# %% raises-exception
 Y1 = corr2d_multi_in_out(X, K)
 Y2 = corr2d_multi_in_out_1x1(X, K)
 assert float(torch.abs(Y1 - Y2).sum()) < 1e-6
@@ -300,7 +310,10 @@ torch.manual_seed(0)
 X = torch.normal(0, 1, (3, 3, 3))
 K = torch.normal(0, 1, (2, 3, 1, 1))
 expect_close(corr2d_multi_in_out_1x1(X, K), F.conv2d(X[None], K)[0],
-             "corr2d_multi_in_out_1x1(X, K) on the notes' example")
+             "corr2d_multi_in_out_1x1(X, K) on the notes' example",
+             hint="X as a (c_i, h * w) matrix, K as (c_o, c_i): Y = K @ X, reshaped to "
+                  "(c_o, h, w)")
+expect_no_library(corr2d_multi_in_out_1x1, X, K, name="corr2d_multi_in_out_1x1")
 ### BEGIN HIDDEN TESTS
 g = torch.Generator().manual_seed(2)
 # Non-square pixels and c_o != c_i.
@@ -363,7 +376,7 @@ layer.weight.shape, layer.bias.shape, sum(p.numel() for p in layer.parameters())
 
 # %% solution conv2d_param_count
 
-# %%
+# %% raises-exception
 conv2d_param_count(3, 64, 3, 3), conv2d_param_count(3, 64, 3, 3, bias=False)
 
 # %% tests test_conv2d_param_count points=2
@@ -424,7 +437,7 @@ layer(torch.zeros(1, 3, 32, 32)).shape
 # Deeper in a network, with 64 channels in and out, a $3 \times 3$ layer costs nine times as much
 # as a $1 \times 1$ layer on the same grid:
 
-# %%
+# %% raises-exception
 (conv2d_macs((3, 32, 32), (64, 3, 3, 3), padding=1),
  conv2d_macs((64, 32, 32), (64, 64, 3, 3), padding=1),
  conv2d_macs((64, 32, 32), (64, 64, 1, 1)))
@@ -439,6 +452,13 @@ expect_count(conv2d_macs((3, 32, 32), (64, 3, 3, 3), padding=1), 1769472,
              hint="64 output channels x 32 x 32 output cells x 27 MACs per cell")
 expect_count(conv2d_macs((2, 4, 4), (1, 2, 3, 3)), 72, "conv2d_macs((2, 4, 4), (1, 2, 3, 3))",
              hint="a 2 x 2 output, 2 * 3 * 3 MACs per output cell")
+expect_count(conv2d_macs((1, 6, 8), (1, 1, 3, 5), stride=(1, 2)), 120,
+             "conv2d_macs((1, 6, 8), (1, 1, 3, 5), stride=(1, 2))",
+             hint="a 4 x 2 output, 15 MACs per output cell",
+             mistakes={"ceil instead of floor? the output has floor((n - k + 2p + s) / s) cells "
+                       "per axis": 180,
+                       "height and width swapped? k_h goes with the height n_h": 90,
+                       "stride ignored? a stride of 2 skips every other window": 240})
 ### BEGIN HIDDEN TESTS
 cases = [((2, 7, 5), (4, 2, 3, 2), 0, 1),         # non-square input, rectangular kernel
          ((1, 8, 8), (1, 1, 3, 5), (0, 1), (3, 4)),  # the notes' last stride example: 2 x 2
@@ -500,7 +520,7 @@ d2l.corr2d(d2l.corr2d(X, E), E), d2l.corr2d(X, torch.tensor([[1.0, -2.0, 1.0]]))
 
 # %% solution compose_kernels
 
-# %%
+# %% raises-exception
 compose_kernels(E, E)
 
 # %% tests test_compose_kernels points=3
@@ -511,6 +531,7 @@ from course.checks import expect_close, expect_no_library, expect_shape, expect_
 E = torch.tensor([[1.0, -1.0]])
 expect_close(compose_kernels(E, E), torch.tensor([[1.0, -2.0, 1.0]]), "compose_kernels(E, E)",
              hint="the edge detector applied twice is the second difference [1, -2, 1]")
+expect_no_library(compose_kernels, E, E, name="compose_kernels")
 ### BEGIN HIDDEN TESTS
 g = torch.Generator().manual_seed(3)
 # A 1 x 1 second kernel scales the first one.

@@ -61,11 +61,11 @@ from course import pair
 # %% [markdown]
 # The notes' example, with a $2 \times 2$ window:
 
-# %%
+# %% raises-exception
 X = torch.tensor([[0.0, 1.0, 2.0], [3.0, 4.0, 5.0], [6.0, 7.0, 8.0]])
 pool2d(X, (2, 2))
 
-# %%
+# %% raises-exception
 pool2d(X, (2, 2), mode='avg')
 
 # %% tests test_pool2d points=3
@@ -76,9 +76,18 @@ from course.checks import (expect_close, expect_gradient, expect_no_library, exp
 
 # The notes' examples.
 X = torch.tensor([[0.0, 1.0, 2.0], [3.0, 4.0, 5.0], [6.0, 7.0, 8.0]])
-expect_close(pool2d(X, (2, 2)), torch.tensor([[4.0, 5.0], [7.0, 8.0]]), "pool2d(X, (2, 2))")
+expect_close(pool2d(X, (2, 2)), torch.tensor([[4.0, 5.0], [7.0, 8.0]]), "pool2d(X, (2, 2))",
+             mistakes={"stride equal to the window? pool2d slides the window one cell at a time":
+                       [[4.0]]})
 expect_close(pool2d(X, (2, 2), mode='avg'), torch.tensor([[2.0, 3.0], [5.0, 6.0]]),
-             "pool2d(X, (2, 2), mode='avg')")
+             "pool2d(X, (2, 2), mode='avg')",
+             mistakes={"sum instead of mean? divide by the p_h * p_w cells of the window":
+                       [[8.0, 12.0], [20.0, 24.0]]})
+expect_close(pool2d(X, (1, 2)), torch.tensor([[1.0, 2.0], [4.0, 5.0], [7.0, 8.0]]),
+             "pool2d(X, (1, 2))",
+             mistakes={"window height and width swapped? pool_size is (p_h, p_w)":
+                       [[3.0, 4.0, 5.0], [6.0, 7.0, 8.0]]})
+expect_no_library(pool2d, X, (2, 2), name="pool2d")
 # An unknown mode is an error, not a tensor of zeros.
 try:
     pool2d(X, (2, 2), mode='mean')
@@ -195,14 +204,14 @@ nn.MaxPool2d(3, padding=1, stride=2)(-X - 1)
 # %% [markdown]
 # The three examples above, computed by your function on the `(4, 4)` input:
 
-# %%
+# %% raises-exception
 X = torch.arange(16, dtype=torch.float32).reshape((4, 4))
 pool2d_pad_stride(X, 3)
 
-# %%
+# %% raises-exception
 pool2d_pad_stride(X, 3, padding=1, stride=2)
 
-# %%
+# %% raises-exception
 pool2d_pad_stride(X, (2, 3), stride=(2, 3), padding=(0, 1))
 
 # %% tests test_pool2d_pad_stride points=4
@@ -216,7 +225,23 @@ X = torch.arange(16, dtype=torch.float32).reshape((4, 4))
 expect_close(pool2d_pad_stride(X, 3), torch.tensor([[10.0]]), "pool2d_pad_stride(X, 3)",
              hint="the stride defaults to the window size")
 expect_close(pool2d_pad_stride(X, 3, padding=1, stride=2), torch.tensor([[5.0, 7.0], [13.0, 15.0]]),
-             "pool2d_pad_stride(X, 3, padding=1, stride=2)")
+             "pool2d_pad_stride(X, 3, padding=1, stride=2)",
+             mistakes={"padding only at the bottom and right? padding=1 adds a row on top and "
+                       "a column on the left too": [[10.0, 11.0], [14.0, 15.0]],
+                       "ceil instead of floor? a window that hangs over the padded edge is not "
+                       "computed": [[5.0, 7.0, 7.0], [13.0, 15.0, 15.0], [13.0, 15.0, 15.0]]})
+expect_close(pool2d_pad_stride(X - 8, 3, padding=1, stride=2),
+             torch.tensor([[-3.0, -1.0], [5.0, 7.0]]),
+             "pool2d_pad_stride(X - 8, 3, padding=1, stride=2)",
+             mistakes={"max pooling picked a padded zero? a padded cell never wins the max "
+                       "(pad with -inf)": [[0.0, 0.0], [5.0, 7.0]]})
+expect_close(pool2d_pad_stride(X, 3, padding=1, stride=2, mode='avg'),
+             torch.tensor([[10 / 9, 24 / 9], [51 / 9, 90 / 9]]),
+             "pool2d_pad_stride(X, 3, padding=1, stride=2, mode='avg')",
+             mistakes={"the padded cells left out of the average? PyTorch counts them as zeros "
+                       "(count_include_pad=True)": [[2.5, 4.0], [8.5, 10.0]]})
+expect_gradient(pool2d_pad_stride, X, 3, name="pool2d_pad_stride")
+expect_no_library(pool2d_pad_stride, X, 3, 2, 1, name="pool2d_pad_stride")
 expect_close(pool2d_pad_stride(X, (2, 3), stride=(2, 3), padding=(0, 1)),
              torch.tensor([[5.0, 7.0], [13.0, 15.0]]),
              "pool2d_pad_stride(X, (2, 3), stride=(2, 3), padding=(0, 1))")
@@ -323,7 +348,7 @@ pool(X)
 # %% [markdown]
 # The same two-channel example, without the batch axis:
 
-# %%
+# %% raises-exception
 pool2d_multi_channel(X[0], 3, padding=1, stride=2)
 
 # %% tests test_pool2d_multi_channel points=3
@@ -339,6 +364,7 @@ expect_close(pool2d_multi_channel(X, 3, padding=1, stride=2),
              torch.tensor([[[5.0, 7.0], [13.0, 15.0]], [[6.0, 8.0], [14.0, 16.0]]]),
              "pool2d_multi_channel(X, 3, padding=1, stride=2) on the notes' two channels",
              hint="pool every channel on its own and stack the results")
+expect_no_library(pool2d_multi_channel, X, 3, 2, 1, name="pool2d_multi_channel")
 ### BEGIN HIDDEN TESTS
 g = torch.Generator().manual_seed(2)
 # Channels on very different scales: pooling must not mix them.
@@ -373,6 +399,18 @@ expect_close(pool2d_multi_channel(X, 2, stride=1, mode='avg'),
              F.avg_pool2d(X[None], 2, stride=1)[0], "pool2d_multi_channel on float64 input")
 expect_gradient(pool2d_multi_channel, X.float(), 2)
 result = expect_no_library(pool2d_multi_channel, X.float(), 3, 2, 1, families=("pooling",))
+# An unknown mode is an error, as for pool2d_pad_stride.
+for mode in ("mean", "min", ""):
+    try:
+        pool2d_multi_channel(X, 2, mode=mode)
+    except ValueError:
+        continue
+    except Exception as error:
+        raise AssertionError(f"pool2d_multi_channel(X, 2, mode={mode!r}) raised "
+                             f"{type(error).__name__}; raise ValueError for an unknown mode") \
+            from None
+    raise AssertionError(f"pool2d_multi_channel(X, 2, mode={mode!r}) returned a result: raise "
+                         "ValueError for an unknown mode")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -400,7 +438,7 @@ result = expect_no_library(pool2d_multi_channel, X.float(), 3, 2, 1, families=("
 
 # %% solution avg_pool_as_conv
 
-# %%
+# %% raises-exception
 X = torch.arange(16, dtype=torch.float32).reshape((1, 4, 4))
 avg_pool_as_conv(torch.cat((X, X + 1)), (2, 2))
 
@@ -415,6 +453,7 @@ expect_close(avg_pool_as_conv(X, (2, 2)),
              torch.tensor([[[2.5, 4.5], [10.5, 12.5]], [[3.5, 5.5], [11.5, 13.5]]]),
              "avg_pool_as_conv(X, (2, 2)) on two 4 x 4 channels",
              hint="kernel weights 1 / (p_h * p_w), stride = window, one kernel per channel")
+expect_no_library(avg_pool_as_conv, X, (2, 2), name="avg_pool_as_conv")
 ### BEGIN HIDDEN TESTS
 g = torch.Generator().manual_seed(3)
 # Ones: every average is 1.
@@ -472,17 +511,22 @@ result = expect_no_library(avg_pool_as_conv, X, (2, 2), families=("pooling",))
 
 # %% solution max_via_relu
 
-# %%
+# %% raises-exception
 max_via_relu(torch.tensor([1.0, -2.0, 3.0, 0.0]), torch.tensor([0.0, -1.0, 5.0, 0.0]))
 
 # %% tests test_max_via_relu points=3
 import torch
-from course.checks import expect_close, expect_unchanged, traced_call
+from course.checks import expect_close, expect_no_library, expect_unchanged, traced_call
 
 a = torch.tensor([1.0, -2.0, 3.0, 0.0])
 b = torch.tensor([0.0, -1.0, 5.0, 0.0])
 expect_close(max_via_relu(a, b), torch.tensor([1.0, -1.0, 5.0, 0.0]), "max_via_relu(a, b)",
-             hint="max(a, b) = b + relu(a - b)")
+             hint="max(a, b) = b + relu(a - b)",
+             mistakes={"relu(a) + relu(b)? that is wrong when an input is negative":
+                       [1.0, 0.0, 8.0, 0.0],
+                       "the minimum? a - relu(a - b) is min(a, b); max(a, b) = b + relu(a - b)":
+                       [0.0, -2.0, 3.0, 0.0]})
+expect_no_library(max_via_relu, a, b, name="max_via_relu")
 ### BEGIN HIDDEN TESTS
 g = torch.Generator().manual_seed(4)
 # Random 2-D inputs with ties, all signs.

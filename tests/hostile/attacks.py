@@ -125,9 +125,13 @@ for folder in ["{fixture}", "{fixture}/submitted", "{course}/source", "{course}/
     except OSError:
         pass
 print("secret files readable:", readable, "folders listed:", listed)
-print("the course directory holds:", sorted(os.listdir("{course}")))
+try:
+    held = os.listdir("{course}")
+except OSError:   # Landlock: the course directory itself cannot be listed
+    held = []
+print("the course directory shows only course/ and .venv/:", set(held) <= {"course", ".venv"})
 """)], zero=CORR2D, output="secret files readable: 0 folders listed: 0\n"
-                          "the course directory holds: ['.venv', 'course']"),
+                          "the course directory shows only course/ and .venv/: True"),
     Attack("symlinks_in_submission", WRONG, links={
         "source.ipynb": "{fixture}/source/fixture/fixture.ipynb",
         "course": "{course}", "key.py": "{course}/autograder/answer_key.py"},
@@ -148,9 +152,8 @@ try:
     importlib.import_module("autograder.answer_key")
     print("answer key imported")
 except Exception as error:
-    print("answer key:", type(error).__name__)
-""")], zero=ALL, status="flagged", reason="dynamically",
-        output="answer key: ModuleNotFoundError"),
+    print("answer key not imported:", type(error).__name__)
+""")], zero=ALL, status="flagged", reason="dynamically", output="answer key not imported"),
     Attack("read_other_student", WRONG, extra=[(None, """import glob
 copies = glob.glob("{victim}/*.ipynb") + glob.glob("../../*/fixture/*.ipynb")
 copies += glob.glob("/tmp/**/*.ipynb", recursive=True)
@@ -180,7 +183,7 @@ try:
     urllib.request.urlopen("https://pypi.org/simple/", timeout=3)
 except OSError as error:
     print("download:", type(error).__name__)
-""")], zero=CORR2D, output="network: [Errno 101] Network is unreachable"),
+""")], zero=CORR2D, output="network: [Errno 1] Operation not permitted"),   # seccomp, every layer
     Attack("memory_scan", WRONG, extra=[("corr2d", '''import gc
 needles = ("HIDDEN" + " TESTS", "X64 = " + "torch.randn", "answer" + "_key.py")
 found = 0

@@ -71,6 +71,7 @@ def shift2d(X, dy, dx):
         """
 def shift2d(X, dy, dx):
     h, w = X.shape
+    dy, dx = max(-h, min(dy, h)), max(-w, min(dx, w))  # further out is all zeros too
     framed = torch.cat([X.new_zeros(h, w), X, X.new_zeros(h, w)], dim=0)
     framed = torch.cat([framed.new_zeros(3 * h, w), framed, framed.new_zeros(3 * h, w)], dim=1)
     return framed[h - dy:2 * h - dy, w - dx:2 * w - dx]
@@ -188,6 +189,22 @@ def conv_param_count(delta, c_in=1, c_out=1, bias=True):
         ("wraps around like torch.roll", """
 def shift2d(X, dy, dx):
     return torch.roll(X, shifts=(dy, dx), dims=(0, 1))
+"""),
+        ("framed by one image of zeros: a shift beyond the size gives an empty tensor", """
+def shift2d(X, dy, dx):
+    h, w = X.shape
+    framed = torch.cat([X.new_zeros(h, w), X, X.new_zeros(h, w)], dim=0)
+    framed = torch.cat([framed.new_zeros(3 * h, w), framed, framed.new_zeros(3 * h, w)], dim=1)
+    return framed[h - dy:2 * h - dy, w - dx:2 * w - dx]
+"""),
+        ("the size guard tests one axis only (or instead of and)", """
+def shift2d(X, dy, dx):
+    h, w = X.shape
+    Y = torch.zeros_like(X)
+    if abs(dy) < h or abs(dx) < w:
+        Y[max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)] = \
+            X[max(-dy, 0):h - max(dy, 0), max(-dx, 0):w - max(dx, 0)]
+    return Y
 """),
         ("shifts the wrong way", """
 def shift2d(X, dy, dx):

@@ -3,6 +3,13 @@ and realistic mistakes they must reject (WRONG), keyed by graded function."""
 
 HONEST = {
     "conv_output_shape": [
+        # the defaults written as pairs
+        """
+def conv_output_shape(input_shape, kernel_size, padding=(0, 0), stride=(1, 1)):
+    (n_h, n_w), (k_h, k_w) = input_shape, pair(kernel_size)
+    (p_h, p_w), (s_h, s_w) = pair(padding), pair(stride)
+    return ((n_h - k_h + 2 * p_h + s_h) // s_h, (n_w - k_w + 2 * p_w + s_w) // s_w)
+""",
         """
 def conv_output_shape(input_shape, kernel_size, padding=0, stride=1):
     (n_h, n_w), (k_h, k_w) = input_shape, pair(kernel_size)
@@ -59,6 +66,32 @@ def pad2d(X, padding):
 """,
     ],
     "corr2d_pad_stride": [
+        # its own padding as an autograd Function: the backward pass cuts the padding off
+        """
+class ZeroPad(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, X, p_h, p_w):
+        ctx.padding = (p_h, p_w)
+        Y = X.new_zeros((X.shape[0] + 2 * p_h, X.shape[1] + 2 * p_w))
+        Y[p_h:p_h + X.shape[0], p_w:p_w + X.shape[1]] = X
+        return Y
+
+    @staticmethod
+    def backward(ctx, grad):
+        p_h, p_w = ctx.padding
+        return grad[p_h:grad.shape[0] - p_h, p_w:grad.shape[1] - p_w], None, None
+
+
+def corr2d_pad_stride(X, K, padding=0, stride=1):
+    X = ZeroPad.apply(X, *pair(padding))
+    s_h, s_w = pair(stride)
+    h, w = K.shape
+    Y = torch.zeros(((X.shape[0] - h) // s_h + 1, (X.shape[1] - w) // s_w + 1))
+    for i in range(Y.shape[0]):
+        for j in range(Y.shape[1]):
+            Y[i, j] = (X[i * s_h:i * s_h + h, j * s_w:j * s_w + w] * K).sum()
+    return Y
+""",
         # the notes' corr2d loop, on the padded input, with strided window starts
         """
 def corr2d_pad_stride(X, K, padding=0, stride=1):
@@ -154,6 +187,18 @@ def mirror_pad2d(X, padding):
 
 WRONG = {
     "conv_output_shape": [
+        ("default padding 1 (the notes' first example)", """
+def conv_output_shape(input_shape, kernel_size, padding=1, stride=1):
+    (n_h, n_w), (k_h, k_w) = input_shape, pair(kernel_size)
+    (p_h, p_w), (s_h, s_w) = pair(padding), pair(stride)
+    return ((n_h - k_h + 2 * p_h + s_h) // s_h, (n_w - k_w + 2 * p_w + s_w) // s_w)
+"""),
+        ("default stride 2", """
+def conv_output_shape(input_shape, kernel_size, padding=0, stride=2):
+    (n_h, n_w), (k_h, k_w) = input_shape, pair(kernel_size)
+    (p_h, p_w), (s_h, s_w) = pair(padding), pair(stride)
+    return ((n_h - k_h + 2 * p_h + s_h) // s_h, (n_w - k_w + 2 * p_w + s_w) // s_w)
+"""),
         ("padding counted once (the notes' total p_h)", """
 def conv_output_shape(input_shape, kernel_size, padding=0, stride=1):
     (n_h, n_w), (k_h, k_w) = input_shape, pair(kernel_size)
@@ -301,6 +346,31 @@ def corr2d_pad_stride(X, K, padding=0, stride=1):
     for i in range(Y.shape[0]):
         for j in range(Y.shape[1]):
             Y[i, j] = (X[i * s_h:i * s_h + h, j:j + w] * K).sum()
+    return Y
+"""),
+        ("its backward pass fails when a padding is 0 (grad[p:-p] is empty)", """
+class ZeroPad(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, X, p_h, p_w):
+        ctx.padding = (p_h, p_w)
+        Y = X.new_zeros((X.shape[0] + 2 * p_h, X.shape[1] + 2 * p_w))
+        Y[p_h:p_h + X.shape[0], p_w:p_w + X.shape[1]] = X
+        return Y
+
+    @staticmethod
+    def backward(ctx, grad):
+        p_h, p_w = ctx.padding
+        return grad[p_h:-p_h, p_w:-p_w], None, None
+
+
+def corr2d_pad_stride(X, K, padding=0, stride=1):
+    X = ZeroPad.apply(X, *pair(padding))
+    s_h, s_w = pair(stride)
+    h, w = K.shape
+    Y = torch.zeros(((X.shape[0] - h) // s_h + 1, (X.shape[1] - w) // s_w + 1))
+    for i in range(Y.shape[0]):
+        for j in range(Y.shape[1]):
+            Y[i, j] = (X[i * s_h:i * s_h + h, j * s_w:j * s_w + w] * K).sum()
     return Y
 """),
         ("calls F.conv2d", """

@@ -103,6 +103,8 @@ HONEST = {
     return torch.stack([pool2d_pad_stride(x, pool_size, stride, padding, mode) for x in X])""",
         # All channels at once with Tensor.unfold over the two spatial axes.
         """def pool2d_multi_channel(X, pool_size, stride=None, padding=0, mode='max'):
+    if mode not in ('max', 'avg'):
+        raise ValueError(f"unknown mode {mode!r}")
     p_h, p_w = pair(pool_size)
     s_h, s_w = pair(pool_size if stride is None else stride)
     q_h, q_w = pair(padding)
@@ -327,6 +329,18 @@ WRONG = {
     windows = padded.unfold(1, p_h, s_h).unfold(2, p_w, s_w)
     pooled = windows.amax(dim=(0, -2, -1)) if mode == 'max' else windows.mean(dim=(0, -2, -1))
     return pooled.expand(c, -1, -1)"""),
+        ("accepts an unknown mode (anything but 'max' averages)", """def pool2d_multi_channel(X, pool_size, stride=None, padding=0, mode='max'):
+    p_h, p_w = pair(pool_size)
+    s_h, s_w = pair(pool_size if stride is None else stride)
+    q_h, q_w = pair(padding)
+    c, h, w = X.shape
+    fill = float('-inf') if mode == 'max' else 0.0
+    padded = X.new_full((c, h + 2 * q_h, w + 2 * q_w), fill)
+    padded[:, q_h:q_h + h, q_w:q_w + w] = X
+    windows = padded.unfold(1, p_h, s_h).unfold(2, p_w, s_w)
+    if mode == 'max':
+        return windows.amax(dim=(-2, -1))
+    return windows.sum(dim=(-2, -1)) / (p_h * p_w)"""),
         ("channels flattened into rows", """def pool2d_multi_channel(X, pool_size, stride=None, padding=0, mode='max'):
     c, h, w = X.shape
     pooled = pool2d_pad_stride(X.reshape(c * h, w), pool_size, stride, padding, mode)

@@ -1,19 +1,20 @@
 """The student side: a clean template process, and the sandbox that runs one submission.
 
-``python -m autograder.engine.student.zygote FD`` is the *zygote*: a fresh interpreter (it
-never saw a submission, the answer key or a source notebook) that imports torch, d2l,
-matplotlib and IPython once, then forks one *sandbox* per request on the socket FD. In a
-sandbox:
+``python -m autograder.engine.student.zygote FD LAYER`` is the *zygote*: a fresh interpreter
+(it never saw a submission, the answer key or a source notebook) that imports torch, d2l,
+matplotlib and IPython once, then forks one *sandbox* per request on the socket FD, confined
+by the isolation LAYER (``autograder.engine.sandbox``). In a sandbox:
 
-    S (root, no student code)   unshares namespaces, builds the sandbox root, forks I, and
-                                reports I's pid and exit status on a pipe only it holds
-    I (PID 1, unprivileged)     runs the submission's code cells in an IPython shell, one
+    S (no student code)         prepares the sandbox (namespaces and its root, or a scratch
+                                directory), forks I, reports I's pid and exit status on a
+                                pipe only it holds, and cleans up after I
+    I (confined)                runs the submission's code cells in an IPython shell, one
                                 message per cell, then forks a server T on request
     T                           calls the student's functions for the trusted checker
                                 (``server``; the cells run in ``shell``)
 
-All the student processes die with I (the PID namespace). Nothing I or T send is trusted by
-the grader (see ``autograder.engine.wire``).
+All the student processes die with I (the PID namespace, or I and S as subreapers). Nothing
+I or T send is trusted by the grader (see ``autograder.engine.wire``).
 """
 import gc
 import io
@@ -30,13 +31,13 @@ from autograder.engine.student.shell import make_shell, run_cell
 from autograder.engine.wire import Op
 
 
-def sandbox_main(shell, tracer, ctrl_fd, status_fd):
+def sandbox_main(shell, tracer, ctrl_fd, status_fd, layer):
     """S: set up the sandbox from the job on ``ctrl_fd``, fork I, report I's life on ``status_fd``."""
     ctrl = socket.socket(fileno=ctrl_fd)
     try:
         job, _ = wire.recv(ctrl, deadline=time.monotonic() + 60)
         os.setsid()
-        root = sandbox.enter_namespaces(job["submission"], job["uid"])
+        place = sandbox.prepare(layer, job["submission"], job["uid"])
         pid = os.fork()
     except BaseException:  # noqa: BLE001 (report any setup failure, then die)
         _fatal(ctrl, traceback.format_exc())
@@ -44,7 +45,7 @@ def sandbox_main(shell, tracer, ctrl_fd, status_fd):
     if pid == 0:
         try:
             os.close(status_fd)
-            child_main(shell, tracer, ctrl, job, root)
+            child_main(shell, tracer, ctrl, job, place, layer)
         except BaseException:  # noqa: BLE001
             _fatal(ctrl, traceback.format_exc())
         os._exit(0)
@@ -56,6 +57,7 @@ def sandbox_main(shell, tracer, ctrl_fd, status_fd):
             break
         except InterruptedError:
             continue
+    sandbox.release(layer, place)
     os.write(status_fd, f"{status}\n".encode())
     os._exit(0)
 
@@ -67,18 +69,18 @@ def _fatal(ctrl, text):
         pass
 
 
-def child_main(shell, tracer, ctrl, job, root):
-    """I: drop privileges, run the cells, then fork a server for the tests on request."""
-    sandbox.drop_privileges(root, job["uid"], job["memory_mb"], job["cpu_seconds"])
+def child_main(shell, tracer, ctrl, job, place, layer):
+    """I: confine itself, run the cells, then fork a server for the tests on request."""
+    scratch = sandbox.confine(layer, place, job["uid"], job["memory_mb"], job["cpu_seconds"])
     null = os.open("/dev/null", os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(null, fd)
     os.closerange(3, ctrl.fileno())
     os.closerange(ctrl.fileno() + 1, 1 << 16)
     os.environ.clear()
-    os.environ.update({"HOME": "/tmp", "PATH": "/usr/bin:/bin", "MPLBACKEND": "Agg",
-                       "MPLCONFIGDIR": "/tmp/.matplotlib", "NBGRADER_EXECUTION": "autograde",
-                       "LANG": "C.UTF-8", "TMPDIR": "/tmp"})
+    os.environ.update({"HOME": scratch, "PATH": "/usr/bin:/bin", "MPLBACKEND": "Agg",
+                       "MPLCONFIGDIR": f"{scratch}/.matplotlib", "NBGRADER_EXECUTION": "autograde",
+                       "LANG": "C.UTF-8", "TMPDIR": scratch})
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     for name in [n for n in sys.modules if n == "autograder" or n.startswith("autograder.")]:
         del sys.modules[name]
@@ -88,7 +90,8 @@ def child_main(shell, tracer, ctrl, job, root):
             continue
         wire.send(ctrl, {"op": Op.START, "cell": cell["index"]})
         record = run_cell(shell, cell["source"])
-        record["strays"] = _kill_strays()
+        record["strays"] = sandbox.kill_strays(layer)
+        _reap()
         wire.send(ctrl, {"op": Op.DONE, "cell": cell["index"], **record})
     wire.send(ctrl, {"op": Op.READY})
     namespace = shell.user_ns
@@ -104,18 +107,6 @@ def child_main(shell, tracer, ctrl, job, root):
         os.close(fds[0])
         wire.send(ctrl, {"op": Op.SERVING})
         _reap()
-
-
-def _kill_strays():
-    """Kill every process a cell left behind (from PID 1: all others in the namespace);
-    whether there was any."""
-    try:
-        os.kill(-1, signal.SIGKILL)
-        found = True
-    except ProcessLookupError:
-        found = False
-    _reap()
-    return found
 
 
 def _reap():
@@ -155,7 +146,7 @@ def warm_imports():
     plt.close(figure)
 
 
-def zygote_main(fd):
+def zygote_main(fd, layer):
     sandbox.set_parent_death_signal()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     warm_imports()
@@ -177,10 +168,10 @@ def zygote_main(fd):
             sock.close()
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             sandbox.set_parent_death_signal()
-            sandbox_main(shell, tracer, *fds)
+            sandbox_main(shell, tracer, *fds, layer)
         for descriptor in fds:
             os.close(descriptor)
 
 
 if __name__ == "__main__":
-    zygote_main(int(sys.argv[1]))
+    zygote_main(int(sys.argv[1]), sys.argv[2])

@@ -1,0 +1,1 @@
+"""Mutation testing of the hidden tests (`make audit`): see ``autograder.author.audit.run``."""

@@ -1,0 +1,284 @@
+"""Grading on a Dask cluster: ``autograde SUBMISSIONS --out OUT --scheduler ADDRESS``.
+
+The address may also come from Dask's own configuration (``DASK_SCHEDULER_ADDRESS``, the
+``scheduler-address`` key). The workers are plain ``dask worker ADDRESS`` processes started in
+the course's environment; they need nothing else, not even a shared file system:
+
+- ``GraderPlugin`` (a Dask worker plugin) sets the grader up once on every worker, including
+  workers that join later: it warms the engine up (torch, the sandbox template process) and
+  notes the worker's isolation layer. A worker that cannot start is a fatal error of the run,
+  with its message, never a class of error records.
+- A task carries the submission's files (``pack``: regular files, and symlinks as symlinks so
+  that the engine refuses them as it does locally); the assignment's release and source
+  notebooks are scattered to the workers once and written once per worker into its local
+  directory, under the digest of their content.
+- Back-pressure: at most ``in_flight`` tasks are out at a time; a submission is read only when
+  its task is submitted, so the coordinator's memory does not grow with the class.
+- Faults: when a worker is lost, the scheduler runs its tasks again elsewhere; a submission
+  whose task was running on ``distributed.scheduler.allowed-failures`` + 1 lost workers
+  fails with ``KilledWorker`` and gets an error record (tried again on the next run). A
+  result lost with its worker before it got here is graded again.
+
+The coordinator stays the only writer: records come back here and are recorded as they come.
+"""
+import asyncio
+import concurrent.futures
+import dataclasses
+import functools
+import hashlib
+import itertools
+import os
+import shutil
+import stat
+import tempfile
+import uuid
+from pathlib import Path
+
+import dask.config
+import distributed
+from tqdm import tqdm
+
+from autograder import GraderError
+from autograder.record import feedback
+
+CONNECT_SECONDS = 30
+LOST_RESULTS = 3   # times a submission's result may be lost before the run stops
+
+
+class WorkerUnfit(RuntimeError):
+    """This worker cannot grade (its grader did not start); says why."""
+
+
+def scheduler_address(option=None):
+    """``option`` (``--scheduler``), else Dask's ``scheduler-address`` (``DASK_SCHEDULER_ADDRESS``),
+    else None: grade in the local pool."""
+    return option or dask.config.get("scheduler-address", None)
+
+
+class GraderPlugin(distributed.WorkerPlugin):
+    """The grader on one worker: ``warm_up`` once at start (in a thread, not blocking the
+    worker), then ``grade`` for each task. ``error`` says why it could not start."""
+    idempotent = True   # registered again by every run: kept, not restarted
+
+    def __init__(self, grade, warm_up):
+        self.grade, self.warm_up = grade, warm_up
+        self.error, self.isolation = None, None
+
+    async def setup(self, worker):
+        try:
+            if self.warm_up is not None:
+                await asyncio.get_running_loop().run_in_executor(None, self.warm_up)
+        except Exception as error:
+            self.error = f"{type(error).__name__}: {error}"
+            raise
+        from autograder.engine import job
+        self.isolation = job.isolation_layer()   # the layer warm_up chose on this machine
+
+
+def pack(folder, max_bytes=None):
+    """The submission folder as ``{relative path: bytes or ("symlink", target)}``: its regular
+    files (what the sandbox would copy, up to ``max_bytes`` besides the notebooks; a notebook is
+    cut just past the engine's size limit, which still refuses it), and its symlinks as such."""
+    from autograder.intake.reader import MAX_NOTEBOOK_BYTES
+    from autograder.engine.sandbox import COPY_MB
+    budget = COPY_MB << 20 if max_bytes is None else max_bytes
+    files = {}
+    for directory, folders, names in os.walk(folder):
+        for name in folders + names:
+            path = os.path.join(directory, name)
+            relative = os.path.relpath(path, folder)
+            info = os.lstat(path)
+            if stat.S_ISLNK(info.st_mode):
+                files[relative] = ("symlink", os.readlink(path))
+            elif stat.S_ISREG(info.st_mode):
+                notebook = directory == str(folder) and name.endswith(".ipynb")
+                if notebook or info.st_size <= budget:
+                    with open(path, "rb") as handle:
+                        files[relative] = handle.read(MAX_NOTEBOOK_BYTES + 1 if notebook else -1)
+                    budget -= 0 if notebook else info.st_size
+        folders[:] = [name for name in folders if not os.path.islink(os.path.join(directory, name))]
+    return files
+
+
+def unpack(files, folder):
+    """Write what ``pack`` made into ``folder``."""
+    for relative, content in sorted(files.items()):
+        if Path(relative).is_absolute() or ".." in Path(relative).parts:
+            raise ValueError(f"unsafe path in a submission: {relative!r}")
+        target = Path(folder, relative)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, tuple):
+            os.symlink(content[1], target)
+        elif not target.exists():
+            target.write_bytes(content)
+
+
+def assignment_bundle(course_root, assignment):
+    """``{"digest", "release": files, "source": files}`` of an assignment's release and source
+    folders (see ``pack``), the digest naming their content."""
+    bundle = {"release": pack(Path(course_root, "release", assignment), max_bytes=1 << 40),
+              "source": pack(Path(course_root, "source", assignment), max_bytes=1 << 40)}
+    digest = hashlib.sha256()
+    for part in ("release", "source"):
+        for relative, content in sorted(bundle[part].items()):
+            if isinstance(content, bytes) and "__pycache__" not in relative:
+                digest.update(f"{part}/{relative}".encode() + b"\0" + content)
+    bundle["digest"] = digest.hexdigest()
+    return bundle
+
+
+def _materialized(worker, bundle):
+    """The worker-local folder holding ``bundle``'s release/ and source/, written once."""
+    folder = Path(worker.local_directory, "autograde-assignments", bundle["digest"])
+    if not folder.exists():
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        partial = Path(tempfile.mkdtemp(dir=folder.parent))
+        for part in ("release", "source"):
+            unpack(bundle[part], partial / part)
+        try:
+            os.rename(partial, folder)
+        except OSError:   # another thread of this worker wrote it first
+            shutil.rmtree(partial)
+    return folder
+
+
+def plugin_name(grade, warm_up):
+    """The plugin's name on the cluster: one per grader (a run with another one adds its own)."""
+    return "autograde:" + ":".join(_qualified(f) for f in (grade, warm_up))
+
+
+def _qualified(function):
+    """``module.name``, with a ``functools.partial``'s arguments (``warm_up`` in a layer)."""
+    if function is None:
+        return "-"
+    if isinstance(function, functools.partial):
+        return f"{_qualified(function.func)}({','.join(map(repr, function.args))})"
+    return f"{function.__module__}.{function.__qualname__}"
+
+
+def grade_task(plugin, job, files, bundle):
+    """On a worker: grade ``job`` (a ``Job`` whose paths are the coordinator's) from the
+    submission's ``files`` and the assignment ``bundle``, with the grader of the ``plugin``
+    named so; the ``finish``ed record."""
+    worker = distributed.get_worker()
+    plugin = worker.plugins.get(plugin)
+    if plugin is None or plugin.error:
+        raise WorkerUnfit(f"the grader could not start on the worker {worker.address}: "
+                          f"{plugin.error if plugin else 'the autograde plugin is missing'}")
+    assignment = _materialized(worker, bundle)
+    with tempfile.TemporaryDirectory(prefix="submission-", dir=worker.local_directory) as folder:
+        unpack(files, folder)
+        local = dataclasses.replace(job, submission=folder, release=str(assignment / "release"),
+                                    source=str(assignment / "source"))
+        record = feedback.grade_and_finish(plugin.grade, local)
+    record["worker"] = {"address": worker.address, "isolation": plugin.isolation}
+    return record
+
+
+class DaskPool:
+    """The coordinator's side: a client of the scheduler at ``address``; the grader plugin is
+    registered in the background (the workers warm up while the gradebook is set up)."""
+
+    def __init__(self, address, grade, warm_up, in_flight=None):
+        try:
+            self.client = distributed.Client(address, timeout=CONNECT_SECONDS,
+                                             set_as_default=False)
+        except (OSError, TimeoutError) as error:
+            raise GraderError(f"cannot reach the Dask scheduler at {address}: {error}") from None
+        self.address, self.in_flight, self.bundles = address, in_flight, {}
+        self.plugin = plugin_name(grade, warm_up)
+        self._starting = concurrent.futures.ThreadPoolExecutor(1)
+        self.ready = self._starting.submit(self._start, GraderPlugin(grade, warm_up))
+
+    def _start(self, plugin):
+        """Wait for a worker (a batch queue may take its time), then set the grader up on every
+        worker, now and as they join."""
+        self.client.wait_for_workers(1)
+        self.client.register_plugin(plugin, self.plugin)
+
+    def check_started(self):
+        """Raise ``GraderError`` if the grader could not start on a worker."""
+        try:
+            self.ready.result()
+        except Exception as error:  # noqa: BLE001 (whatever the worker's warm-up raised)
+            self.client.unregister_worker_plugin(self.plugin)   # do not leave it on the cluster
+            raise GraderError(f"the grading workers could not start on the Dask cluster at "
+                              f"{self.address}: {type(error).__name__}: {error}") from None
+
+    def workers(self):
+        """``{worker address: isolation layer}`` of the workers connected now."""
+        return self.client.run(_isolation, plugin=self.plugin)
+
+    def grade_all(self, jobs, on_result, on_failure, progress=True):
+        """Grade ``jobs`` on the cluster, at most ``in_flight`` at a time (default: two per
+        worker thread), calling ``on_result(job, record)`` here as each record arrives and
+        ``on_failure(job, reason)`` for a job the grader failed on (a lost worker included).
+        A result lost before it reached here (its worker died just after) is graded again."""
+        self.check_started()
+        in_flight = self.in_flight or max(4, 2 * sum(self.client.nthreads().values()))
+        queue, running, lost = iter(jobs), {}, {}
+        done = distributed.as_completed(loop=self.client.loop)
+
+        def submit(job):
+            future = self.client.submit(
+                grade_task, self.plugin, job, pack(job.submission), self._bundle(job),
+                key=f"grade-{job.student_id}-{job.assignment}-{uuid.uuid4().hex[:8]}")
+            running[future] = job
+            done.add(future)
+
+        for job in itertools.islice(queue, in_flight):
+            submit(job)
+        with tqdm(total=len(jobs), unit="submission", desc="grading",
+                  disable=not progress or None) as bar:
+            for future in done:
+                job = running.pop(future)
+                try:
+                    record, reason = _outcome(future)
+                except distributed.client.FutureCancelledError:
+                    lost[job] = lost.get(job, 0) + 1
+                    if lost[job] > LOST_RESULTS:
+                        raise GraderError("the Dask cluster keeps losing the grading (was the "
+                                          "scheduler stopped?); run the same command again to "
+                                          "grade the rest") from None
+                    self.bundles.pop(job.assignment, None)   # it may be lost with the workers
+                    submit(job)
+                    continue
+                if reason is None:
+                    on_result(job, record)
+                else:
+                    on_failure(job, reason)
+                bar.update()
+                for job in itertools.islice(queue, 1):
+                    submit(job)
+
+    def _bundle(self, job):
+        """The future of the job's assignment bundle, scattered to every worker once (and
+        again if the workers holding it were lost); a worker writes it to disk once, under
+        its digest."""
+        if job.assignment not in self.bundles:
+            course_root = Path(job.release).parent.parent
+            [self.bundles[job.assignment]] = self.client.scatter(
+                [assignment_bundle(course_root, job.assignment)], hash=False, broadcast=True)
+        return self.bundles[job.assignment]
+
+    def shutdown(self, **ignored):
+        self._starting.shutdown(wait=False)
+        self.client.close()
+
+
+def _isolation(dask_worker, plugin):
+    return dask_worker.plugins[plugin].isolation
+
+
+def _outcome(future):
+    """``(record, None)`` of a finished task, or ``(None, reason)`` when a lost worker or the
+    grader failed on it; a worker that cannot grade stops the run."""
+    if future.status != "error":   # finished (or cancelled: raises FutureCancelledError)
+        return future.result(), None
+    error = future.exception()
+    if isinstance(error, WorkerUnfit):
+        raise GraderError(str(error))
+    if isinstance(error, distributed.KilledWorker):
+        return None, ("the grading process died on this submission (every worker that graded "
+                      "it was lost)")
+    return None, f"the grader failed: {type(error).__name__}: {error}"

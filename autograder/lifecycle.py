@@ -1,0 +1,84 @@
+"""Nothing of a run outlives it: its processes die with the coordinator, its temp folder goes.
+
+Processes: the coordinator starts the forkserver, which forks the pool's workers, each of
+which starts a sandbox template that forks the sandboxes. Each link is a parent-death signal
+(``PR_SET_PDEATHSIG``): the template and the sandboxes have theirs (``autograder.student``);
+the forkserver imports this module as a preload, and a forkserver whose parent is the
+coordinator named in ``$AUTOGRADE_COORDINATOR`` sets its own at that import and names
+itself in ``$AUTOGRADE_FORKSERVER``; a worker sets its own when it starts
+(``die_with_parent``), and exits at once if the forkserver is already gone. So a
+coordinator killed by any signal, SIGKILL included, takes the whole tree with it. (Without
+this, the forkserver waits for its workers and the workers for work, forever.)
+
+Temp folders: the coordinator's scratch is multiprocessing's temp folder (removed at a
+normal exit), holding a lock file locked while the coordinator lives. A killed run leaves
+it behind unlocked: the next run removes it when it starts.
+"""
+import fcntl
+import multiprocessing.util
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from autograder.engine import sandbox
+
+COORDINATOR = "AUTOGRADE_COORDINATOR"
+FORKSERVER = "AUTOGRADE_FORKSERVER"
+LOCK = "autograde.lock"
+_held = None
+
+
+def die_with_parent(parent=None):
+    """Be killed (SIGKILL) when the parent process (pid ``parent``, default: the current
+    one, or the forkserver for a worker forked from it) dies; exit now if it already has."""
+    parent = parent or int(os.environ.get(FORKSERVER, 0)) or os.getppid()
+    sandbox.set_parent_death_signal()
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def mark_coordinator():
+    """Make this process the coordinator its forkserver dies with (call before starting it)."""
+    os.environ[COORDINATOR] = str(os.getpid())
+
+
+def scratch():
+    """This process's scratch folder, locked while the process lives; first removes the
+    scratch folders that killed runs left behind."""
+    global _held
+    if _held is None:
+        remove_stale(Path(tempfile.gettempdir()))
+        folder = Path(multiprocessing.util.get_temp_dir())
+        partial = folder / f"{LOCK}.partial"
+        _held = os.open(partial, os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o600)
+        fcntl.flock(_held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.replace(partial, folder / LOCK)    # visible to others only once locked
+    return Path(multiprocessing.util.get_temp_dir())
+
+
+def remove_stale(parent):
+    """Remove every folder under ``parent`` holding a ``LOCK`` that no live process holds;
+    the folders removed."""
+    removed = []
+    for lock in parent.glob(f"pymp-*/{LOCK}"):
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            continue          # a live run's
+        finally:
+            os.close(fd)
+        shutil.rmtree(lock.parent, ignore_errors=True)
+        removed.append(lock.parent)
+    return removed
+
+
+if os.environ.get(COORDINATOR) == str(os.getppid()):
+    # imported by a coordinator's forkserver (see the module's doc); its workers' parent
+    os.environ.pop(FORKSERVER, None)
+    die_with_parent(os.getppid())
+    os.environ[FORKSERVER] = str(os.getpid())

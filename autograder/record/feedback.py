@@ -1,0 +1,200 @@
+"""Feedback: a student's page for one autograded notebook, as ``nbgrader generate_feedback``
+renders it (the ``feedback`` HTML template), from grades given as data.
+
+``html(nb, grades)`` is the one renderer. The grades come from where they are known:
+
+- ``autograded_grades(nb)``: from the autograded notebook alone, exactly what nbgrader's
+  ``SaveAutoGrades`` stores for it (``determine_grade``, "No response." comments). On a first
+  grading that is what the gradebook holds, so the worker renders the page (``finish``);
+- ``CourseGradebook.grades``: from the gradebook (hand grades and comments included), for a
+  page made again after grading by hand.
+
+``grades`` is ``{"cells": {grade_id: {"auto_score", "manual_score", "score", "points",
+"comment"}}, "score", "max_score", "late_penalty"}``: what nbgrader's ``GetGrades`` puts into
+the notebook and its resources (``auto_score`` is what ``SaveAutoGrades`` stores: None while a
+human must grade). A written answer with neither score reads "pending", not 0, and so does its
+share of the notebook's score ("2.0 graded, 1 pending").
+"""
+import threading
+import time
+
+import nbformat
+from jinja2 import filters as jinja_filters
+from nbformat.v4.rwbase import rejoin_lines
+from nbconvert.exporters import HTMLExporter
+from nbconvert.exporters import html as nbconvert_html
+from nbconvert.preprocessors import Preprocessor
+from nbgrader import utils
+from traitlets.utils.importstring import import_item
+
+from autograder.engine import cells as engine_cells
+
+_exporter = None
+_rendering = threading.Lock()   # one page at a time per process (see _FeedbackExporter)
+
+
+class _PageAsIs(str):
+    """What ``HTMLExporter``'s last pass gets instead of BeautifulSoup: the page, unparsed,
+    with nothing to select. That pass adds alt text to images and tab stops to JupyterLab
+    cells (the classic-based feedback template has none) by re-parsing the whole page: 3/4 of
+    the time of a feedback page."""
+
+    def __new__(cls, html, features=None):
+        return super().__new__(cls, html)
+
+    def select(self, css):
+        return []
+
+
+class Pending(str):
+    """A score still to be given by hand: the feedback template shows the text where it
+    expects a number (its ``float`` and ``round`` filters pass it through)."""
+
+
+def _passing(number_filter):
+    """A jinja number filter that leaves a ``Pending`` as it is."""
+    return lambda value, *args, **kw: (
+        value if isinstance(value, Pending) else number_filter(value, *args, **kw))
+
+
+class _FeedbackExporter(HTMLExporter):
+    """nbconvert's HTML exporter, without the page-wide re-parsing pass (see ``_PageAsIs``;
+    it swaps a module global, hence ``_rendering``), showing ``Pending`` scores as text."""
+
+    def default_filters(self):
+        yield from super().default_filters()
+        yield "float", _passing(jinja_filters.do_float)
+        yield "round", _passing(jinja_filters.do_round)
+
+    def from_notebook_node(self, nb, resources=None, **kw):
+        parser, nbconvert_html.BeautifulSoup = nbconvert_html.BeautifulSoup, _PageAsIs
+        try:
+            return super().from_notebook_node(nb, resources, **kw)
+        finally:
+            nbconvert_html.BeautifulSoup = parser
+
+
+class _SetGrades(Preprocessor):
+    """nbgrader's ``GetGrades`` with the grades given: each graded cell's score (``Pending``
+    while a human must grade it) and points, each answer's comment, the notebook's score into
+    the resources."""
+
+    def preprocess(self, nb, resources):
+        self.grades, self.pending = resources["nbgrader"]["grades"], 0.0
+        nb, resources = super().preprocess(nb, resources)
+        score = self.grades["score"]   # less the late penalty, as GetGrades gives it
+        if self.pending:
+            score = Pending(f"{round(score, 2)} graded, {self.pending:g} pending")
+        resources["nbgrader"].update(score=score, max_score=self.grades["max_score"],
+                                     late_penalty=self.grades["late_penalty"])
+        return nb, resources
+
+    def preprocess_cell(self, cell, resources, index):
+        if utils.is_grade(cell) or utils.is_solution(cell) or utils.is_task(cell):
+            given = self.grades["cells"].get(cell.metadata.nbgrader["grade_id"], {})
+            if utils.is_solution(cell) or utils.is_task(cell):
+                cell.metadata.nbgrader["comment"] = given.get("comment")
+            if utils.is_grade(cell) or utils.is_task(cell):
+                cell.metadata.nbgrader["score"] = given.get("score", 0.0)
+                cell.metadata.nbgrader["points"] = given.get("points", 0.0)
+                if "points" in given and given.get("auto_score") is None \
+                        and given.get("manual_score") is None:
+                    cell.metadata.nbgrader["score"] = Pending("pending")
+                    self.pending += given["points"]
+        return cell, resources
+
+
+def autograded_grades(nb):
+    """The grades of an autograded notebook (NotebookNode) as ``SaveAutoGrades`` records them
+    and ``GetGrades`` reads them back: no hand grade yet, so a grade's score is its automatic
+    score (0 while a written answer waits for a human)."""
+    cells = {}
+    for cell in nb.cells:
+        if not (utils.is_grade(cell) or utils.is_solution(cell) or utils.is_task(cell)):
+            continue
+        meta, entry = cell.metadata.nbgrader, {}
+        if utils.is_solution(cell) or utils.is_task(cell):
+            unchanged = meta.get("checksum") == utils.compute_checksum(cell)
+            entry["comment"] = "No response." if unchanged and not utils.is_task(cell) else None
+        if utils.is_grade(cell):
+            score, points = utils.determine_grade(cell)
+            entry.update(auto_score=None if score is None else float(score),
+                         score=float(score or 0.0), points=points)
+        cells[meta["grade_id"]] = entry
+    graded = [entry for entry in cells.values() if "points" in entry]
+    return {"cells": cells, "score": sum(entry["score"] for entry in graded),
+            "max_score": sum(entry["points"] for entry in graded), "late_penalty": 0}
+
+
+def written_answers(nb):
+    """``{grade_id: text}`` of the hand-graded written answers of a notebook (NotebookNode):
+    kept in the record (and so the journal) to tell next time whether an answer changed."""
+    return {engine_cells.grade_id(cell): engine_cells.source(cell)
+            for cell in nb.cells if engine_cells.is_manual(cell)}
+
+
+def notebook_node(nb):
+    """An nbformat v4 dict (sources possibly lists of lines, as in a file) as a NotebookNode."""
+    return rejoin_lines(nbformat.from_dict(nb))
+
+
+def finish(record):
+    """On the worker, after grading: each autograded notebook of ``record`` (the engine's
+    ``notebook``) becomes what the coordinator records and writes, all pure functions of it:
+    ``grades`` (see the module doc), ``feedback_html`` (the page) and ``autograded_ipynb``
+    (the file's text). Returns ``record``, its ``timings`` with ``finish`` (seconds)."""
+    started = time.perf_counter()
+    for notebook in record["notebooks"]:
+        nb = notebook.pop("notebook", None)
+        if not nb:
+            continue
+        node = notebook_node(nb)
+        notebook["autograded_ipynb"] = nbformat.writes(node)
+        notebook["grades"] = autograded_grades(node)
+        notebook["answers"] = written_answers(node)
+        notebook["feedback_html"] = html(node, notebook["grades"], student=record["student_id"],
+                                         assignment=record["assignment"],
+                                         notebook=notebook["name"])
+    record.setdefault("timings", {})["finish"] = round(time.perf_counter() - started, 4)
+    return record
+
+
+def grade_and_finish(grade, job):
+    """What a worker runs: ``grade(job)`` (the engine's), then ``finish`` on its record."""
+    return finish(grade(job))
+
+
+def html(nb, grades, *, student, assignment, notebook):
+    """The feedback page (HTML text) of ``nb`` (an autograded NotebookNode; its grade cells
+    get the scores) with ``grades`` (see the module doc)."""
+    global _exporter
+    resources = {"unique_key": notebook,
+                 "nbgrader": {"student": student, "assignment": assignment,
+                              "notebook": notebook, "grades": grades}}
+    # saved widget state would make the page load the widgets' JavaScript from a CDN; without
+    # it nbconvert shows each explorer's PNG of its first state (course.explorers._base)
+    nb.metadata.pop("widgets", None)
+    with _rendering:
+        if _exporter is None:
+            _exporter = _make_exporter()
+        page, _ = _exporter.from_notebook_node(nb, resources)
+    return page
+
+
+def _make_exporter():
+    """The exporter ``nbgrader generate_feedback`` configures (the feedback template, its CSS),
+    its ``GetGrades`` replaced by ``_SetGrades``."""
+    from nbgrader.converters import GenerateFeedback
+    from nbgrader.coursedir import CourseDirectory
+    from nbgrader.preprocessors import GetGrades
+    from autograder.coursedir import nbgrader_config
+    config = nbgrader_config()
+    converter = GenerateFeedback(coursedir=CourseDirectory(config=config), config=config)
+    exporter = _FeedbackExporter(config=converter.config)
+    for preprocessor in converter.preprocessors:   # classes, or their names in a config
+        if isinstance(preprocessor, str):
+            preprocessor = import_item(preprocessor)
+        exporter.register_preprocessor(
+            (_SetGrades if preprocessor is GetGrades else preprocessor)(config=converter.config),
+            enabled=True)
+    return exporter

@@ -1,0 +1,145 @@
+"""``make bench-scale``: is the coordinator a bottleneck at cluster scale, and what does Dask cost?
+
+A benchmark, not a test. In one run on this machine:
+
+1. the coordinator alone: a synthetic class of ``--submissions`` (default 10,000) finished
+   records (as workers return them: grades, feedback page, autograded notebook) is recorded
+   without grading: gradebook (SQLite, batched), feedback and notebook files, journal, then the
+   CSVs and the report. Prints the time per submission and the memory curve (RSS);
+2. grading throughput: the bench class (``--students`` x every chapter) graded by the local
+   pool and by a local Dask cluster with the same number of workers (one thread each): both
+   rates and Dask's overhead per notebook.
+"""
+import argparse
+import copy
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from autograder.coursedir import ROOT, CourseDir, chapters
+
+
+def _rss_mb():
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def finished_record(course, assignment):
+    """A worker's record of a complete submission of ``assignment`` (every test passed)."""
+    import json
+    from autograder.engine import tamper
+    from autograder.record import feedback
+    notebooks = []
+    for path in sorted(course.release(assignment).glob("*.ipynb")):
+        nb = json.loads(path.read_text())
+        cells = [{"grade_id": tamper.nbgrader(c)["grade_id"], "kind": "autograded",
+                  "points": float(tamper.nbgrader(c)["points"]),
+                  "max_points": float(tamper.nbgrader(c)["points"]), "status": "passed",
+                  "message": "passed"} for c in nb["cells"] if tamper.is_test(c)]
+        notebooks.append({"name": path.stem, "status": "graded", "reason": "", "notebook": nb,
+                          "cells": cells})
+    score = sum(c["points"] for nb in notebooks for c in nb["cells"])
+    return feedback.finish({"student_id": "", "assignment": assignment, "status": "graded",
+                            "reason": "", "score": score, "max_score": score, "flags": [],
+                            "notebooks": notebooks, "timings": {}})
+
+
+def coordinator_at_scale(scratch, submissions):
+    """Record ``submissions`` synthetic finished records; prints the cost per submission."""
+    from autograder.coordinator import write_outputs
+    from autograder.record.journal import Journal
+    from autograder.record.recorder import Recorder
+    root = scratch / "course"
+    root.mkdir()
+    shutil.copy(ROOT / "nbgrader_config.py", root)
+    assignments = chapters()
+    for part in ("source", "release"):
+        for assignment in assignments:
+            shutil.copytree(ROOT / part / assignment, root / part / assignment)
+    course, out = CourseDir(root), scratch / "out"
+    templates = {a: finished_record(course, a) for a in assignments}
+    journal = Journal(out, course, {"synthetic": True})
+    folders = []
+    for index in range(submissions):
+        assignment = assignments[index % len(assignments)]
+        folder = scratch / "submitted" / f"s{index // len(assignments):05d}" / assignment
+        folder.mkdir(parents=True)
+        for notebook in course.release(assignment).glob("*.ipynb"):
+            os.link(notebook, folder / notebook.name)
+        folders.append((folder, assignment))
+    page = len(templates[assignments[0]]["notebooks"][0]["feedback_html"]) >> 10
+    print(f"coordinator alone: {submissions} synthetic submissions recorded without grading "
+          f"(SQLite gradebook, feedback pages of {page} KB)", flush=True)
+    records, curve = [], []
+    with Recorder(course, out, f"sqlite:///{scratch / 'gradebook.db'}", journal,
+                  assignments) as recorder:
+        start_rss, started, cpu = _rss_mb(), time.perf_counter(), time.process_time()
+        for index, (folder, assignment) in enumerate(folders):
+            record = copy.copy(templates[assignment])
+            record["student_id"] = folder.parent.name
+            record["notebooks"] = [dict(nb) for nb in record["notebooks"]]
+            records.append(recorder.record(record, folder, journal.key(assignment, folder)))
+            if (index + 1) % (submissions // 10 or 1) == 0:
+                curve.append((index + 1, _rss_mb() - start_rss))
+    recording, cpu = time.perf_counter() - started, time.process_time() - cpu
+    started = time.perf_counter()
+    write_outputs(out, records, [])
+    reports = time.perf_counter() - started
+    print(f"  recording: {1000 * recording / submissions:.2f} ms per submission, of which CPU "
+          f"{1000 * cpu / submissions:.2f} ms (gradebook "
+          f"{1000 * recorder.seconds['gradebook'] / submissions:.2f} ms, files "
+          f"{1000 * recorder.seconds['files'] / submissions:.2f} ms, the rest the journal); "
+          f"CSVs and report at the end: {1000 * reports / submissions:.2f} ms per submission")
+    print("  memory (RSS growth, MB) after n submissions: " + ", ".join(
+        f"{n}: {mb:.0f}" for n, mb in curve))
+    return recording / submissions
+
+
+def throughput(scratch, students, workers):
+    """Grade the bench class with the local pool and on a local Dask cluster; prints both."""
+    import distributed
+    from autograder.coordinator import run
+    from autograder.tools import bench, demo
+    assignments = chapters()
+    folder = scratch / "class"
+    demo.write_class(folder, bench.bench_class(students, assignments))
+    notebooks = students * len(assignments)
+    seconds = {}
+    with distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        for name, options in (("local pool", {"workers": workers}),
+                              ("Dask", {"scheduler": cluster.scheduler_address})):
+            out = scratch / name.replace(" ", "-")
+            print(f"grading {notebooks} notebooks, {name}, {workers} workers ...", flush=True)
+            started = time.perf_counter()
+            summary = run(folder, out, db_url=f"sqlite:///{out}.db", progress=False, **options)
+            seconds[name] = time.perf_counter() - started
+            grading = summary.seconds["grade+record"]
+            print(f"  {seconds[name]:.1f} s in all, grading {grading:.1f} s: "
+                  f"{notebooks / grading:.2f} notebooks/s", flush=True)
+            seconds[name] = grading
+    overhead = (seconds["Dask"] - seconds["local pool"]) / notebooks
+    print(f"Dask's overhead: {1000 * overhead:+.0f} ms per notebook "
+          f"({100 * (seconds['Dask'] / seconds['local pool'] - 1):+.1f}%)")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--submissions", type=int, default=10_000)
+    parser.add_argument("--students", type=int, default=4, help="for the throughput part")
+    parser.add_argument("--workers", type=int, default=os.cpu_count())
+    parser.add_argument("--skip-grading", action="store_true", help="only the coordinator part")
+    args = parser.parse_args(argv)
+    scratch = Path(tempfile.mkdtemp(prefix="autograde-bench-scale-"))
+    try:
+        coordinator_at_scale(scratch, args.submissions)
+        if not args.skip_grading:
+            throughput(scratch, args.students, args.workers)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,242 @@
+"""Grading on a real Dask cluster: a ``dask scheduler`` and ``dask worker`` processes started
+here on 127.0.0.1 (one process and one thread per worker, no dashboard).
+
+Two clusters: a light one whose workers grade with ``fake_grade`` (test_coordinator's
+synthetic course: quick), for the plumbing and the faults; and one whose workers run the real
+engine on the first two chapters of the demo class (12 submissions, every kind), which must
+grade exactly as the local pool does, survive a worker killed mid-run, and fill a PostgreSQL
+gradebook.
+"""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from autograder.tools import demo
+from autograder.coordinator import GraderError, run
+from autograder.coursedir import ROOT, chapters
+from autograder.engine import isolation
+from autograder.record.gradebook import CourseGradebook
+from tests.test_coordinator import (  # noqa: F401 (fixtures)
+    broken_warm_up, course, fake_grade, gradebook, grades, klass, postgresql, submit)
+
+pytestmark = pytest.mark.slow
+DASK = Path(sys.executable).with_name("dask")
+START_SECONDS = 180
+
+
+class Cluster:
+    """A scheduler and ``workers`` worker processes, each in its own session (a lost node is
+    its process group killed). ``config``: the scheduler's Dask settings (environment form)."""
+
+    def __init__(self, folder, workers, config=None):
+        self.folder, self.processes = Path(folder), []
+        self.env = dict(os.environ, PYTHONPATH=str(ROOT), MPLBACKEND="Agg",
+                        PATH=f"{DASK.parent}{os.pathsep}{os.environ['PATH']}")
+        scheduler_file = self.folder / "scheduler.json"
+        self._start("scheduler", ["scheduler", "--host", "127.0.0.1", "--port", "0",
+                                  "--no-dashboard", "--scheduler-file", str(scheduler_file)],
+                    dict(self.env, **(config or {})))
+        deadline = time.monotonic() + START_SECONDS
+        while not scheduler_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        self.address = json.loads(scheduler_file.read_text())["address"]
+        self.workers = [self.add_worker(f"worker{index}") for index in range(workers)]
+        from distributed import Client
+        with Client(self.address, timeout=START_SECONDS) as client:
+            client.wait_for_workers(workers, timeout=START_SECONDS)
+
+    def _start(self, name, args, env):
+        log = open(self.folder / f"{name}.log", "w")
+        process = subprocess.Popen([str(DASK), *args], cwd=self.folder, env=env, stdout=log,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+        self.processes.append(process)
+        return process
+
+    def add_worker(self, name):
+        return self._start(name, ["worker", self.address, "--nworkers", "1", "--nthreads", "1",
+                                  "--no-dashboard", "--local-directory",
+                                  str(self.folder / name)], self.env)
+
+    def kill(self, process):
+        """SIGKILL a worker and everything it started (a lost node)."""
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+    def stop(self):
+        for process in reversed(self.processes):
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+@pytest.fixture(scope="module")
+def light(tmp_path_factory):
+    """Two workers; a task that was on 2 lost workers fails (KilledWorker); a worker holds only
+    the task it runs (so that only the culprit is on a worker when it dies)."""
+    cluster = Cluster(tmp_path_factory.mktemp("light"), 2,
+                      {"DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "1",
+                       "DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION": "1.0"})
+    yield cluster
+    cluster.stop()
+
+
+def fake_run(klass, course, out, **options):
+    """``fake_grade`` the class into ``out`` and ``<out>.db`` (see test_coordinator.grade)."""
+    shutil.copy(course / "template.db", f"{out}.db")
+    return run(klass, out, course_root=course, grade=fake_grade, progress=False,
+               db_url=f"sqlite:///{out}.db", **options)
+
+
+def test_the_cluster_records_what_the_local_pool_does(klass, course, light, tmp_path):
+    local = fake_run(klass, course, tmp_path / "local", workers=2)
+    remote = fake_run(klass, course, tmp_path / "dask", scheduler=light.address)
+    for name in ("grades.csv", "cells.csv"):
+        assert (tmp_path / "local" / name).read_text() == (tmp_path / "dask" / name).read_text()
+    assert gradebook(course, tmp_path / "local") == gradebook(course, tmp_path / "dask")
+    pages = list((tmp_path / "local" / "feedback").rglob("*.html"))
+    assert len(pages) == local.graded == remote.graded == 6
+    for page in (tmp_path / "local" / "feedback").rglob("*.html"):
+        twin = tmp_path / "dask" / page.relative_to(tmp_path / "local")
+        assert twin.read_text() == page.read_text()
+    layers = {r["worker"]["isolation"] for r in remote.records if "worker" in r}
+    assert layers == {None}   # fake_grade's workers warm no engine up: no sandbox layer
+
+
+def test_a_submission_that_kills_its_workers_becomes_an_error_record(klass, course, light,
+                                                                    tmp_path):
+    submit(klass, course, "crash", "a1", "return 2 * x")   # fake_grade kills its worker
+    summary = fake_run(klass, course, tmp_path / "out", scheduler=light.address)
+    rows = grades(tmp_path / "out")
+    assert rows["crash", "a1"]["status"] == "error"
+    assert "the grading process died on this submission" in rows["crash", "a1"]["reason"]
+    assert ("crash", "a1") not in gradebook(course, tmp_path / "out")   # tried again next run
+    assert rows["ada", "a1"]["score"] == rows["ada", "a2"]["score"] == "2"
+    assert rows["cy", "a1"]["score"] == "0" and summary.graded == 7
+
+
+def test_a_worker_that_cannot_start_is_a_clear_error(klass, course, light, tmp_path):
+    with pytest.raises(GraderError, match="could not start on the Dask cluster.*no sandbox here"):
+        fake_run(klass, course, tmp_path / "out", scheduler=light.address,
+                 warm_up=broken_warm_up)
+    # Only the submissions that need no grading (not JSON, misnamed) were recorded.
+    assert set(gradebook(course, tmp_path / "out")) == {("dee", "a1"), ("eve", "a1")}
+
+
+def test_an_unreachable_scheduler_is_a_clear_error(klass, course, tmp_path, monkeypatch):
+    monkeypatch.setattr("autograder.cluster.CONNECT_SECONDS", 2)
+    with pytest.raises(GraderError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
+        fake_run(klass, course, tmp_path / "out", scheduler="tcp://127.0.0.1:9")
+
+
+# The real engine on a real cluster.
+
+ASSIGNMENTS = chapters()[:2]
+
+
+@pytest.fixture(scope="module")
+def demo_class(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("demo") / "submitted"
+    demo.write_class(folder, demo.demo_class(ASSIGNMENTS))
+    return folder
+
+
+def engine_run(folder, out, **options):
+    options.setdefault("db_url", f"sqlite:///{out}.db")
+    return run(folder, out, assignments=ASSIGNMENTS, cell_timeout=10.0, progress=False,
+               **options)
+
+
+@pytest.fixture(scope="module")
+def local(demo_class, tmp_path_factory):
+    """The demo class graded by the local pool: what the cluster must give."""
+    out = tmp_path_factory.mktemp("local") / "out"
+    return out, engine_run(demo_class, out, workers=2)
+
+
+@pytest.fixture(scope="module")
+def engine_cluster(tmp_path_factory):
+    cluster = Cluster(tmp_path_factory.mktemp("engine"), 2)
+    yield cluster
+    cluster.stop()
+
+
+def same_outputs(out, expected):
+    for name in ("grades.csv", "cells.csv"):
+        assert (out / name).read_text() == (expected / name).read_text(), name
+
+
+def test_the_demo_class_grades_on_the_cluster_as_in_the_local_pool(demo_class, local,
+                                                                  engine_cluster, tmp_path):
+    expected, _ = local
+    summary = engine_run(demo_class, tmp_path / "out", scheduler=engine_cluster.address)
+    same_outputs(tmp_path / "out", expected)
+    graded = [r for r in summary.records if "worker" in r]
+    assert len(graded) == summary.graded == 11   # the broken file is not graded
+    strongest = isolation.probe()   # each worker chose it on this machine
+    assert {r["worker"]["isolation"] for r in graded} == {strongest}
+    assert {r["isolation"] for r in graded} == {strongest}
+    assert len(list((tmp_path / "out" / "feedback").rglob("*.html"))) == 11
+
+
+def test_the_gradebook_can_be_postgresql_on_a_cluster_run(demo_class, local, engine_cluster,
+                                                          tmp_path, postgresql):
+    expected, _ = local
+    engine_run(demo_class, tmp_path / "out", scheduler=engine_cluster.address, db_url=postgresql)
+    same_outputs(tmp_path / "out", expected)
+    with CourseGradebook(ROOT, postgresql) as book, \
+            CourseGradebook(ROOT, f"sqlite:///{expected}.db") as reference:
+        assert book.submissions() == reference.submissions()
+
+
+def test_a_worker_killed_mid_run_costs_only_a_retry(demo_class, local, engine_cluster, tmp_path):
+    expected, _ = local
+    out = tmp_path / "out"
+    victim = engine_cluster.workers[0]
+    killed = threading.Event()
+
+    def kill_when_busy():
+        from distributed import Client
+        with Client(engine_cluster.address, timeout=60) as client:
+            address = next(address for address, pid in client.run(os.getpid).items()
+                           if pid in _descendants(victim.pid))
+            deadline = time.monotonic() + 300
+            while time.monotonic() < deadline and not killed.is_set():
+                if list(out.glob("records/*/*.json")) and client.processing()[address]:
+                    engine_cluster.kill(victim)   # while it grades a submission
+                    killed.set()
+                time.sleep(0.1)
+
+    killer = threading.Thread(target=kill_when_busy, daemon=True)
+    killer.start()
+    summary = engine_run(demo_class, out, scheduler=engine_cluster.address)
+    killer.join(timeout=30)
+    assert killed.is_set(), "the worker was not killed mid-run"
+    same_outputs(out, expected)
+    keys = [(r["student_id"], r["assignment"]) for r in summary.records]
+    assert len(keys) == len(set(keys)) == 12 and summary.graded == 11
+    assert len(list(out.glob("records/*/*.json"))) == 12   # each journaled once
+
+
+def _descendants(pid):
+    """``pid`` and the pids of its descendants (a nanny's worker process)."""
+    found, frontier = {pid}, [pid]
+    while frontier:
+        children = Path(f"/proc/{frontier.pop()}/task")
+        for task in children.glob("*/children") if children.exists() else ():
+            for child in task.read_text().split():
+                found.add(int(child))
+                frontier.append(int(child))
+    return found
