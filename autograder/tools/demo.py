@@ -155,7 +155,8 @@ def main(argv=None):
                   f"{record['reason'][:300]}")
     print()
     print(describe(summary, DEMO / "out"))
-    print(f"gradebook: {DEMO / 'gradebook.db'} (autograded notebooks: {ROOT / 'autograded'})")
+    print(f"gradebook: {DEMO / 'gradebook.db'} "
+          f"(autograded notebooks: {DEMO / 'out' / 'autograded'})")
     print(f"the same from the command line: autograde {DEMO / 'submitted'} --out {DEMO / 'out'} "
           f"--db sqlite:///{DEMO / 'gradebook.db'}")
 
