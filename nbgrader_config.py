@@ -10,8 +10,9 @@ c.Execute.timeout = 120
 c.ExecutePreprocessor.timeout = 120
 # MathJax from a local copy (the jupyter-server-mathjax package), not a CDN, so that feedback
 # pages read offline; the formgrader gets the same copy from that package's server extension.
+# (the package ships the TeX-AMS-MML_HTMLorMML-full configuration, not TeX-AMS_CHTML-full)
 import jupyter_server_mathjax  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 c.HTMLExporter.mathjax_url = ((Path(jupyter_server_mathjax.__file__).parent / "static" / "MathJax.js")
-                              .as_uri() + "?config=TeX-AMS_CHTML-full,Safe")
+                              .as_uri() + "?config=TeX-AMS-MML_HTMLorMML-full,Safe")

@@ -141,7 +141,12 @@ def html(nb, grades, *, student, assignment, notebook):
         if _exporter is None:
             _exporter = _make_exporter()
         page, _ = _exporter.from_notebook_node(nb, resources)
-    return page
+    # nbgrader's feedback template calls nbconvert's mathjax macro without the exporter's
+    # mathjax_url: point the page at the configured copy (a local one, nbgrader_config.py)
+    return page.replace(_CDN_MATHJAX, _exporter.mathjax_url)
+
+
+_CDN_MATHJAX = HTMLExporter.mathjax_url.default_value
 
 
 def _make_exporter():
