@@ -8,6 +8,17 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 c.Execute.timeout = 120
 c.ExecutePreprocessor.timeout = 120
+
+# Every nbgrader entry point is safe for untrusted submissions (autograder/nbgrader_safe.py):
+# feedback pages never show hidden-test code, and `nbgrader autograde` / the formgrader's
+# Autograde button grade with the sandboxed `autograde`, never in a stock kernel.
+c.GenerateFeedback.preprocessors = ["autograder.nbgrader_safe.ClearHiddenTestCode",
+                                    "nbgrader.preprocessors.GetGrades",
+                                    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor"]
+c.Autograde.sanitize_preprocessors = ["nbgrader.preprocessors.ClearOutput",
+                                      "nbgrader.preprocessors.DeduplicateIds",
+                                      "nbgrader.preprocessors.OverwriteKernelspec"]
+c.Autograde.autograde_preprocessors = ["autograder.nbgrader_safe.SandboxedAutograde"]
 # MathJax from a local copy (the jupyter-server-mathjax package), not a CDN, so that feedback
 # pages read offline; the formgrader gets the same copy from that package's server extension.
 # (the package ships the TeX-AMS-MML_HTMLorMML-full configuration, not TeX-AMS_CHTML-full)

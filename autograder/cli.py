@@ -1,8 +1,9 @@
 """``autograde``: one command from a folder of submissions to grades, feedback and a class report.
 
-    autograde SUBMISSIONS --out OUT [--assignment NAME ...] [--workers N] [--timeout SECONDS]
-              [--db URL] [--course DIR] [--isolation auto|root|userns|landlock|none]
-              [--scheduler ADDRESS]
+    autograde SUBMISSIONS --out OUT [--assignment NAME ...] [--student ID ...] [--force]
+              [--workers N] [--timeout SECONDS] [--db URL] [--course DIR]
+              [--isolation auto|root|userns|landlock|none] [--scheduler ADDRESS]
+    autograde export --format csv|canvas|moodle --out FILE [--roster FILE] ...  (see export.py)
 
 Exit status: 0 when the batch finished (whatever the submissions did), 1 when the grader cannot
 run (no release, no gradebook, no sandbox), 2 for bad arguments, 130 when interrupted (grades recorded so far
@@ -30,7 +31,7 @@ def _positive(kind):
     return parse
 
 
-def _db_url(text):
+def db_url_argument(text):
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
     try:
@@ -55,16 +56,18 @@ def parser():
                         help="folder for grades.csv, cells.csv, feedback/ and report.html")
     parser.add_argument("--assignment", nargs="+", action="extend", metavar="NAME",
                         help="grade only these assignments (default: every released one)")
+    parser.add_argument("--student", nargs="+", action="extend", metavar="ID",
+                        help="grade only these students (the others' grades stay as they are)")
+    parser.add_argument("--force", action="store_true",
+                        help="regrade submissions that did not change since the last run (a "
+                             "hand grade of an unchanged written answer is kept)")
     parser.add_argument("--workers", type=_positive(int), default=os.cpu_count(), metavar="N",
                         help="parallel grading processes (default: the number of cores, "
                              f"{os.cpu_count()})")
     parser.add_argument("--timeout", type=_positive(float), default=30.0, metavar="SECONDS",
                         help="wall time allowed per cell and per test cell (default: 30)")
-    parser.add_argument("--db", type=_db_url, metavar="URL",
+    parser.add_argument("--db", type=db_url_argument, metavar="URL",
                         help="gradebook SQLAlchemy URL (default: sqlite:///<course>/gradebook.db)")
-    parser.add_argument("--course", default=str(ROOT), metavar="DIR",
-                        help="the nbgrader course directory holding source/ and release/ "
-                             "(default: this repository)")
     parser.add_argument("--isolation", choices=isolation.CHOICES, default="auto",
                         help="the sandbox layer: auto (the strongest this machine allows: root, "
                              "then user namespaces, then Landlock), or demand one; none runs "
@@ -74,6 +77,7 @@ def parser():
                         help="grade on the Dask cluster of this scheduler (tcp://host:8786; "
                              "default: Dask's configuration, DASK_SCHEDULER_ADDRESS) instead of "
                              "local processes")
+    course_dir(parser)
     return parser
 
 
@@ -83,7 +87,22 @@ def announce(layer):
     return f"{'!' * 88}\n{text}\n{'!' * 88}" if layer == "none" else text
 
 
+def course_dir(parser):
+    """Add ``--course DIR``: default the current directory when it holds an
+    ``nbgrader_config.py`` (a course directory), else this repository."""
+    here = Path.cwd()
+    default = here if (here / "nbgrader_config.py").exists() else ROOT
+    parser.add_argument("--course", default=str(default), metavar="DIR",
+                        help="the nbgrader course directory holding source/ and release/ "
+                             f"(default: the current directory if it holds an "
+                             f"nbgrader_config.py, else this repository; now {default})")
+
+
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["export"]:
+        from autograder.record import export
+        return export.main(argv[1:])
     cli = parser()
     args = cli.parse_args(argv)
     submissions, out = Path(args.submissions), Path(args.out)
@@ -111,8 +130,9 @@ def main(argv=None):
     from autograder.coordinator import GraderError, Interrupted, run
     try:
         summary = run(submissions, out, course_root=args.course, assignments=args.assignment,
-                      workers=args.workers, cell_timeout=args.timeout, db_url=args.db,
-                      isolation=layer, scheduler=scheduler)
+                      students=args.student, force=args.force, workers=args.workers,
+                      cell_timeout=args.timeout, db_url=args.db, isolation=layer,
+                      scheduler=scheduler)
     except Interrupted as stop:
         print(f"autograde: {stop}", file=sys.stderr)
         return 130

@@ -38,11 +38,14 @@ class Summary:
     seconds: dict = field(default_factory=dict)
 
 
-def run(submissions, out, *, course_root=ROOT, assignments=None, workers=None,
-        cell_timeout=30.0, db_url=None, grade=None, warm_up=None, progress=True,
+def run(submissions, out, *, course_root=ROOT, assignments=None, students=None, force=False,
+        workers=None, cell_timeout=30.0, db_url=None, grade=None, warm_up=None, progress=True,
         isolation="auto", scheduler=None):
     """Grade the folder or .zip ``submissions`` into ``out`` and the gradebook; a ``Summary``.
 
+    ``students`` limits the run to these student ids (the other students' grades stay as they
+    are, and stay in the CSVs and the report); ``force`` regrades submissions that did not change
+    (a hand grade of a written answer that did not change is kept either way).
     ``grade``/``warm_up`` default to the engine's (``autograder.engine.job``, its sandbox in
     the ``isolation`` layer); tests inject others.
     ``scheduler``: the address of a Dask scheduler to grade on (``autograder.cluster``, a
@@ -64,12 +67,13 @@ def run(submissions, out, *, course_root=ROOT, assignments=None, workers=None,
             folder, refused = collect.unpack(submissions, scratch, summary.ignored)
         except collect.SubmissionsError as error:
             raise GraderError(str(error)) from None
-        batch = collect.collect(folder, selected, only=assignments, refused=refused,
-                                ignored=summary.ignored)
+        batch = _only(collect.collect(folder, selected, only=assignments, refused=refused,
+                                      ignored=summary.ignored), students)
         missing = [_error_record(course, found) for found in batch.missing]
         keys = {found: journal.key(found.assignment, found.folder)
                 for found in batch.gradable + batch.unusable}
-        earlier = {found: journal.lookup(found.student_id, found.assignment, key)
+        earlier = {found: None if force else
+                   journal.lookup(found.student_id, found.assignment, key)
                    for found, key in keys.items()}
         pending = {engine.Job(student_id=found.student_id, assignment=found.assignment,
                               submission=str(found.folder),
@@ -120,7 +124,8 @@ def run(submissions, out, *, course_root=ROOT, assignments=None, workers=None,
                             feedback.grade_and_finish, grade), warm_up, on_result, on_failure,
                             progress)
                 except KeyboardInterrupt:
-                    write_outputs(out, summary.records + missing, summary.ignored)
+                    write_outputs(out, summary.records + missing, summary.ignored,
+                                  course.root / "release")
                     raise Interrupted(
                         f"interrupted: {summary.graded} of {len(pending)} submissions graded "
                         "and recorded this run; run the same command again to grade the "
@@ -132,11 +137,28 @@ def run(submissions, out, *, course_root=ROOT, assignments=None, workers=None,
                 grading_pool.shutdown(wait=False, cancel_futures=True)
     summary.records += missing
     writing = time.perf_counter()
-    write_outputs(out, summary.records, summary.ignored)
+    others = [r for r in journal.records() if r["student_id"] not in students] if students else []
+    write_outputs(out, summary.records + others, summary.ignored, course.root / "release")
     summary.seconds["csv+report"] = time.perf_counter() - writing
     summary.seconds["total"] = time.perf_counter() - started
     summary.records.sort(key=results.key)
     return summary
+
+
+def _only(batch, students):
+    """``batch`` with only the submissions of ``students`` to grade (None: everyone; the
+    chapters not submitted stay everyone's); a student without a folder is an error naming them."""
+    if not students:
+        return batch
+    there = sorted({found.student_id
+                    for found in batch.gradable + batch.unusable + batch.missing})
+    unknown = sorted(set(students) - set(there))
+    if unknown:
+        raise GraderError(f"no submissions of {', '.join(unknown)} in SUBMISSIONS "
+                          f"(students there: {', '.join(there) or 'none'})")
+    batch.gradable = [found for found in batch.gradable if found.student_id in students]
+    batch.unusable = [found for found in batch.unusable if found.student_id in students]
+    return batch
 
 
 def _error_record(course, found):
@@ -178,10 +200,12 @@ def _released(course, assignments):
     return released
 
 
-def write_outputs(out, records, ignored):
-    """``OUT/grades.csv``, ``OUT/cells.csv`` and the class report ``OUT/report.html``."""
+def write_outputs(out, records, ignored, release_root=None):
+    """``OUT/grades.csv``, ``OUT/cells.csv`` and the class report ``OUT/report.html``
+    (``release_root``: the course's ``release/``, for the similarity section)."""
     try:
         tables.write_tables(out, records)
-        write_atomic(out / "report.html", class_report.html(records, ignored.lines(first=20)))
+        write_atomic(out / "report.html",
+                     class_report.html(records, ignored.lines(first=20), release_root))
     except OSError as error:
         raise GraderError(fault(error, out, None)) from None

@@ -49,10 +49,12 @@ def chapters(course_root=ROOT):
 
 
 def nbgrader_config(course_root=ROOT, db_url=None):
-    """nbgrader's configuration: this repository's ``nbgrader_config.py`` rooted at ``course_root``."""
+    """nbgrader's configuration rooted at ``course_root``: the course's own ``nbgrader_config.py``
+    (this repository's when the course has none)."""
     from traitlets.config import Config
     from traitlets.config.loader import PyFileConfigLoader
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
+    home = Path(course_root) if Path(course_root, "nbgrader_config.py").exists() else ROOT
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(home)).load_config()
     merged = Config()
     merged.merge(config)
     merged.CourseDirectory.root = str(Path(course_root).resolve())

@@ -9,6 +9,7 @@ written answers fail it, and once they are written it says "Success!". Screensho
 explorer and of the Validate dialogs are kept in artifacts/ (gitignored; <chapter>_failure.png
 when a chapter never showed its explorers). Run it alone with ``pytest -m browser tests/test_browser.py``.
 """
+import contextlib
 import json
 import os
 import shutil
@@ -71,22 +72,17 @@ FILLED = "01_locality"
 WRITTEN = "A translation-invariant layer applies the same weights at every position."
 
 
-@pytest.fixture(scope="module")
-def jupyterlab(tmp_path_factory):
-    """A JupyterLab server on loopback, with the student's configuration, in a copy of
-    ``release/``: yields (base url, token, folder)."""
-    require_browser()
-    folder = tmp_path_factory.mktemp("lab")
-    for assignment in BUILT:
-        shutil.copytree(CourseDir().release(assignment), folder / assignment)
-    home = tmp_path_factory.mktemp("home")
-    shutil.copytree(ROOT / "student" / "jupyter", home / "config")  # widget state saved
+@contextlib.contextmanager
+def jupyterlab_server(folder, home):
+    """A JupyterLab server on loopback serving ``folder`` (``home``: a fresh HOME for it, its
+    Jupyter configuration in ``home/config``): yields (base url, token)."""
     settings_dir = home / "config" / "lab" / "user-settings"
     port, token = free_port(), "explorer-test-token"
     # a fresh HOME keeps the user's kernels and settings out; matplotlib keeps its font cache
     env = dict(os.environ, HOME=str(home), JUPYTER_CONFIG_DIR=str(home / "config"),
                JUPYTER_RUNTIME_DIR=str(home / "runtime"), MPLBACKEND="Agg",
                MPLCONFIGDIR=os.environ.get("MPLCONFIGDIR") or matplotlib.get_configdir(),
+               PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
                PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1",
                f"--port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
@@ -117,7 +113,7 @@ def jupyterlab(tmp_path_factory):
                     raise RuntimeError("JupyterLab did not start:\n"
                                        + (home / "jupyterlab.log").read_text()[-3000:])
                 time.sleep(0.3)
-        yield url, token, folder
+        yield url, token
     finally:
         server.terminate()
         try:
@@ -126,6 +122,20 @@ def jupyterlab(tmp_path_factory):
             server.kill()
             server.wait()
         log.close()
+
+
+@pytest.fixture(scope="module")
+def jupyterlab(tmp_path_factory):
+    """A JupyterLab server (``jupyterlab_server``) with the student's configuration, in a copy
+    of ``release/``: yields (base url, token, folder)."""
+    require_browser()
+    folder = tmp_path_factory.mktemp("lab")
+    for assignment in BUILT:
+        shutil.copytree(CourseDir().release(assignment), folder / assignment)
+    home = tmp_path_factory.mktemp("home")
+    shutil.copytree(ROOT / "student" / "jupyter", home / "config")  # widget state saved
+    with jupyterlab_server(folder, home) as (url, token):
+        yield url, token, folder
 
 
 @pytest.fixture(scope="module")

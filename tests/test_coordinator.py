@@ -24,8 +24,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.report import class_report as report
-from autograder.report import tables
+from autograder.report import sections, tables
 from autograder.coordinator import GraderError, Interrupted, run
 from autograder.coursedir import ROOT
 from autograder.record.gradebook import CourseGradebook
@@ -192,6 +191,7 @@ def test_grades_csv_right_wrong_blank_and_unusable(klass, course, tmp_path):
     assert (rows["ada", "a1"]["score"], rows["ada", "a1"]["max_score"]) == ("2", "3")
     assert rows["ada", "a1"]["status"] == "graded"
     assert "1 point to grade by hand" in rows["ada", "a1"]["reason"]
+    assert rows["ada", "a1"]["pending_points"] == "1"      # not in the score, not a zero
     assert rows["cy", "a2"]["score"] == "2"            # another right answer
     assert rows["bob", "a1"]["score"] == "0"           # blank
     assert rows["cy", "a1"]["score"] == "0"            # wrong
@@ -254,8 +254,9 @@ def test_feedback_and_autograded_notebooks(klass, course, tmp_path):
         "ada/a1/first.html", "ada/a2/second.html", "bob/a1/first.html", "bob/a2/second.html",
         "cy/a1/first.html", "cy/a2/second.html"]
     page = (out / "feedback" / "cy" / "a1" / "first.html").read_text()
-    assert "Score: 0.0 / 3.0" in page and "double(1) should be 2" in page
-    assert "Score: 2.0 / 3.0" in (out / "feedback" / "ada" / "a1" / "first.html").read_text()
+    assert "Score: 0.0 graded, 1 pending / 3.0" in page and "double(1) should be 2" in page
+    assert "Score: 2.0 graded, 1 pending / 3.0" in \
+        (out / "feedback" / "ada" / "a1" / "first.html").read_text()
     for path in (out / "feedback").rglob("*.html"):
         assert "the hidden check" not in path.read_text()
     assert (out / "autograded" / "ada" / "a1" / "first.ipynb").exists()
@@ -270,8 +271,10 @@ def test_report_has_plots_pass_rates_and_misconceptions(klass, course, tmp_path)
     assert "double(1) should be 2" in page
     assert "not submitted: no folder dee/a2/" in page
     records = [json.loads(p.read_text())["record"] for p in (out / "records").rglob("*.json")]
-    assert report.cell_pass_rates(records)[("a1", "test_double")] == (1, 3)
-    assert report.common_failures(records)[0] == (2, "a1", "test_double", "double(1) should be 2")
+    outcomes = sections.outcome_counts(records)[("a1", "test_double")]
+    assert (outcomes["passed"], outcomes["wrong"], outcomes["not attempted"]) == (1, 2, 2)
+    assert 'href="feedback/cy/a1/first.html"' in page            # cy's wrong answer, linked
+    assert "3 points in 3 submissions" in page     # a1's written answers, pending, not zeros
 
 
 def test_zip_input_grades_like_the_folder(klass, course, tmp_path):
@@ -417,3 +420,95 @@ def test_the_gradebook_can_be_postgresql(klass, course, tmp_path, postgresql):
     with CourseGradebook(course, postgresql) as book:
         assert book.submissions() == gradebook(course, tmp_path / "sqlite")
     assert grades(tmp_path / "postgres") == grades(tmp_path / "sqlite")
+
+
+def _hand_grade(out, student, assignment, grade_id, points):
+    """Grade a written answer as the formgrader does (a manual score, no longer needing one)."""
+    from nbgrader.api import Gradebook
+    with Gradebook(f"sqlite:///{out}.db", "cnn-basics") as gb:
+        grade = gb.find_grade(grade_id, "first", assignment, student)
+        grade.manual_score, grade.needs_manual_grade = points, False
+        gb.db.commit()
+
+
+def test_regrade_of_one_student_keeps_the_others(klass, course, tmp_path):
+    out = tmp_path / "out"
+    grade(klass, course, out)
+    rows, book = grades(out), gradebook(course, out)
+    submit(klass, course, "bob", "a1", "return 2 * x")      # bob fixes his answer,
+    submit(klass, course, "cy", "a1", "return 2 * x")       # and so does cy
+    only_bob = grade(klass, course, out, students=["bob"])
+    assert (only_bob.graded, only_bob.skipped) == (1, 1)    # bob/a1 changed, bob/a2 did not
+    after = grades(out)
+    assert after["bob", "a1"]["score"] == "2"
+    assert after["cy", "a1"] == rows["cy", "a1"]            # cy's change waits for its run
+    assert {k: v for k, v in after.items() if k[0] != "bob"} == \
+        {k: v for k, v in rows.items() if k[0] != "bob"}    # the others stay in grades.csv
+    now = gradebook(course, out)
+    assert {k: v for k, v in now.items() if k[0] != "bob"} == \
+        {k: v for k, v in book.items() if k[0] != "bob"}
+    assert grade(klass, course, out, students=["bob"], force=True).graded == 2
+    with pytest.raises(GraderError, match="no submissions of zed in SUBMISSIONS"):
+        grade(klass, course, out, students=["zed"])
+
+
+def test_a_hand_grade_survives_a_regrade_unless_the_answer_changed(klass, course, tmp_path):
+    out = tmp_path / "out"
+    grade(klass, course, out)
+    _hand_grade(out, "ada", "a1", "q_why", 0.5)
+    _hand_grade(out, "cy", "a1", "q_why", 1.0)
+    assert grade(klass, course, out, force=True).graded == 6
+    from nbgrader.api import Gradebook
+    with Gradebook(f"sqlite:///{out}.db", "cnn-basics") as gb:
+        kept = gb.find_grade("q_why", "first", "a1", "ada")
+        assert (kept.manual_score, kept.needs_manual_grade) == (0.5, False)
+        assert gb.find_submission("a1", "ada").score == 2.5
+    _answer(submit(klass, course, "cy", "a1", "return 3 * x  # WRONG"), "I changed my mind.")
+    grade(klass, course, out, students=["cy"])
+    with Gradebook(f"sqlite:///{out}.db", "cnn-basics") as gb:
+        changed = gb.find_grade("q_why", "first", "a1", "cy")
+        assert (changed.manual_score, changed.needs_manual_grade) == (1.0, True)   # to review
+
+
+def test_late_submissions_lose_the_course_policys_share(klass, course, tmp_path):
+    import datetime
+    from nbgrader.api import Gradebook
+    late_course = tmp_path / "course"
+    shutil.copytree(course, late_course, ignore=shutil.ignore_patterns("gradebook.db"))
+    with open(late_course / "nbgrader_config.py", "a") as config:
+        config.write("\nc.LatePolicy.per = 'hour'\nc.LatePolicy.percent = 10\n")
+    (late_course / "extensions.csv").write_text("student_id,assignment,hours\nbob,a1,24\n")
+    shutil.copy(course / "template.db", f"{tmp_path / 'out'}.db")
+    with Gradebook(f"sqlite:///{tmp_path / 'out'}.db", "cnn-basics") as gb:
+        gb.update_or_create_assignment("a1", duedate=datetime.datetime(2026, 11, 27, 8, 30))
+    for student in ("bob", "cy"):     # ada's timestamp.txt says 10:00, 1.5 h late
+        (klass / student / "a1" / "timestamp.txt").write_text("2026-11-27 10:00:00.000000 UTC")
+    (klass / "cy" / "a1" / "timestamp.txt").write_text("2026-11-27 08:00:00.000000 UTC")
+    grade(klass, late_course, tmp_path / "out")
+    with Gradebook(f"sqlite:///{tmp_path / 'out'}.db", "cnn-basics") as gb:
+        penalty = {s: gb.find_submission("a1", s).notebooks[0].late_submission_penalty
+                   for s in ("ada", "bob", "cy")}
+    assert penalty == {"ada": 0.6, "bob": None, "cy": None}    # 2 started hours x 10 % of 3
+    page = (tmp_path / "out" / "feedback" / "ada" / "a1" / "first.html").read_text()
+    assert "Score: 1.4 graded, 1 pending / 3.0" in page and "Score: -0.6" in page
+
+
+def _answer(path, text):
+    """Write ``text`` as the written answer q_why of the submitted notebook at ``path``."""
+    nb = nbformat.read(path, as_version=4)
+    (answer,) = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "q_why"]
+    answer.source = text
+    nbformat.write(nb, path)
+
+
+def test_feedback_shows_an_unmarked_written_answer_as_pending(klass, course, tmp_path):
+    out = tmp_path / "out"
+    _answer(submit(klass, course, "ada", "a1", "return 2 * x"), "A kernel slides.")
+    grade(klass, course, out)
+    page = (out / "feedback" / "ada" / "a1" / "first.html").read_text()
+    assert "Score: 2.0 graded, 1 pending / 3.0" in page
+    assert "Score: pending / 1.0" in page and "Score: 0.0 / 1.0" not in page
+    _hand_grade(out, "ada", "a1", "q_why", 0.5)
+    grade(klass, course, out, students=["ada"], force=True)
+    page = (out / "feedback" / "ada" / "a1" / "first.html").read_text()
+    assert "Score: 2.5 / 3.0" in page and "Score: 0.5 / 1.0" in page and "pending" not in page

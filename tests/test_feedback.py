@@ -60,5 +60,18 @@ def test_a_page_from_the_gradebook_is_the_page_the_worker_made(klass, course, tm
                                   student=student, assignment=assignment, notebook=page.stem)
             assert again == page.read_text(), page
     wrong = (out / "feedback" / "cy" / "a1" / "first.html").read_text()
-    assert "Score: 0.0 / 3.0" in wrong and "double(1) should be 2" in wrong
-    assert "Score: 2.0 / 3.0" in (out / "feedback" / "ada" / "a1" / "first.html").read_text()
+    assert "Score: 0.0 graded, 1 pending / 3.0" in wrong and "double(1) should be 2" in wrong
+    right = (out / "feedback" / "ada" / "a1" / "first.html").read_text()
+    assert "Score: 2.0 graded, 1 pending / 3.0" in right and "Score: pending / 1.0" in right
+
+
+def test_a_page_made_again_after_hand_grading_shows_the_hand_grade(klass, course, tmp_path):
+    out = tmp_path / "out"
+    grade(klass, course, out)
+    nb = nbformat.read(out / "autograded" / "ada" / "a1" / "first.ipynb", as_version=4)
+    with CourseGradebook(course, f"sqlite:///{out}.db") as book:
+        book.connection.find_grade("q_why", "first", "a1", "ada").manual_score = 0.5
+        book.connection.db.commit()
+        page = feedback.html(nb, book.grades("ada", "a1", "first"),
+                             student="ada", assignment="a1", notebook="first")
+    assert "Score: 2.5 / 3.0" in page and "Score: 0.5 / 1.0" in page and "pending" not in page

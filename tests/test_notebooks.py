@@ -11,6 +11,7 @@ import pytest
 
 from autograder import author as authoring
 from autograder.coursedir import ROOT, nbgrader_api
+from autograder.nbgrader_safe import stock_config
 from autograder.tools.submissions import fill, key_code
 from tests.chapters import (BUILT, graded_tests, nbgrader, read, solution_names,
                             source_notebook, variants)
@@ -34,10 +35,11 @@ def test_source_notebook_is_built_from_text_and_answer_key(assignment):
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
-    """A scratch course directory: a copy of source/ and the config, released there by nbgrader."""
+    """A scratch course directory: a copy of source/ and the config (with nbgrader's stock
+    autograde: the proofs run it on trusted code), released there by nbgrader."""
     root = tmp_path_factory.mktemp("course")
     shutil.copytree(ROOT / "source", root / "source")
-    shutil.copy(ROOT / "nbgrader_config.py", root)
+    (root / "nbgrader_config.py").write_text(stock_config(ROOT / "nbgrader_config.py"))
     authoring.release(BUILT, course_root=root)
     return root
 

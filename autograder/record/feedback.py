@@ -9,20 +9,25 @@ renders it (the ``feedback`` HTML template), from grades given as data.
 - ``CourseGradebook.grades``: from the gradebook (hand grades and comments included), for a
   page made again after grading by hand.
 
-``grades`` is ``{"cells": {grade_id: {"auto_score", "score", "points", "comment"}}, "score",
-"max_score", "late_penalty"}``: what nbgrader's ``GetGrades`` puts into the notebook and its
-resources (``auto_score`` is what ``SaveAutoGrades`` stores: None while a human must grade).
+``grades`` is ``{"cells": {grade_id: {"auto_score", "manual_score", "score", "points",
+"comment"}}, "score", "max_score", "late_penalty"}``: what nbgrader's ``GetGrades`` puts into
+the notebook and its resources (``auto_score`` is what ``SaveAutoGrades`` stores: None while a
+human must grade). A written answer with neither score reads "pending", not 0, and so does its
+share of the notebook's score ("2.0 graded, 1 pending").
 """
 import threading
 import time
 
 import nbformat
+from jinja2 import filters as jinja_filters
 from nbformat.v4.rwbase import rejoin_lines
-
 from nbconvert.exporters import HTMLExporter
 from nbconvert.exporters import html as nbconvert_html
 from nbconvert.preprocessors import Preprocessor
 from nbgrader import utils
+from traitlets.utils.importstring import import_item
+
+from autograder.engine import cells as engine_cells
 
 _exporter = None
 _rendering = threading.Lock()   # one page at a time per process (see _FeedbackExporter)
@@ -41,9 +46,25 @@ class _PageAsIs(str):
         return []
 
 
+class Pending(str):
+    """A score still to be given by hand: the feedback template shows the text where it
+    expects a number (its ``float`` and ``round`` filters pass it through)."""
+
+
+def _passing(number_filter):
+    """A jinja number filter that leaves a ``Pending`` as it is."""
+    return lambda value, *args, **kw: (
+        value if isinstance(value, Pending) else number_filter(value, *args, **kw))
+
+
 class _FeedbackExporter(HTMLExporter):
     """nbconvert's HTML exporter, without the page-wide re-parsing pass (see ``_PageAsIs``;
-    it swaps a module global, hence ``_rendering``)."""
+    it swaps a module global, hence ``_rendering``), showing ``Pending`` scores as text."""
+
+    def default_filters(self):
+        yield from super().default_filters()
+        yield "float", _passing(jinja_filters.do_float)
+        yield "round", _passing(jinja_filters.do_round)
 
     def from_notebook_node(self, nb, resources=None, **kw):
         parser, nbconvert_html.BeautifulSoup = nbconvert_html.BeautifulSoup, _PageAsIs
@@ -54,14 +75,18 @@ class _FeedbackExporter(HTMLExporter):
 
 
 class _SetGrades(Preprocessor):
-    """nbgrader's ``GetGrades`` with the grades given: each graded cell's score and points,
-    each answer's comment, the notebook's score into the resources."""
+    """nbgrader's ``GetGrades`` with the grades given: each graded cell's score (``Pending``
+    while a human must grade it) and points, each answer's comment, the notebook's score into
+    the resources."""
 
     def preprocess(self, nb, resources):
-        self.grades = resources["nbgrader"]["grades"]
+        self.grades, self.pending = resources["nbgrader"]["grades"], 0.0
         nb, resources = super().preprocess(nb, resources)
-        resources["nbgrader"].update({key: self.grades[key]
-                                      for key in ("score", "max_score", "late_penalty")})
+        score = self.grades["score"]   # less the late penalty, as GetGrades gives it
+        if self.pending:
+            score = Pending(f"{round(score, 2)} graded, {self.pending:g} pending")
+        resources["nbgrader"].update(score=score, max_score=self.grades["max_score"],
+                                     late_penalty=self.grades["late_penalty"])
         return nb, resources
 
     def preprocess_cell(self, cell, resources, index):
@@ -72,6 +97,10 @@ class _SetGrades(Preprocessor):
             if utils.is_grade(cell) or utils.is_task(cell):
                 cell.metadata.nbgrader["score"] = given.get("score", 0.0)
                 cell.metadata.nbgrader["points"] = given.get("points", 0.0)
+                if "points" in given and given.get("auto_score") is None \
+                        and given.get("manual_score") is None:
+                    cell.metadata.nbgrader["score"] = Pending("pending")
+                    self.pending += given["points"]
         return cell, resources
 
 
@@ -97,6 +126,13 @@ def autograded_grades(nb):
             "max_score": sum(entry["points"] for entry in graded), "late_penalty": 0}
 
 
+def written_answers(nb):
+    """``{grade_id: text}`` of the hand-graded written answers of a notebook (NotebookNode):
+    kept in the record (and so the journal) to tell next time whether an answer changed."""
+    return {engine_cells.grade_id(cell): engine_cells.source(cell)
+            for cell in nb.cells if engine_cells.is_manual(cell)}
+
+
 def notebook_node(nb):
     """An nbformat v4 dict (sources possibly lists of lines, as in a file) as a NotebookNode."""
     return rejoin_lines(nbformat.from_dict(nb))
@@ -115,6 +151,7 @@ def finish(record):
         node = notebook_node(nb)
         notebook["autograded_ipynb"] = nbformat.writes(node)
         notebook["grades"] = autograded_grades(node)
+        notebook["answers"] = written_answers(node)
         notebook["feedback_html"] = html(node, notebook["grades"], student=record["student_id"],
                                          assignment=record["assignment"],
                                          notebook=notebook["name"])
@@ -159,7 +196,9 @@ def _make_exporter():
     config = nbgrader_config()
     converter = GenerateFeedback(coursedir=CourseDirectory(config=config), config=config)
     exporter = _FeedbackExporter(config=converter.config)
-    for preprocessor in converter.preprocessors:
+    for preprocessor in converter.preprocessors:   # classes, or their names in a config
+        if isinstance(preprocessor, str):
+            preprocessor = import_item(preprocessor)
         exporter.register_preprocessor(
             (_SetGrades if preprocessor is GetGrades else preprocessor)(config=converter.config),
             enabled=True)

@@ -9,7 +9,9 @@
   ``determine_grade`` (``autograder.record.feedback.autograded_grades``): manually graded answers stay
   "needs manual grading"; a notebook that could not be graded scores 0, as ``nbgrader
   autograde`` does for a missing notebook; a flagged record flags its notebooks for a human, as
-  the formgrader's flag button does.
+  the formgrader's flag button does. A hand grade of a written answer whose text is the one
+  graded before (the journal's previous record keeps each notebook's ``answers``) stays graded:
+  nbgrader's own rule marks every hand-graded cell as needing grading again on each autograde.
 - ``transaction``: many records in one transaction (one commit, not one per cell).
 - ``grades``: a submitted notebook's grades as ``GetGrades`` reads them, for its feedback page
   (``autograder.record.feedback.html``) after grading by hand.
@@ -27,6 +29,19 @@ from nbgrader.preprocessors import SaveCells
 from sqlalchemy.exc import SAWarning
 
 from autograder.coursedir import nbgrader_config
+
+
+def unchanged_answers(answers, before):
+    """Grade ids of the written ``answers`` (``{grade_id: text}``, see
+    ``autograder.record.feedback.written_answers``) that are the same in ``before``'s."""
+    before = before or {}
+    return frozenset(g for g, text in (answers or {}).items() if before.get(g) == text)
+
+
+def _answers(record, name):
+    """The written answers of notebook ``name`` of a results ``record`` (None if unknown)."""
+    return next((nb.get("answers") for nb in (record or {}).get("notebooks", [])
+                 if nb["name"] == name), None)
 
 
 class CourseGradebook:
@@ -82,17 +97,23 @@ class CourseGradebook:
             exporter.from_notebook_node(nb, self._resources(assignment, path.stem))
         self.connection.db.expire_all()   # SaveCells wrote through its own connection
 
-    def save(self, record, timestamp=None):
-        """Write one results record (the engine's contract, ``finish``ed) into the gradebook."""
+    def save(self, record, timestamp=None, before=None):
+        """Write one results record (the engine's contract, ``finish``ed) into the gradebook;
+        ``before`` is the record this submission had (None: first grading). Returns the names
+        of its notebooks holding hand grades or comments (their feedback pages are to be made
+        from the gradebook, ``grades``)."""
         gb, student, assignment = self.connection, record["student_id"], record["assignment"]
         gb.update_or_create_student(student)
         with warnings.catch_warnings():   # nbgrader's own autoflush notice, harmless
             warnings.filterwarnings("ignore", "Object of type .* not in session", SAWarning)
             gb.update_or_create_submission(assignment, student,
                                            **({"timestamp": timestamp} if timestamp else {}))
+        by_hand = set()
         for notebook in record["notebooks"]:
             submitted = gb.find_submission_notebook(notebook["name"], assignment, student)
             cells = notebook["grades"]["cells"] if notebook.get("grades") else None
+            unchanged = unchanged_answers(notebook.get("answers"),
+                                          _answers(before, notebook["name"]))
             for grade in submitted.grades:
                 if cells is None:   # could not be graded: 0, as nbgrader does
                     grade.auto_score, grade.needs_manual_grade = 0, False
@@ -100,12 +121,20 @@ class CourseGradebook:
                     grade.auto_score = cells[grade.name]["auto_score"]
                     grade.needs_manual_grade = (grade.manual_score is not None
                                                 or grade.auto_score is None)
+                    if (grade.name in unchanged and grade.auto_score is None
+                            and grade.manual_score is not None):   # the answer graded by hand
+                        grade.needs_manual_grade = False
+                if grade.manual_score is not None:
+                    by_hand.add(notebook["name"])
             for comment in submitted.comments if cells else ():   # SaveAutoGrades._add_comment
                 if comment.name in cells:
                     comment.auto_comment = cells[comment.name].get("comment")
+                if comment.manual_comment:
+                    by_hand.add(notebook["name"])
             if record["flags"]:   # never unflag: a grader may have flagged it
                 submitted.flagged = True
         gb.db.commit()
+        return by_hand
 
     @contextlib.contextmanager
     def transaction(self):
@@ -125,11 +154,15 @@ class CourseGradebook:
     def grades(self, student, assignment, notebook):
         """A submitted notebook's grades as nbgrader's ``GetGrades`` reads them (hand grades
         and comments first), in ``autograder.record.feedback``'s form."""
+        session = self.connection.db
+        session.flush()   # the scores are computed by the database: write, then read them again
+        session.expire_all()
         submitted = self.connection.find_submission_notebook(notebook, assignment, student)
         cells = {}
         for grade in submitted.grades:
             cells.setdefault(grade.name, {}).update(
-                auto_score=grade.auto_score, score=grade.score, points=grade.max_score)
+                auto_score=grade.auto_score, manual_score=grade.manual_score, score=grade.score,
+                points=grade.max_score)
         for comment in submitted.comments:
             cells.setdefault(comment.name, {})["comment"] = comment.comment
         penalty = submitted.late_submission_penalty or 0

@@ -32,16 +32,33 @@ class Journal:
     def _path(self, student, assignment):
         return self.folder / student / f"{assignment}.json"
 
-    def lookup(self, student, assignment, key):
-        """The record of an earlier run if it was graded from the same ``key``, else None."""
+    def _entry(self, student, assignment):
+        """The journal entry of ``student``'s ``assignment``, or None (also when damaged, say
+        by a disk that filled up: graded again)."""
         path = self._path(student, assignment)
         if not path.exists():
             return None
         try:
-            entry = json.loads(path.read_text(encoding="utf-8"))
-        except ValueError:   # damaged (a disk that filled up): graded again
+            return json.loads(path.read_text(encoding="utf-8"))
+        except ValueError:
             return None
-        return entry["record"] if entry.get("key") == key else None
+
+    def lookup(self, student, assignment, key):
+        """The record of an earlier run if it was graded from the same ``key``, else None."""
+        entry = self._entry(student, assignment)
+        return entry["record"] if entry and entry.get("key") == key else None
+
+    def previous(self, student, assignment):
+        """The last recorded record of ``student``'s ``assignment`` (whatever it was graded
+        from), or None."""
+        entry = self._entry(student, assignment)
+        return entry["record"] if entry else None
+
+    def records(self):
+        """Every recorded record, as the last run of each submission left it."""
+        entries = (self._entry(path.parent.name, path.stem)
+                   for path in sorted(self.folder.glob("*/*.json")))
+        return [entry["record"] for entry in entries if entry]
 
     def write(self, record, key):
         """Journal ``record``, graded from ``key``."""

@@ -1,10 +1,12 @@
-"""Record: each results record written as it arrives, to the gradebook, ``autograded/``, the
-students' feedback pages and, last, the journal (so a journal entry means fully recorded).
+"""Record: each results record written as it arrives, to the gradebook (with the course's late
+penalty, ``late.py``), the autograded notebooks, the students' feedback pages and, last, the
+journal (so a journal entry means fully recorded).
 
 The records come ``finish``ed by the worker (``autograder.record.feedback``): their grades,
-feedback pages and notebook files are made; this process only writes them. Records are saved
-in one gradebook transaction per ``BATCH`` records or ``BATCH_SECONDS``, committed, and only
-then journaled: when the batch is full, at the end, and on any interruption. A run stopped in
+feedback pages and notebook files are made; this process only writes them, making a page
+again from the gradebook only where it knows more than the worker did (hand grades from an
+earlier grading, a late penalty). Records are saved in one gradebook transaction per ``BATCH``
+records or ``BATCH_SECONDS``, committed, and only then journaled: when the batch is full, at the end, and on any interruption. A run stopped in
 any way keeps every record it journaled, and the next run grades again only what was not.
 
 A fault while recording (OUT read-only or full, the gradebook locked or damaged) stops the run
@@ -17,11 +19,13 @@ import os
 import time
 from pathlib import Path
 
+import nbformat
 from nbgrader.api import InvalidEntry
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from autograder import GraderError
 from autograder.intake import reader
+from autograder.record import feedback, late
 from autograder.record.gradebook import CourseGradebook
 from autograder.record.journal import write_atomic
 
@@ -45,6 +49,10 @@ class Recorder:
                 self.gradebook.prepare(assignment, course.source(assignment))
             except RuntimeError as error:
                 raise GraderError(f"cannot update {assignment} in the gradebook: {error}") from None
+        try:
+            self.late_policy = late.course_policy(self.gradebook.config, course.root)
+        except late.LateError as error:
+            raise GraderError(str(error)) from None
         self.recorded = set(self.gradebook.submissions())
         self.seconds = {"gradebook": 0.0, "files": 0.0}
         self.batch, self.pending, self.opened = contextlib.ExitStack(), [], 0.0
@@ -82,11 +90,16 @@ class Recorder:
             self.batch.enter_context(self.gradebook.transaction())
             self.opened = time.monotonic()
         self.pending.append((record, key))
-        self.gradebook.save(record, _timestamp(submission))
+        by_hand = self.gradebook.save(record, _timestamp(submission),
+                                      before=self.journal.previous(student, assignment))
+        late_seconds = late.assign(self.gradebook.connection, assignment, student,
+                                   *self.late_policy)
         self.seconds["gradebook"] += time.perf_counter() - started
         started = time.perf_counter()
         for notebook in record["notebooks"]:
             page, text = notebook.pop("feedback_html", None), notebook.pop("autograded_ipynb", None)
+            if page is not None and (notebook["name"] in by_hand or late_seconds > 0):
+                page = self._page_again(student, assignment, notebook["name"], text)
             if page is not None:
                 write_atomic(self.out / "feedback" / student / assignment
                              / f"{notebook['name']}.html", page)
@@ -95,6 +108,13 @@ class Recorder:
         self.seconds["files"] += time.perf_counter() - started
         if len(self.pending) >= self.BATCH or time.monotonic() - self.opened > self.BATCH_SECONDS:
             self.flush()
+
+    def _page_again(self, student, assignment, name, text):
+        """The feedback page of notebook ``name`` (``text``: the autograded notebook) made
+        from the gradebook's grades (``CourseGradebook.grades``)."""
+        return feedback.html(nbformat.reads(text, as_version=4),
+                             self.gradebook.grades(student, assignment, name),
+                             student=student, assignment=assignment, notebook=name)
 
     def flush(self):
         """Commit the open transaction, then journal its records."""

@@ -1,126 +1,83 @@
 """The class report: ``OUT/report.html``, one self-contained page for the instructor.
 
-Score distribution per assignment, pass rate of every autograded cell, the most common failure
-messages (the class's misconceptions), the submissions flagged for a human, and the inputs that
-could not be used. Plots are matplotlib PNGs embedded as base64.
+Per assignment the submissions, their autograded points and the written answers' points still
+to grade by hand (apart: the pending points are not zeros); the distribution of autograded
+scores; every autograded cell's outcomes (passed / wrong / not attempted / crashed, n/N); the
+most common failure messages with the students behind them, crashes apart; similar answers
+side by side; the submissions flagged for a human, and the inputs that could not be used.
+Plots are matplotlib PNGs embedded at the size they were drawn (``sections.png``).
 """
-import base64
 import html as html_lib
-import io
 from collections import Counter, defaultdict
 
 from autograder.engine.isolation import DESCRIPTIONS
 from autograder.record import results
-
-TOP_MESSAGES = 15
-
-
-def _png(figure):
-    """``<img>`` tag holding ``figure`` as an embedded PNG."""
-    import matplotlib.pyplot as plt
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=96, bbox_inches="tight")
-    plt.close(figure)
-    data = base64.b64encode(buffer.getvalue()).decode()
-    return f'<img alt="plot" src="data:image/png;base64,{data}">'
+from autograder.report import sections, similarity
+from autograder.report.tables import pending_points
 
 
-def _pyplot():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
+def manual_points(record):
+    """The points of a record's hand-graded cells (graded or not): not in its autograded score."""
+    return sum(c["max_points"] for nb in record["notebooks"] for c in nb["cells"]
+               if c["kind"] == results.MANUAL)
+
+
+def autograded_shares(records):
+    """``{assignment: [autograded score as % of the autograded points]}`` of graded and flagged
+    submissions."""
+    shares = defaultdict(list)
+    for record in records:
+        autograded = record["max_score"] - manual_points(record)
+        if record["status"] != results.ERROR and autograded > 0:
+            shares[record["assignment"]].append(100 * record["score"] / autograded)
+    return dict(shares)
 
 
 def score_plot(records):
-    """Histogram of score / max_score (%) per assignment, graded and flagged submissions."""
-    plt = _pyplot()
-    by_assignment = defaultdict(list)
-    for record in records:
-        if record["status"] != results.ERROR and record["max_score"]:
-            by_assignment[record["assignment"]].append(100 * record["score"] / record["max_score"])
+    """Histogram of the autograded score (% of the autograded points), one per assignment."""
+    by_assignment = autograded_shares(records)
     if not by_assignment:
         return "<p>No submission could be graded.</p>"
-    figure, axes = plt.subplots(1, len(by_assignment), figsize=(3.2 * len(by_assignment), 2.6),
+    plt = sections.pyplot()
+    columns = min(3, len(by_assignment))
+    rows = -(-len(by_assignment) // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(3.1 * columns, 2.5 * rows),
                                 squeeze=False, sharey=True)
-    for ax, (assignment, scores) in zip(axes[0], sorted(by_assignment.items())):
+    for ax in axes.flat[len(by_assignment):]:
+        ax.set_visible(False)
+    for ax, (assignment, scores) in zip(axes.flat, sorted(by_assignment.items())):
         ax.hist(scores, bins=[0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100.001], color="#4878a8",
                 edgecolor="white")
-        ax.set_title(assignment, fontsize=9)
-        ax.set_xlabel("score (% of points)")
+        ax.set_title(assignment, fontsize=10)
+        ax.set_xlabel("autograded score (%)", fontsize=10)
         ax.set_xlim(0, 100)
-    axes[0][0].set_ylabel("submissions")
+        ax.tick_params(labelsize=9)
+        ax.yaxis.get_major_locator().set_params(integer=True)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("submissions", fontsize=10)
     figure.tight_layout()
-    return _png(figure)
-
-
-def cell_pass_rates(records):
-    """``{(assignment, grade_id): (passed, graded)}`` of every autograded cell."""
-    rates = defaultdict(lambda: [0, 0])
-    for record in records:
-        for notebook in record["notebooks"]:
-            for cell in notebook["cells"]:
-                if cell["kind"] == results.MANUAL or cell["status"] == results.MISSING:
-                    continue
-                rate = rates[record["assignment"], cell["grade_id"]]
-                rate[0] += cell["status"] == results.PASSED
-                rate[1] += 1
-    return {key: tuple(value) for key, value in rates.items()}
-
-
-def pass_rate_plot(rates):
-    """Horizontal bars: the share of submissions passing each autograded cell."""
-    if not rates:
-        return "<p>No autograded cell was run.</p>"
-    plt = _pyplot()
-    keys = sorted(rates, key=lambda key: key[0])[::-1]   # notebook order, top to bottom
-    figure, ax = plt.subplots(figsize=(7, 0.28 * len(keys) + 0.9))
-    shares = [100 * rates[k][0] / rates[k][1] for k in keys]
-    ax.barh(range(len(keys)), shares, color=["#c44e52" if s < 50 else "#55a868" for s in shares])
-    ax.set_yticks(range(len(keys)), [f"{a} · {g}" for a, g in keys], fontsize=8)
-    ax.set_xlim(0, 100)
-    ax.set_xlabel("submissions passing (%)")
-    figure.tight_layout()
-    return _png(figure)
-
-
-#: The message of a solution cell left as released (its stub raises it): not a misconception.
-UNANSWERED = "NotImplementedError"
-
-
-def common_failures(records, top=TOP_MESSAGES):
-    """``[(count, assignment, grade_id, message)]``: the most frequent failure messages of
-    attempted answers (unanswered stubs and missing cells left out)."""
-    counts = Counter()
-    for record in records:
-        for notebook in record["notebooks"]:
-            for cell in notebook["cells"]:
-                if cell["status"] in results.NOT_PASSED and not cell["message"].startswith(UNANSWERED):
-                    counts[record["assignment"], cell["grade_id"], cell["message"]] += 1
-    return [(count, *key) for key, count in counts.most_common(top)]
-
-
-def _table(header, rows):
-    escape = html_lib.escape
-    head = "".join(f"<th>{escape(str(h))}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{escape(str(v))}</td>" for v in row) + "</tr>"
-                   for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return sections.png(figure)
 
 
 def _status_rows(records):
+    """Per assignment: the submissions by status, the mean autograded score, the pending points."""
     by_assignment = defaultdict(Counter)
-    totals = defaultdict(list)
+    scores, pending = defaultdict(list), defaultdict(list)
     for record in records:
         by_assignment[record["assignment"]][record["status"]] += 1
         if record["status"] != results.ERROR:
-            totals[record["assignment"]].append((record["score"], record["max_score"]))
+            autograded = record["max_score"] - manual_points(record)
+            scores[record["assignment"]].append((record["score"], autograded))
+            pending[record["assignment"]].append(pending_points(record))
     rows = []
     for assignment, counts in sorted(by_assignment.items()):
-        scores = totals[assignment]
-        mean = (f"{sum(s for s, _ in scores) / len(scores):.2f} / {scores[0][1]:g}"
-                if scores else "")
-        rows.append((assignment, *(counts[status] for status in results.RECORD_STATUSES), mean))
+        marks = scores[assignment]
+        mean = f"{sum(s for s, _ in marks) / len(marks):.2f} / {marks[0][1]:g}" if marks else ""
+        waiting = [p for p in pending[assignment] if p]
+        to_grade = (f"{sum(waiting):g} points in {len(waiting)} submissions" if waiting
+                    else "none")
+        rows.append((assignment, *(counts[status] for status in results.RECORD_STATUSES), mean,
+                     to_grade))
     return rows
 
 
@@ -131,36 +88,42 @@ def _sandbox(records):
         or "no student code ran"
 
 
-def html(records, problems):
+def html(records, problems, release_root=None):
     """The report page for ``records`` (results records) and ``problems`` (lines on the inputs
-    ignored, ``Ignored.lines``)."""
-    failures = common_failures(records)
+    ignored, ``Ignored.lines``); ``release_root`` (the course's ``release/``) for the similarity
+    section (None: none)."""
     flagged = sorted((r["student_id"], r["assignment"], r["reason"]) for r in records
                      if r["status"] == results.FLAGGED)
     errors = sorted((r["student_id"], r["assignment"], r["reason"]) for r in records
                     if r["status"] == results.ERROR)
     students = len({r["student_id"] for r in records})
-    sections = [
+    table = sections.table
+    parts = [
         f"<h1>Class report</h1><p>{students} students, {len(records)} submissions.</p>"
         f"<p>Sandbox: {_sandbox(records)}</p>",
-        "<h2>Submissions</h2>" + _table(
-            ["assignment", "graded", "flagged", "error", "mean score (graded + flagged)"],
-            _status_rows(records)),
-        "<h2>Score distribution</h2>" + score_plot(records),
-        "<h2>Pass rate of every autograded cell</h2>" + pass_rate_plot(cell_pass_rates(records)),
-        "<h2>Most common failure messages</h2><p>What the class gets wrong most often "
-        "(answers left as released, raising NotImplementedError, are not counted).</p>"
-        + (_table(["submissions", "assignment", "cell", "message"], failures)
-           if failures else "<p>No failures.</p>"),
-        "<h2>Flagged for a human</h2>"
-        + (_table(["student", "assignment", "why"], flagged) if flagged else "<p>None.</p>"),
-        "<h2>Could not be graded</h2>"
-        + (_table(["student", "assignment", "why"], errors) if errors else "<p>None.</p>"),
-        "<h2>Inputs ignored</h2>"
-        + (_table(["what"], [(p,) for p in problems]) if problems else "<p>None.</p>"),
+        "<h2>Submissions</h2><p>Autograded points and the written answers' points still to "
+        "grade by hand (in the formgrader) apart: pending points are not zeros.</p>" + table(
+            ["assignment", "graded", "flagged", "error", "mean autograded score",
+             "pending hand grading"], _status_rows(records)),
+        "<h2>Autograded scores</h2>" + score_plot(records),
+        "<h2>Every autograded cell</h2>"
+        + sections.outcome_plot(sections.outcome_counts(records)),
+        sections.failures_section(records),
     ]
-    style = ("body{font-family:sans-serif;max-width:60em;margin:2em auto;color:#222}"
+    if release_root is not None:
+        parts.append(sections.similarity_section(
+            similarity.similar_pairs(records, release_root)))
+    parts += [
+        "<h2>Flagged for a human</h2>"
+        + (table(["student", "assignment", "why"], flagged) if flagged else "<p>None.</p>"),
+        "<h2>Could not be graded</h2>"
+        + (table(["student", "assignment", "why"], errors) if errors else "<p>None.</p>"),
+        "<h2>Inputs ignored</h2>"
+        + (table(["what"], [(p,) for p in problems]) if problems else "<p>None.</p>"),
+    ]
+    style = ("body{font-family:sans-serif;max-width:64em;margin:2em auto;color:#222}"
              "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;"
-             "padding:.2em .5em;text-align:left;font-size:90%}img{max-width:100%}")
+             "padding:.2em .5em;text-align:left;font-size:90%}img{max-width:100%;height:auto}"
+             + sections.STYLE)
     return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Class report</title>"
-            f"<style>{style}</style></head><body>{''.join(sections)}</body></html>")
+            f"<style>{style}</style></head><body>{''.join(parts)}</body></html>")

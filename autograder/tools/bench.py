@@ -38,9 +38,11 @@ def bench_class(students, assignments):
 
 
 def _course_copy(target, assignments):
-    """A scratch course directory: the config and the chapters' source notebooks."""
+    """A scratch course directory: the config (with nbgrader's stock autograde, run on the
+    sample class: trusted code) and the chapters' source notebooks."""
+    from autograder.nbgrader_safe import stock_config
     target.mkdir(parents=True)
-    shutil.copy(ROOT / "nbgrader_config.py", target)
+    (target / "nbgrader_config.py").write_text(stock_config(ROOT / "nbgrader_config.py"))
     for assignment in assignments:
         shutil.copytree(CourseDir().source(assignment), CourseDir(target).source(assignment))
     return target

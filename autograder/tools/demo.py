@@ -1,10 +1,12 @@
 """``make demo``: the instructor's end-to-end job on embedded defaults.
 
-Regenerates ``release/`` with ``nbgrader generate_assignment``, writes a handful of sample
-submissions of every chapter into ``demo/submitted/`` (complete, blank, partial, partly wrong,
-a broken file, an infinite loop), grades them with the coordinator into ``demo/out/`` and the
-gradebook ``demo/gradebook.db``, and prints the grade table and where the feedback and the
-class report are. ``demo/`` is rebuilt from scratch on every run (and ignored by git).
+Regenerates ``release/`` with ``nbgrader generate_assignment``, makes ``demo/`` an nbgrader
+course directory (its own ``nbgrader_config.py``, ``source/`` and ``release/``) with a handful
+of sample submissions of every chapter in ``demo/submitted/`` (complete, blank, partial, partly
+wrong, a broken file, an infinite loop), grades them with the coordinator into ``demo/out/``,
+``demo/autograded/`` and the gradebook ``demo/gradebook.db``, and prints the grade table and
+what to open next: ``nbgrader formgrader`` (or ``jupyter lab``) in ``demo/`` shows every
+submission. ``demo/`` is rebuilt from scratch on every run (and ignored by git).
 """
 import argparse
 import ast
@@ -89,6 +91,23 @@ def write_class(folder, kinds, course_root=ROOT):
                     target.write_text(submission(kind, release, source))
 
 
+def build_course(root, kinds, course_root=ROOT):
+    """Make ``root`` an nbgrader course directory: the course's ``nbgrader_config.py`` (its
+    autograded notebooks in ``root/autograded/``, not under OUT), the
+    ``source/`` and ``release/`` of the assignments in ``kinds`` (see ``write_class``) and
+    their sample submissions in ``root/submitted/``."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copy(Path(course_root, "nbgrader_config.py"), root)
+    with open(root / "nbgrader_config.py", "a") as config:   # where the formgrader looks
+        config.write('\nc.CourseDirectory.autograded_directory = "autograded"\n')
+    for assignment in sorted({assignment for _, assignment in kinds}):
+        for part in ("source", "release"):
+            shutil.copytree(Path(course_root, part, assignment), root / part / assignment,
+                            ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+    write_class(root / "submitted", kinds, course_root)
+
+
 def grade_table(records):
     """The class as text: one row per student, one column per assignment (score/max, and a
     mark for flagged ``!`` or could not be graded ``x``)."""
@@ -135,14 +154,14 @@ def main(argv=None):
     print(f"releasing {', '.join(assignments)} with nbgrader generate_assignment", flush=True)
     author.release(assignments)
     shutil.rmtree(DEMO, ignore_errors=True)
-    write_class(DEMO / "submitted", demo_class(assignments))
+    build_course(DEMO, demo_class(assignments))
     print(f"sample submissions: {DEMO / 'submitted'} ({len(KINDS)} students x "
           f"{len(assignments)} chapters: {', '.join(KINDS)}; {' and '.join(ONE_CHAPTER)} "
           f"in {assignments[0]} only)", flush=True)
     try:
-        summary = run(DEMO / "submitted", DEMO / "out", assignments=assignments,
-                      workers=args.workers, cell_timeout=args.timeout,
-                      db_url=f"sqlite:///{DEMO / 'gradebook.db'}", isolation=layer)
+        summary = run(DEMO / "submitted", DEMO / "out", course_root=DEMO,
+                      assignments=assignments, workers=args.workers, cell_timeout=args.timeout,
+                      isolation=layer)
     except GraderError as error:
         sys.exit(f"autograde: {error}")
     print()
@@ -155,10 +174,11 @@ def main(argv=None):
                   f"{record['reason'][:300]}")
     print()
     print(describe(summary, DEMO / "out"))
-    print(f"gradebook: {DEMO / 'gradebook.db'} "
-          f"(autograded notebooks: {DEMO / 'out' / 'autograded'})")
-    print(f"the same from the command line: autograde {DEMO / 'submitted'} --out {DEMO / 'out'} "
-          f"--db sqlite:///{DEMO / 'gradebook.db'}")
+    print(f"gradebook: {DEMO / 'gradebook.db'} (autograded notebooks: {DEMO / 'autograded'})")
+    print(f"the same from the command line: cd {DEMO} && autograde submitted --out out")
+    print(f"grade the written answers: cd {DEMO} && nbgrader formgrader (or jupyter lab, "
+          "Nbgrader > Formgrader); then autograde export --format canvas --out grades.csv "
+          "and nbgrader generate_feedback --all")
 
 
 if __name__ == "__main__":
