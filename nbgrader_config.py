@@ -12,9 +12,11 @@ c.ExecutePreprocessor.timeout = 120
 # Every nbgrader entry point is safe for untrusted submissions (autograder/nbgrader_safe.py):
 # feedback pages never show hidden-test code, and `nbgrader autograde` / the formgrader's
 # Autograde button grade with the sandboxed `autograde`, never in a stock kernel.
+# Unmarked written answers read "pending", not 0, in nbgrader's feedback as in autograde's.
 c.GenerateFeedback.preprocessors = ["autograder.nbgrader_safe.ClearHiddenTestCode",
-                                    "nbgrader.preprocessors.GetGrades",
+                                    "autograder.nbgrader_safe.GetPendingGrades",
                                     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor"]
+c.GenerateFeedback.exporter_class = "autograder.record.feedback.FeedbackExporter"
 c.Autograde.sanitize_preprocessors = ["nbgrader.preprocessors.ClearOutput",
                                       "nbgrader.preprocessors.DeduplicateIds",
                                       "nbgrader.preprocessors.OverwriteKernelspec"]

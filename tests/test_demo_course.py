@@ -105,3 +105,20 @@ def test_nbgraders_generate_feedback_never_shows_hidden_tests(course):
                    for line in cell.source.split("\n") if len(line.strip()) > 15]
         assert secret and visible and all(line in _text(page) for line in visible)  # control
         assert not _shows_secret(page, secret)
+        # ann's written answers wait for a human: pending, not 0; bob left them blank: 0
+        assert ("pending" in _text(page)) == (student == "ann")
+
+
+def test_nbgraders_feedback_shows_unmarked_answers_as_pending(course):
+    from nbgrader.api import Gradebook
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "cnn-basics") as gb:
+        notebook = gb.find_submission_notebook(NOTEBOOK, CHAPTER, "ann")
+        unmarked = [g for g in notebook.grades
+                    if g.auto_score is None and g.manual_score is None]
+        graded, pending = notebook.score, sum(g.max_score for g in unmarked)
+    assert unmarked                                   # control: something waits for a human
+    result = nbgrader_api(course).generate_feedback(CHAPTER, "ann")
+    assert result["success"], result.get("error")
+    text = _text(course / "feedback" / "ann" / CHAPTER / f"{NOTEBOOK}.html")
+    assert f"{round(graded, 2)} graded, {pending:g} pending" in text
+    assert text.count("pending") >= len(unmarked) + 1

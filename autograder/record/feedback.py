@@ -30,7 +30,7 @@ from traitlets.utils.importstring import import_item
 from autograder.engine import cells as engine_cells
 
 _exporter = None
-_rendering = threading.Lock()   # one page at a time per process (see _FeedbackExporter)
+_rendering = threading.Lock()   # one page at a time per process (see FeedbackExporter)
 
 
 class _PageAsIs(str):
@@ -57,9 +57,26 @@ def _passing(number_filter):
         value if isinstance(value, Pending) else number_filter(value, *args, **kw))
 
 
-class _FeedbackExporter(HTMLExporter):
+def mark_pending(cell, auto_score, manual_score):
+    """Mark a grade cell's score ``Pending`` when neither the grader nor a human has scored it
+    (its points are in the notebook's metadata); returns the points left pending (0.0 if not)."""
+    if auto_score is None and manual_score is None:
+        cell.metadata.nbgrader["score"] = Pending("pending")
+        return float(cell.metadata.nbgrader["points"])
+    return 0.0
+
+
+def notebook_score(score, pending):
+    """The notebook's score as the page shows it: ``score`` (graded points), and the points
+    ``pending`` if any ("2.0 graded, 1 pending")."""
+    return Pending(f"{round(score, 2)} graded, {pending:g} pending") if pending else score
+
+
+class FeedbackExporter(HTMLExporter):
     """nbconvert's HTML exporter, without the page-wide re-parsing pass (see ``_PageAsIs``;
-    it swaps a module global, hence ``_rendering``), showing ``Pending`` scores as text."""
+    it swaps a module global, hence ``_rendering``), showing ``Pending`` scores as text, with
+    MathJax from the configured copy. ``nbgrader generate_feedback`` uses it too
+    (``GenerateFeedback.exporter_class`` in ``nbgrader_config.py``)."""
 
     def default_filters(self):
         yield from super().default_filters()
@@ -67,11 +84,18 @@ class _FeedbackExporter(HTMLExporter):
         yield "round", _passing(jinja_filters.do_round)
 
     def from_notebook_node(self, nb, resources=None, **kw):
-        parser, nbconvert_html.BeautifulSoup = nbconvert_html.BeautifulSoup, _PageAsIs
-        try:
-            return super().from_notebook_node(nb, resources, **kw)
-        finally:
-            nbconvert_html.BeautifulSoup = parser
+        with _rendering:
+            parser, nbconvert_html.BeautifulSoup = nbconvert_html.BeautifulSoup, _PageAsIs
+            try:
+                page, resources = super().from_notebook_node(nb, resources, **kw)
+            finally:
+                nbconvert_html.BeautifulSoup = parser
+        # nbgrader's feedback template calls nbconvert's mathjax macro without the exporter's
+        # mathjax_url: point the page at the configured copy (a local one, nbgrader_config.py)
+        return page.replace(_CDN_MATHJAX, self.mathjax_url), resources
+
+
+_CDN_MATHJAX = HTMLExporter.mathjax_url.default_value
 
 
 class _SetGrades(Preprocessor):
@@ -82,9 +106,7 @@ class _SetGrades(Preprocessor):
     def preprocess(self, nb, resources):
         self.grades, self.pending = resources["nbgrader"]["grades"], 0.0
         nb, resources = super().preprocess(nb, resources)
-        score = self.grades["score"]   # less the late penalty, as GetGrades gives it
-        if self.pending:
-            score = Pending(f"{round(score, 2)} graded, {self.pending:g} pending")
+        score = notebook_score(self.grades["score"], self.pending)   # less the late penalty
         resources["nbgrader"].update(score=score, max_score=self.grades["max_score"],
                                      late_penalty=self.grades["late_penalty"])
         return nb, resources
@@ -97,10 +119,9 @@ class _SetGrades(Preprocessor):
             if utils.is_grade(cell) or utils.is_task(cell):
                 cell.metadata.nbgrader["score"] = given.get("score", 0.0)
                 cell.metadata.nbgrader["points"] = given.get("points", 0.0)
-                if "points" in given and given.get("auto_score") is None \
-                        and given.get("manual_score") is None:
-                    cell.metadata.nbgrader["score"] = Pending("pending")
-                    self.pending += given["points"]
+                if "points" in given:
+                    self.pending += mark_pending(cell, given.get("auto_score"),
+                                                 given.get("manual_score"))
         return cell, resources
 
 
@@ -174,32 +195,27 @@ def html(nb, grades, *, student, assignment, notebook):
     # saved widget state would make the page load the widgets' JavaScript from a CDN; without
     # it nbconvert shows each explorer's PNG of its first state (course.explorers._base)
     nb.metadata.pop("widgets", None)
-    with _rendering:
-        if _exporter is None:
-            _exporter = _make_exporter()
-        page, _ = _exporter.from_notebook_node(nb, resources)
-    # nbgrader's feedback template calls nbconvert's mathjax macro without the exporter's
-    # mathjax_url: point the page at the configured copy (a local one, nbgrader_config.py)
-    return page.replace(_CDN_MATHJAX, _exporter.mathjax_url)
-
-
-_CDN_MATHJAX = HTMLExporter.mathjax_url.default_value
+    if _exporter is None:
+        _exporter = _make_exporter()
+    return _exporter.from_notebook_node(nb, resources)[0]
 
 
 def _make_exporter():
     """The exporter ``nbgrader generate_feedback`` configures (the feedback template, its CSS),
-    its ``GetGrades`` replaced by ``_SetGrades``."""
+    its ``GetGrades`` (the course's pending-aware one) replaced by ``_SetGrades``."""
     from nbgrader.converters import GenerateFeedback
     from nbgrader.coursedir import CourseDirectory
     from nbgrader.preprocessors import GetGrades
     from autograder.coursedir import nbgrader_config
+    from autograder.nbgrader_safe import GetPendingGrades
     config = nbgrader_config()
     converter = GenerateFeedback(coursedir=CourseDirectory(config=config), config=config)
-    exporter = _FeedbackExporter(config=converter.config)
+    exporter = FeedbackExporter(config=converter.config)
     for preprocessor in converter.preprocessors:   # classes, or their names in a config
         if isinstance(preprocessor, str):
             preprocessor = import_item(preprocessor)
         exporter.register_preprocessor(
-            (_SetGrades if preprocessor is GetGrades else preprocessor)(config=converter.config),
+            (_SetGrades if preprocessor in (GetGrades, GetPendingGrades) else preprocessor)(
+                config=converter.config),
             enabled=True)
     return exporter
