@@ -4,6 +4,7 @@ similar answers side by side, plots embedded at their drawn size."""
 import re
 
 from autograder.report import sections
+from autograder.report import similarity
 from autograder.report.similarity import Pair
 
 
@@ -46,10 +47,20 @@ def test_failures_name_their_students_and_crashes_are_apart():
     assert "the process died" in crashes and "ran 30 s" in crashes
 
 
-def test_similar_answers_side_by_side():
-    pair = Pair("02_cc", "corr2d", ("ann", "bob"), 0.97, ("def f(x): return x<1", "def f(y): return y<1"))
-    html = sections.similarity_section([pair])
-    assert "ann and bob (97% alike)" in html
-    assert "<div class='side-by-side'>" in html and html.count("<pre>") == 2
-    assert "x&lt;1" in html
+def test_similar_answers_grouped_side_by_side():
+    copy = "def f(x): return x<1"
+    pairs = [Pair("02_cc", "corr2d", ("ann", "bob"), 0.97, (copy, "def f(y): return y<1")),
+             Pair("02_cc", "corr2d", ("bob", "cem"), 0.9, ("def f(y): return y<1", copy)),
+             Pair("02_cc", "conv2d", ("ann", "cem"), 1.0, ("g = 1", "g = 1")),
+             Pair("02_cc", "conv2d", ("ann", "bob"), 0.95, ("g = 1", "g  = 1")),
+             Pair("02_cc", "pad", ("dan", "eve"), 0.8, ("p = 0", "q = 0"))]
+    found = similarity.groups(pairs)
+    assert [(g.students, g.grade_ids) for g in found] == [
+        (("ann", "bob", "cem"), ("conv2d", "corr2d")), (("dan", "eve"), ("pad",))]
+    assert found[0].similarity == 0.9                     # the least alike linked pair
+    assert found[0].answers["corr2d"] == {copy: ["ann", "cem"], "def f(y): return y<1": ["bob"]}
+    html = sections.similarity_section(found)
+    assert "02_cc: ann, bob, cem (3 students) alike in conv2d, corr2d (at least 90%)" in html
+    assert html.count("<details>") == 2 and html.count("<pre>") == 2 + 2 + 2
+    assert "<b>ann, cem</b>" in html and "x&lt;1" in html
     assert "<p>None.</p>" in sections.similarity_section([])

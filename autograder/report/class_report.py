@@ -112,7 +112,7 @@ def html(records, problems, release_root=None):
     ]
     if release_root is not None:
         parts.append(sections.similarity_section(
-            similarity.similar_pairs(records, release_root)))
+            similarity.groups(similarity.similar_pairs(records, release_root))))
     parts += [
         "<h2>Flagged for a human</h2>"
         + (table(["student", "assignment", "why"], flagged) if flagged else "<p>None.</p>"),

@@ -5,8 +5,8 @@
   of time), as stacked bars with ``n/N passed``;
 - ``failures_section``: the most common failure messages of attempted answers with the
   students behind each (linked to their feedback), and crashes in a table of their own;
-- ``similarity_section``: pairs of near-identical answers (``autograder.report.similarity``), the
-  two answers side by side for a human to judge;
+- ``similarity_section``: groups of near-identical answers (``autograder.report.similarity``),
+  the answers side by side for a human to judge;
 - ``png``: a matplotlib figure embedded at the size it was drawn (2x pixels for sharpness),
   so its text is the size it was set in.
 """
@@ -134,24 +134,30 @@ def failures_section(records, top=TOP_MESSAGES):
                if crashes else "<p>None.</p>"))
 
 
-def similarity_section(pairs):
-    """``similarity.Pair``s, one line each, opening to both answers side by side."""
-    intro = ("<h2>Similar answers</h2><p>Pairs of students whose answers to a graded function "
-             "are near-identical once names, layout and comments are set aside (code from the "
-             "release and the course book left out). For a human to judge: independent work "
-             "on a short exercise can look alike. Open a pair to see both answers.</p>")
-    if not pairs:
+def similarity_section(groups):
+    """``similarity.Group``s, one line each, opening to their answers side by side (each
+    distinct text once, under the students who wrote it)."""
+    intro = ("<h2>Similar answers</h2><p>Students whose answers to a graded function are "
+             "near-identical once names, layout and comments are set aside (code from the "
+             "release and the course book left out), grouped: a group is linked pair by pair. "
+             "For a human to judge: independent work on a short exercise can look alike. Open a "
+             "group to see the answers.</p>")
+    if not groups:
         return intro + "<p>None.</p>"
     blocks = []
-    for pair in pairs:
-        first, second = pair.students
-        columns = "".join(f"<div><b>{escape(s)}</b><pre>{escape(code)}</pre></div>"
-                          for s, code in zip(pair.students, pair.code))
-        blocks.append(f"<details><summary>{escape(pair.assignment)} · {escape(pair.grade_id)}: "
-                      f"{escape(first)} and {escape(second)} ({pair.similarity:.0%} alike)"
-                      f"</summary><div class='side-by-side'>{columns}</div></details>")
+    for group in groups:
+        functions = []
+        for grade_id in group.grade_ids:
+            columns = "".join(f"<div><b>{escape(', '.join(students))}</b>"
+                              f"<pre>{escape(code)}</pre></div>"
+                              for code, students in group.answers[grade_id].items())
+            functions.append(f"<p>{escape(grade_id)}</p><div class='side-by-side'>{columns}</div>")
+        blocks.append(f"<details><summary>{escape(group.assignment)}: "
+                      f"{escape(', '.join(group.students))} ({len(group.students)} students) "
+                      f"alike in {escape(', '.join(group.grade_ids))} "
+                      f"(at least {group.similarity:.0%})</summary>{''.join(functions)}</details>")
     return intro + "".join(blocks)
 
 
-STYLE = ("details{margin:.2em 0}summary{cursor:pointer}.side-by-side{display:flex;gap:1em}.side-by-side>div{flex:1;min-width:0}"
+STYLE = ("details{margin:.2em 0}summary{cursor:pointer}.side-by-side{display:flex;flex-wrap:wrap;gap:1em}.side-by-side>div{flex:1;min-width:20em}"
          ".side-by-side pre{background:#f6f6f6;padding:.5em;overflow-x:auto;font-size:85%}")

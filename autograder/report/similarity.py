@@ -10,19 +10,22 @@ fingerprinted characters left and at least ``THRESHOLD`` of each is in the other
 to judge side by side, never a verdict.
 
 Why these numbers (measured on ``tests/variants``: every chapter's honest, independently
-written implementations of each graded function, 60 pairs long enough to compare, and copies
+written implementations of each graded function, 65 pairs long enough to compare, and copies
 of each; ``tests/test_similarity.py``): a copy with its names renamed, re-laid out and
-commented scores 1.0; one that also gains a line of its own is paired in 62 of 66 cases;
-honest pairs score at most 0.54. One-line answers (``max_via_relu``) are identical when written
+commented scores 1.0; one that also gains a line of its own is paired in 68 of 70 cases;
+honest pairs score at most 0.52. The k-grams are hashed the same way in every process
+(``_stable_kgram_hashes``), so a report names the same pairs on every run. One-line answers (``max_via_relu``) are identical when written
 independently: they are below ``MIN_TOKENS``. Smaller k-grams than ``K`` (or no
 normalisation) let a one-token edit hide a copy; larger ones do the same for short answers.
 """
 import ast
 import functools
+import hashlib
 import importlib.util
 import io
 import json
 import logging
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +50,18 @@ class Pair:
     code: tuple           # the two answers as written
 
 
+@dataclass
+class Group:
+    """Students linked pair by pair by near-identical answers to the same functions of one
+    assignment (``grade_ids``); ``similarity``: the least alike of the linked pairs;
+    ``answers``: ``{grade_id: {code: [students who wrote exactly that]}}``."""
+    assignment: str
+    students: tuple
+    grade_ids: tuple
+    similarity: float
+    answers: dict
+
+
 class _OneName(ast.NodeTransformer):
     def visit_Name(self, node):
         node.id = "v"
@@ -66,9 +81,19 @@ def normalised(code):
         return code
 
 
+def _stable_kgram_hashes(string, k):
+    """copydetect's ``hashed_kgrams`` with a hash that is the same in every process (its own
+    uses ``hash()``, salted per process: winnowing would keep other k-grams on every run, and
+    the report would pair other students each time)."""
+    return np.array([int.from_bytes(hashlib.blake2b(string[i:i + k].encode(), digest_size=8)
+                                    .digest(), "little", signed=True)
+                     for i in range(len(string) - k + 1)], dtype=np.int64)
+
+
 def _fingerprint(code, boilerplate=None, k=K, window=WINDOW):
     """copydetect's fingerprint of ``normalised(code)``, ``boilerplate`` hashes left out."""
-    from copydetect import CodeFingerprint
+    from copydetect import CodeFingerprint, utils
+    utils.hashed_kgrams = _stable_kgram_hashes
     previous = logging.root.manager.disable
     logging.disable(logging.WARNING)   # copydetect warns about every untokenised snippet
     try:
@@ -159,3 +184,44 @@ def similar_pairs(records, release_root, threshold=THRESHOLD, min_tokens=MIN_TOK
             pairs.append(Pair(assignment, grade_id, (first, second), similarity,
                               (by_student[first], by_student[second])))
     return sorted(pairs, key=lambda p: (-p.similarity, p.assignment, p.grade_id, p.students))
+
+
+def groups(pairs):
+    """``[Group]`` of ``pairs`` (``[Pair]``): per function, the students linked by pairs (a
+    connected component); the functions of one assignment with the same students, one group.
+    Largest groups first."""
+    linked = defaultdict(list)
+    for pair in pairs:
+        linked[pair.assignment, pair.grade_id].append(pair)
+    found = {}
+    for (assignment, grade_id), function_pairs in sorted(linked.items()):
+        for component in _components(function_pairs):
+            students = tuple(sorted({s for p in component for s in p.students}))
+            code = {s: c for p in component for s, c in zip(p.students, p.code)}
+            by_code = defaultdict(list)
+            for student in students:
+                by_code[code[student]].append(student)
+            group = found.setdefault((assignment, students), Group(
+                assignment, students, (), 1.0, {}))
+            group.grade_ids += (grade_id,)
+            group.similarity = min(group.similarity, *(p.similarity for p in component))
+            group.answers[grade_id] = dict(by_code)
+    return sorted(found.values(), key=lambda g: (-len(g.students), -len(g.grade_ids),
+                                                 g.assignment, g.students))
+
+
+def _components(pairs):
+    """The pairs of one function split into connected components (lists of pairs)."""
+    root = {}
+
+    def find(student):
+        while root.setdefault(student, student) != student:
+            student = root[student]
+        return student
+
+    for pair in pairs:
+        root[find(pair.students[0])] = find(pair.students[1])
+    components = defaultdict(list)
+    for pair in pairs:
+        components[find(pair.students[0])].append(pair)
+    return list(components.values())
