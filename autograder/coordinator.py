@@ -90,7 +90,7 @@ def run(submissions, out, *, course_root=ROOT, assignments=None, students=None, 
             grading_pool = pool.Pool(workers, warm_up) if pending else None
         used = sorted({found.assignment for found in batch.gradable + batch.unusable})
         try:
-            with Recorder(course, out, db_url, journal, used) as recorder:
+            with Recorder(course, out, db_url, journal, used, submissions) as recorder:
                 for found in batch.gradable:
                     if earlier[found] is not None:
                         summary.records.append(

@@ -77,7 +77,8 @@ class SandboxedAutograde(NbGraderPreprocessor):
                                f"(exit {done.returncode}): {done.stderr.strip()[-2000:]}")
         self.log.info(done.stdout)
         from autograder.record.gradebook import CourseGradebook
-        folder = CourseGradebook(root, info["db_url"]).autograded_folder(root / self.out)
+        folder = CourseGradebook(root, info["db_url"]).autograded_folder(root / self.out,
+                                                                         root / "submitted")
         graded = folder / student / assignment / f"{notebook}.ipynb"
         if not graded.exists():
             raise RuntimeError(f"autograde wrote no {graded}: {done.stdout.strip()[-2000:]}")

@@ -512,3 +512,20 @@ def test_feedback_shows_an_unmarked_written_answer_as_pending(klass, course, tmp
     grade(klass, course, out, students=["ada"], force=True)
     page = (out / "feedback" / "ada" / "a1" / "first.html").read_text()
     assert "Score: 2.5 / 3.0" in page and "Score: 0.5 / 1.0" in page and "pending" not in page
+
+
+def test_autograded_notebooks_go_where_the_formgrader_looks_only_for_the_courses_own_class(
+        course, tmp_path):
+    from autograder.record.gradebook import CourseGradebook
+    out = tmp_path / "out"
+    gradebook = CourseGradebook(course, f"sqlite:///{tmp_path / 'gradebook.db'}")
+    assert gradebook.autograded_folder(out, course / "submitted") == course / "autograded"
+    assert gradebook.autograded_folder(out, tmp_path / "submitted") == out / "autograded"
+    assert gradebook.autograded_folder(out, tmp_path / "class.zip") == out / "autograded"
+    named = tmp_path / "named"
+    named.mkdir()
+    (named / "nbgrader_config.py").write_text(
+        (course / "nbgrader_config.py").read_text()
+        + '\nc.CourseDirectory.autograded_directory = "graded"\n')
+    assert CourseGradebook(named).autograded_folder(out, tmp_path / "submitted") \
+        == named / "graded"

@@ -55,10 +55,14 @@ class CourseGradebook:
         self.course_id = self.coursedir.course_id
         self._connection = None
 
-    def autograded_folder(self, out):
-        """Where the autograded notebooks go: the folder the course's nbgrader configuration
-        names (``CourseDirectory.autograded_directory``), else ``OUT/autograded``."""
-        if "autograded_directory" in self.config.CourseDirectory:
+    def autograded_folder(self, out, submissions):
+        """Where the autograded notebooks go: the course's ``autograded/`` (nbgrader's
+        ``CourseDirectory.autograded_directory``, where the formgrader looks) when the course's
+        configuration names it or ``submissions`` is the course's own ``submitted/``; else
+        ``OUT/autograded`` (submissions from elsewhere write nothing into the course)."""
+        own = Path(self.coursedir.root, self.coursedir.submitted_directory)
+        if "autograded_directory" in self.config.CourseDirectory or (
+                Path(submissions).resolve() == own.resolve()):
             return Path(self.coursedir.root, self.coursedir.autograded_directory)
         return Path(out) / "autograded"
 

@@ -35,10 +35,10 @@ class Recorder:
     Opening it makes sure the gradebook knows the ``assignments`` to be graded."""
     BATCH, BATCH_SECONDS = 200, 1.0
 
-    def __init__(self, course, out, db_url, journal, assignments):
+    def __init__(self, course, out, db_url, journal, assignments, submissions):
         self.course, self.out, self.journal = course, out, journal
         self.gradebook = CourseGradebook(course.root, db_url)
-        self.autograded = self.gradebook.autograded_folder(out)
+        self.autograded = self.gradebook.autograded_folder(out, submissions)
         try:
             self.gradebook.connection
         except Exception as error:  # a bad URL, a driver that is not installed, a server down

@@ -92,15 +92,12 @@ def write_class(folder, kinds, course_root=ROOT):
 
 
 def build_course(root, kinds, course_root=ROOT):
-    """Make ``root`` an nbgrader course directory: the course's ``nbgrader_config.py`` (its
-    autograded notebooks in ``root/autograded/``, not under OUT), the
+    """Make ``root`` an nbgrader course directory: the course's ``nbgrader_config.py``, the
     ``source/`` and ``release/`` of the assignments in ``kinds`` (see ``write_class``) and
     their sample submissions in ``root/submitted/``."""
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     shutil.copy(Path(course_root, "nbgrader_config.py"), root)
-    with open(root / "nbgrader_config.py", "a") as config:   # where the formgrader looks
-        config.write('\nc.CourseDirectory.autograded_directory = "autograded"\n')
     for assignment in sorted({assignment for _, assignment in kinds}):
         for part in ("source", "release"):
             shutil.copytree(Path(course_root, part, assignment), root / part / assignment,
