@@ -29,28 +29,16 @@ from pathlib import Path
 
 from nbgrader.api import MissingEntry
 
+from autograder.report.spreadsheet import spreadsheet_row
+
 CSV_COLUMNS = ["student_id", "assignment", "score", "max_score", "autograded", "hand_graded",
                "pending_hand_grading", "late_penalty", "timestamp", "status"]
 CANVAS_IDS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 MOODLE_IDS = ["username", "email"]
-#: What a spreadsheet reads as a formula when a cell starts with it (OWASP's CSV injection list).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class ExportError(ValueError):
     """Input the export cannot use (an unknown assignment, a roster without ids); says which."""
-
-
-def spreadsheet_safe(value):
-    """``value`` as a CSV cell that no spreadsheet evaluates: text starting like a formula gets a
-    leading ``'`` (numbers, negative ones included, are left as they are)."""
-    text = "" if value is None else str(value)
-    if text.startswith(FORMULA_STARTS):
-        try:
-            float(text)
-        except ValueError:
-            return "'" + text
-    return text
 
 
 @dataclass
@@ -172,7 +160,7 @@ def rows(grades, fmt, roster=None, students=None):
 def write(path, table):
     """Write ``table`` (rows of cells) as CSV, every cell spreadsheet-safe."""
     with open(path, "w", newline="", encoding="utf-8") as handle:
-        csv.writer(handle).writerows([[spreadsheet_safe(v) for v in row] for row in table])
+        csv.writer(handle).writerows(spreadsheet_row(row) for row in table)
 
 
 def problems(grades, roster):
