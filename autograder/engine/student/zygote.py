@@ -135,29 +135,15 @@ def warm_imports():
     import course.checks  # noqa: F401
     import IPython  # noqa: F401
     try:
-        import course.explorers   # the chapters' widgets
+        import course.explorers  # noqa: F401 (the chapters' widgets)
     except ImportError:
-        course_explorers = None
-    else:
-        course_explorers = course.explorers
+        pass
     figure, axes = plt.subplots(1, 2, figsize=(3, 2))
     axes[0].imshow([[0.0, 1.0], [1.0, 0.0]])
     axes[1].plot([0, 1], [1, 0])
     figure.suptitle("warm-up $x_{i,j}$")
     figure.savefig(io.BytesIO(), format="png")
     plt.close(figure)
-    if course_explorers is not None:
-        warm_explorers(course_explorers)
-
-
-def warm_explorers(explorers):
-    """Draw each chapter's explorer once, without a student's function, and close it: its
-    first picture costs a sandbox 2-3 times its next ones (matplotlib's and the explorers'
-    caches, first calls of torch ops), and every sandbox forked from here starts warm."""
-    import ipywidgets
-    for name in explorers.__all__:
-        getattr(explorers, name)()
-    ipywidgets.Widget.close_all()
 
 
 def zygote_main(fd, layer):
