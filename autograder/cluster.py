@@ -29,7 +29,6 @@ import hashlib
 import itertools
 import os
 import shutil
-import stat
 import tempfile
 import uuid
 from pathlib import Path
@@ -76,27 +75,24 @@ class GraderPlugin(distributed.WorkerPlugin):
 
 
 def pack(folder, max_bytes=None):
-    """The submission folder as ``{relative path: bytes or ("symlink", target)}``: its regular
-    files (what the sandbox would copy, up to ``max_bytes`` besides the notebooks; a notebook is
-    cut just past the engine's size limit, which still refuses it), and its symlinks as such."""
+    """The submission folder as ``{relative path: bytes or ("symlink", target)}``: the regular
+    files the sandbox copies (``sandbox.copied_files``, ``max_bytes`` in all), the notebooks the
+    engine reads (cut just past the reader's size limit, which still refuses them) and, where
+    those are read, symlinks as such (so that the engine refuses them as it does locally)."""
+    from autograder.engine.sandbox import COPY_MB, copied_files
     from autograder.intake.reader import MAX_NOTEBOOK_BYTES
-    from autograder.engine.sandbox import COPY_MB
-    budget = COPY_MB << 20 if max_bytes is None else max_bytes
+    regular, _ = copied_files(folder, max_bytes=COPY_MB << 20 if max_bytes is None else max_bytes)
     files = {}
-    for directory, folders, names in os.walk(folder):
-        for name in folders + names:
-            path = os.path.join(directory, name)
-            relative = os.path.relpath(path, folder)
-            info = os.lstat(path)
-            if stat.S_ISLNK(info.st_mode):
-                files[relative] = ("symlink", os.readlink(path))
-            elif stat.S_ISREG(info.st_mode):
-                notebook = directory == str(folder) and name.endswith(".ipynb")
-                if notebook or info.st_size <= budget:
-                    with open(path, "rb") as handle:
-                        files[relative] = handle.read(MAX_NOTEBOOK_BYTES + 1 if notebook else -1)
-                    budget -= 0 if notebook else info.st_size
-        folders[:] = [name for name in folders if not os.path.islink(os.path.join(directory, name))]
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.is_symlink():
+                files[entry.name] = ("symlink", os.readlink(entry.path))
+            elif entry.name.endswith(".ipynb") and entry.is_file():
+                with open(entry.path, "rb") as handle:
+                    files[entry.name] = handle.read(MAX_NOTEBOOK_BYTES + 1)
+    for relative in regular:
+        if relative not in files:
+            files[relative] = Path(folder, relative).read_bytes()
     return files
 
 
@@ -177,7 +173,8 @@ def grade_task(plugin, job, files, bundle):
 
 class DaskPool:
     """The coordinator's side: a client of the scheduler at ``address``; the grader plugin is
-    registered in the background (the workers warm up while the gradebook is set up)."""
+    registered in the background (the workers warm up while the gradebook is set up). The
+    same interface as ``autograder.pool.LocalPool``: ``grade_all`` then ``close`` (or ``with``)."""
 
     def __init__(self, address, grade, warm_up, in_flight=None):
         try:
@@ -261,7 +258,14 @@ class DaskPool:
                 [assignment_bundle(course_root, job.assignment)], hash=False, broadcast=True)
         return self.bundles[job.assignment]
 
-    def shutdown(self, **ignored):
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        """Leave the cluster (its workers keep running, the grader plugin on them)."""
         self._starting.shutdown(wait=False)
         self.client.close()
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from autograder import GraderError, collect, lifecycle, pool
 from autograder.coursedir import ROOT, CourseDir
-from autograder.record import feedback, results
+from autograder.record import results
 from autograder.record.journal import Journal, write_atomic
 from autograder.record.recorder import Recorder, fault
 from autograder.report import class_report, tables
@@ -83,11 +83,7 @@ def run(submissions, out, *, course_root=ROOT, assignments=None, students=None, 
                    for found in batch.gradable if earlier[found] is None}
         workers = min(workers or os.cpu_count(), len(pending))
         # The workers warm up (import torch, start the sandbox) while the gradebook is set up.
-        if scheduler and pending:
-            from autograder.cluster import DaskPool
-            grading_pool = DaskPool(scheduler, grade, warm_up)
-        else:
-            grading_pool = pool.Pool(workers, warm_up) if pending else None
+        grading_pool = _grading_pool(scheduler, workers, grade, warm_up) if pending else None
         used = sorted({found.assignment for found in batch.gradable + batch.unusable})
         try:
             with Recorder(course, out, db_url, journal, used, submissions) as recorder:
@@ -117,12 +113,8 @@ def run(submissions, out, *, course_root=ROOT, assignments=None, students=None, 
 
                 grading = time.perf_counter()
                 try:
-                    if scheduler:
+                    if grading_pool is not None:
                         grading_pool.grade_all(list(pending), on_result, on_failure, progress)
-                    else:   # the pure work on each record is the worker's (feedback.finish)
-                        pool.grade_all(list(pending), grading_pool, workers, functools.partial(
-                            feedback.grade_and_finish, grade), warm_up, on_result, on_failure,
-                            progress)
                 except KeyboardInterrupt:
                     write_outputs(out, summary.records + missing, summary.ignored,
                                   course.root / "release")
@@ -134,7 +126,7 @@ def run(submissions, out, *, course_root=ROOT, assignments=None, students=None, 
                 summary.seconds.update({f"record: {k}": v for k, v in recorder.seconds.items()})
         finally:
             if grading_pool is not None:
-                grading_pool.shutdown(wait=False, cancel_futures=True)
+                grading_pool.close()
     summary.records += missing
     writing = time.perf_counter()
     others = [r for r in journal.records() if r["student_id"] not in students] if students else []
@@ -159,6 +151,16 @@ def _only(batch, students):
     batch.gradable = [found for found in batch.gradable if found.student_id in students]
     batch.unusable = [found for found in batch.unusable if found.student_id in students]
     return batch
+
+
+def _grading_pool(scheduler, workers, grade, warm_up):
+    """The pool that grades (``grade_all``, ``close``): on the Dask cluster at ``scheduler``
+    (``autograder.cluster``), else ``workers`` local processes (``autograder.pool``); the
+    pure work on each record is the worker's (``feedback.finish``)."""
+    if scheduler:
+        from autograder.cluster import DaskPool
+        return DaskPool(scheduler, grade, warm_up)
+    return pool.LocalPool(workers, grade, warm_up)
 
 
 def _error_record(course, found):

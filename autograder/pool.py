@@ -4,6 +4,7 @@ Workers are forked from a forkserver that imported the grader once; each runs th
 ``warm_up`` as it starts. A worker that dies breaks the pool: a new pool takes the unfinished
 jobs, and the jobs that were running are graded again alone, so only the culprit fails.
 """
+import functools
 import multiprocessing
 import multiprocessing.forkserver
 import signal
@@ -13,31 +14,57 @@ from concurrent.futures.process import BrokenProcessPool
 from tqdm import tqdm
 
 from autograder import GraderError, lifecycle
+from autograder.record import feedback
 
 
-def grade_all(jobs, pool, workers, grade, warm_up, on_result, on_failure, progress=True):
-    """Grade ``jobs`` in ``pool`` (``workers`` processes), calling ``on_result(job, record)`` in
-    this process as each record arrives, and ``on_failure(job, reason)`` for a job the grader
-    itself failed on. If a worker process dies, a new pool takes the unfinished jobs; the ones
-    that may have killed it are graded again alone, so that only the culprit fails."""
-    bar = tqdm(total=len(jobs), unit="submission", desc="grading", disable=not progress or None)
-    strikes = dict.fromkeys(jobs, 0)
-    try:
-        remaining = list(jobs)
-        while remaining:
-            pool = pool or Pool(workers, warm_up)
-            unfinished, suspects = _pool_round(remaining, pool, grade, on_result, on_failure, bar)
-            pool = None
-            for job in unfinished:
-                strikes[job] += 1
-            alone = [job for job in unfinished if job in suspects or strikes[job] > 1]
-            remaining = [job for job in unfinished if job not in alone]
-            for job in alone:
-                if _pool_round([job], Pool(1, warm_up), grade, on_result, on_failure, bar)[0]:
-                    on_failure(job, "the grading process died on this submission")
-                    bar.update()
-    finally:
-        bar.close()
+class LocalPool:
+    """Grading on this machine: ``workers`` processes, started now (each runs ``warm_up`` in
+    the background, while the coordinator sets the gradebook up), each job graded by
+    ``grade`` then ``feedback.finish``. The same interface as ``autograder.cluster.DaskPool``:
+    ``grade_all`` then ``close`` (or ``with``)."""
+
+    def __init__(self, workers, grade, warm_up):
+        self.workers, self.warm_up = workers, warm_up
+        self.grade = functools.partial(feedback.grade_and_finish, grade)
+        self.pool = Pool(workers, warm_up)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        """Stop the workers (a worker finishes the submission at hand, its record dropped)."""
+        if self.pool is not None:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+
+    def grade_all(self, jobs, on_result, on_failure, progress=True):
+        """Grade ``jobs``, calling ``on_result(job, record)`` in this process as each record
+        arrives, and ``on_failure(job, reason)`` for a job the grader itself failed on. If a
+        worker process dies, a new pool takes the unfinished jobs; the ones that may have
+        killed it are graded again alone, so that only the culprit fails."""
+        bar = tqdm(total=len(jobs), unit="submission", desc="grading",
+                   disable=not progress or None)
+        strikes = dict.fromkeys(jobs, 0)
+        try:
+            remaining = list(jobs)
+            while remaining:
+                self.pool = self.pool or Pool(self.workers, self.warm_up)
+                unfinished, suspects = _pool_round(remaining, self.pool, self.grade, on_result,
+                                                   on_failure, bar)
+                self.pool = None
+                for job in unfinished:
+                    strikes[job] += 1
+                alone = [job for job in unfinished if job in suspects or strikes[job] > 1]
+                remaining = [job for job in unfinished if job not in alone]
+                for job in alone:
+                    if _pool_round([job], Pool(1, self.warm_up), self.grade, on_result,
+                                   on_failure, bar)[0]:
+                        on_failure(job, "the grading process died on this submission")
+                        bar.update()
+        finally:
+            bar.close()
 
 
 def start_forkserver(module):

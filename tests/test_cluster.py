@@ -191,6 +191,26 @@ def test_the_demo_class_grades_on_the_cluster_as_in_the_local_pool(demo_class, l
     assert len(list((tmp_path / "out" / "feedback").rglob("*.html"))) == 11
 
 
+def test_the_autograde_command_grades_on_the_cluster_as_in_the_local_pool(
+        demo_class, local, engine_cluster, tmp_path):
+    """The real entry point: ``autograde SUBMISSIONS --out OUT --scheduler ADDRESS``."""
+    expected, _ = local
+    out = tmp_path / "out"
+    command = [Path(sys.executable).with_name("autograde"), demo_class, "--out", out,
+               "--assignment", *ASSIGNMENTS, "--timeout", "10", "--db", f"sqlite:///{out}.db",
+               "--scheduler", engine_cluster.address]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=900,
+                          env=dict(os.environ, DASK_SCHEDULER_ADDRESS="tcp://127.0.0.1:9"))
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines()[0] == ("autograde: sandbox: --isolation auto on each worker "
+                                           f"of the Dask cluster at {engine_cluster.address}")
+    assert "12 submissions:" in done.stdout and "(11 graded now" in done.stdout
+    same_outputs(out, expected)
+    with CourseGradebook(ROOT, f"sqlite:///{out}.db") as book, \
+            CourseGradebook(ROOT, f"sqlite:///{expected}.db") as reference:
+        assert book.submissions() == reference.submissions()
+
+
 def test_the_gradebook_can_be_postgresql_on_a_cluster_run(demo_class, local, engine_cluster,
                                                           tmp_path, postgresql):
     expected, _ = local

@@ -15,6 +15,7 @@ the notebook and its resources (``auto_score`` is what ``SaveAutoGrades`` stores
 human must grade). A written answer with neither score reads "pending", not 0, and so does its
 share of the notebook's score ("2.0 graded, 1 pending").
 """
+import functools
 import threading
 import time
 
@@ -23,6 +24,7 @@ from jinja2 import filters as jinja_filters
 from nbformat.v4.rwbase import rejoin_lines
 from nbconvert.exporters import HTMLExporter
 from nbconvert.exporters import html as nbconvert_html
+from nbconvert.filters import Highlight2HTML
 from nbconvert.preprocessors import Preprocessor
 from nbgrader import utils
 from traitlets.utils.importstring import import_item
@@ -75,13 +77,40 @@ def notebook_score(score, pending):
 class FeedbackExporter(HTMLExporter):
     """nbconvert's HTML exporter, without the page-wide re-parsing pass (see ``_PageAsIs``;
     it swaps a module global, hence ``_rendering``), showing ``Pending`` scores as text, with
-    MathJax from the configured copy. ``nbgrader generate_feedback`` uses it too
-    (``GenerateFeedback.exporter_class`` in ``nbgrader_config.py``)."""
+    MathJax from the configured copy, rendering each markdown text and highlighting each code
+    text once per process: the release's cells, the same on every student's page, are most of
+    a page's work (both are pure functions of the text). ``nbgrader generate_feedback`` uses
+    it too (``GenerateFeedback.exporter_class`` in ``nbgrader_config.py``)."""
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self._highlighters = {}   # pygments lexer name -> _Highlight
+        self._markdown = functools.lru_cache(maxsize=4096)(self._uncached_markdown)
 
     def default_filters(self):
         yield from super().default_filters()
         yield "float", _passing(jinja_filters.do_float)
         yield "round", _passing(jinja_filters.do_round)
+
+    @nbconvert_html.contextfilter
+    def markdown2html(self, context, source):
+        """nbconvert's ``markdown2html``, cached unless the cell has attachments."""
+        if context.get("cell", {}).get("attachments"):
+            return super().markdown2html(context, source)
+        return self._markdown(source, context.get("resources", {}).get("metadata", {})
+                              .get("path", ""))
+
+    def _uncached_markdown(self, source, path):
+        return super().markdown2html({"resources": {"metadata": {"path": path}}}, source)
+
+    def register_filter(self, name, jinja_filter):
+        """The highlighter ``HTMLExporter`` makes for each page, as a cached one."""
+        if name == "highlight_code" and type(jinja_filter) is Highlight2HTML:
+            lexer = jinja_filter.pygments_lexer
+            if lexer not in self._highlighters:
+                self._highlighters[lexer] = _Highlight(pygments_lexer=lexer, parent=self)
+            jinja_filter = self._highlighters[lexer]
+        return super().register_filter(name, jinja_filter)
 
     def from_notebook_node(self, nb, resources=None, **kw):
         with _rendering:
@@ -96,6 +125,18 @@ class FeedbackExporter(HTMLExporter):
 
 
 _CDN_MATHJAX = HTMLExporter.mathjax_url.default_value
+
+
+class _Highlight(Highlight2HTML):
+    """nbconvert's code highlighting, once per (text, language, cell magic language)."""
+
+    def __call__(self, source, language=None, metadata=None):
+        return self._highlight(source, language, (metadata or {}).get("magics_language"))
+
+    @functools.lru_cache(maxsize=4096)
+    def _highlight(self, source, language, magics_language):
+        metadata = {"magics_language": magics_language} if magics_language else None
+        return super().__call__(source, language, metadata)
 
 
 class _SetGrades(Preprocessor):
