@@ -65,7 +65,8 @@ def run(submissions, out, *, course_root=ROOT, assignments=None, workers=None,
         except collect.SubmissionsError as error:
             raise GraderError(str(error)) from None
         batch = collect.collect(folder, selected, only=assignments, refused=refused,
-                                ignored=summary.ignored)
+                                ignored=summary.ignored,
+                                instructor=[course.root / "source", ROOT / "autograder"])
         missing = [_error_record(course, found) for found in batch.missing]
         keys = {found: journal.key(found.assignment, found.folder)
                 for found in batch.gradable + batch.unusable}
