@@ -5,8 +5,9 @@ optional ``timestamp.txt`` next to the notebooks, as ``nbgrader collect`` writes
 does not fit is reported with a reason, never fatal: a stray file, an unknown assignment folder,
 a notebook with the wrong name or that cannot be read (``autograder.intake.reader``), a chapter
 a student did not submit. A student or assignment folder that is a symlink is refused and
-flagged (it could point into ``source/`` or at another student's work); an id the gradebook
-cannot hold costs only that student.
+flagged (it could point into ``source/`` or at another student's work), and so is a folder
+holding a hard link to an instructor's file (``intake.links``); an id
+the gradebook cannot hold costs only that student.
 """
 import difflib
 import os
@@ -14,7 +15,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.intake import names, reader, unzip
+from autograder.intake import links, names, reader, unzip
 from autograder.intake.names import Ignored
 
 #: Files that nbgrader's own ``collect`` puts next to the notebooks.
@@ -85,12 +86,13 @@ def _looks_like_student(folder, refused):
         path.parent == child for path in refused)) for child in folder.iterdir())
 
 
-def collect(folder, released, only=None, refused=None, ignored=None):
+def collect(folder, released, only=None, refused=None, ignored=None, instructor=()):
     """Read ``folder`` (``<student_id>/<assignment>/<notebook>.ipynb``) into a ``Batch``.
 
     ``released`` is ``{assignment: [notebook stems]}`` (``CourseDir.released``); ``only``
     limits the grading to these assignments; ``refused`` is ``unpack``'s, and so is ``ignored``
-    (an ``Ignored`` that collect adds to). A chapter counts as
+    (an ``Ignored`` that collect adds to); ``instructor``, the folders of files no student's
+    file may be a hard link to. A chapter counts as
     missing for a student when another student submitted it, or when it was asked for by
     name in ``only``.
     """
@@ -115,12 +117,15 @@ def collect(folder, released, only=None, refused=None, ignored=None):
         if len(parts) > 1 and not (Path(folder) / parts[0]).exists() and parts[1] in selected:
             seen.setdefault(parts[0], {})[parts[1]] = None
     submitted = {a for folders in seen.values() for a in folders}
+    linked = links.refusals({(name, a): f for name, folders in seen.items()
+                             for a, f in folders.items() if f is not None and not any(
+                                 p.is_symlink() for p in (f, f.parent))}, instructor)
     for name, folders in seen.items():
         student_id = names.student_id(name)
         for assignment in selected:
             if assignment in folders:
                 _add_submission(batch, name, assignment, folders[assignment],
-                                released[assignment])
+                                released[assignment], linked.get((name, assignment)))
             elif assignment in submitted or only:
                 batch.missing.append(Submission(
                     student_id, assignment, None,
@@ -148,9 +153,10 @@ def _student_folders(student, released, selected, ignored):
     return folders
 
 
-def _add_submission(batch, name, assignment, folder, stems):
+def _add_submission(batch, name, assignment, folder, stems, linked=None):
     """Add ``folder`` (``name``'s, of ``assignment``) to the gradable submissions, or to the
-    unusable ones with the reason (or the missing ones, if it cannot be recorded)."""
+    unusable ones with the reason (or the missing ones, if it cannot be recorded); ``linked``,
+    why it holds a hard link it may not (``intake.links``)."""
     student_id = names.student_id(name)
     problem = names.id_problem(student_id)
     if problem:
@@ -168,6 +174,9 @@ def _add_submission(batch, name, assignment, folder, stems):
         reason = (f"{shown}/ is a symbolic link to {names.shown(os.readlink(link))}: "
                   f"not graded as {names.shown(name)}'s work")
         batch.unusable.append(Submission(student_id, assignment, link, reason, flag=reason))
+        return
+    if linked:
+        batch.unusable.append(Submission(student_id, assignment, folder, linked, flag=linked))
         return
     notebooks = {p.name for p in folder.iterdir() if p.name not in CLUTTER}
     expected = {f"{stem}.ipynb" for stem in stems}

@@ -68,7 +68,9 @@ def run(submissions, out, *, course_root=ROOT, assignments=None, students=None, 
         except collect.SubmissionsError as error:
             raise GraderError(str(error)) from None
         batch = _only(collect.collect(folder, selected, only=assignments, refused=refused,
-                                      ignored=summary.ignored), students)
+                                      ignored=summary.ignored,
+                                      instructor=[course.root / "source", ROOT / "autograder"]),
+                      students)
         missing = [_error_record(course, found) for found in batch.missing]
         keys = {found: journal.key(found.assignment, found.folder)
                 for found in batch.gradable + batch.unusable}

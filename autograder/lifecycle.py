@@ -12,13 +12,19 @@ this, the forkserver waits for its workers and the workers for work, forever.)
 
 Temp folders: the coordinator's scratch is multiprocessing's temp folder (removed at a
 normal exit), holding a lock file locked while the coordinator lives. A killed run leaves
-it behind unlocked: the next run removes it when it starts.
+it behind unlocked: the next run removes it when it starts. It also removes the folders
+that runs from before the lock left (``autograde-XXXXXXXX``, and the landlock layer's
+``autograde-sandbox-XXXXXXXX``) once they are older than ``UNLOCKED_AGE``. Only this user's
+real folders are removed, never a locked one.
 """
 import fcntl
 import multiprocessing.util
 import os
+import re
 import shutil
+import stat
 import tempfile
+import time
 from pathlib import Path
 
 from autograder.engine import sandbox
@@ -26,6 +32,9 @@ from autograder.engine import sandbox
 COORDINATOR = "AUTOGRADE_COORDINATOR"
 FORKSERVER = "AUTOGRADE_FORKSERVER"
 LOCK = "autograde.lock"
+#: The names ``tempfile.mkdtemp`` gave the scratch folders of runs without a lock.
+UNLOCKED = re.compile(r"autograde-(sandbox-)?[a-z0-9_]{8}")
+UNLOCKED_AGE = 3600     # seconds since a folder without a lock last changed
 _held = None
 
 
@@ -58,23 +67,43 @@ def scratch():
 
 
 def remove_stale(parent):
-    """Remove every folder under ``parent`` holding a ``LOCK`` that no live process holds;
-    the folders removed."""
-    removed = []
-    for lock in parent.glob(f"pymp-*/{LOCK}"):
-        try:
-            fd = os.open(lock, os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC)
-        except OSError:
+    """Remove the folders under ``parent`` that runs killed or gone left: this user's
+    ``pymp-*`` holding a ``LOCK`` that no live process holds, and this user's ``UNLOCKED``
+    folders without one unchanged for ``UNLOCKED_AGE`` seconds; the folders removed."""
+    now, removed = time.time(), []
+    for folder in parent.iterdir():
+        if not (folder.name.startswith("pymp-") or UNLOCKED.fullmatch(folder.name)):
             continue
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+            info = folder.lstat()
+        except OSError:
+            continue
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid():
+            continue
+        held = _lock_held(folder / LOCK)
+        if held is None:      # no lock: a run from before the lock, or not ours
+            if not UNLOCKED.fullmatch(folder.name) or now - info.st_mtime < UNLOCKED_AGE:
+                continue
+        elif held:
             continue          # a live run's
-        finally:
-            os.close(fd)
-        shutil.rmtree(lock.parent, ignore_errors=True)
-        removed.append(lock.parent)
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
     return removed
+
+
+def _lock_held(lock):
+    """Whether a live process holds ``lock``; None if there is no such lock file."""
+    try:
+        fd = os.open(lock, os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
 
 
 if os.environ.get(COORDINATOR) == str(os.getppid()):

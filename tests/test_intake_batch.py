@@ -66,6 +66,12 @@ def hostile_class(tmp_path, course):
     (folder / "copycat").symlink_to(folder / "ada")
     (folder / "mallory").mkdir()
     (folder / "mallory" / "a1").symlink_to(folder / "ada" / "a1")
+    (folder / "hardlink" / "a1").mkdir(parents=True)
+    (source,) = (course / "source" / "a1").glob("*.ipynb")
+    os.link(source, folder / "hardlink" / "a1" / source.name)
+    downloaded = submit(folder.parent / "lms-download", course, "linked", "a1", RIGHT)
+    (folder / "linked" / "a1").mkdir(parents=True)      # collected with cp -l: honest
+    os.link(downloaded, folder / "linked" / "a1" / downloaded.name)
     return folder
 
 
@@ -79,7 +85,7 @@ def test_hostile_inputs_cost_only_themselves(hostile_class, course, tmp_path):
     done = subprocess.run(command, capture_output=True, text=True, timeout=900, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert snapshot(*watched) == before
-    assert set(os.listdir(tmp_path)) == {"submitted", "out", "gradebook.db"}
+    assert set(os.listdir(tmp_path)) == {"submitted", "lms-download", "out", "gradebook.db"}
     assert len(done.stdout.splitlines()) < 20, done.stdout      # ignored files: summarised
     assert "3000 " in done.stdout
 
@@ -89,7 +95,7 @@ def test_hostile_inputs_cost_only_themselves(hostile_class, course, tmp_path):
         assert "\n" not in row["reason"] and len(row["reason"]) < 400, row
     full = rows["ada"]["score"]
     assert (full, rows["bob"]["score"], rows["cy"]["score"]) == ("2", "0", "0")
-    for honest in ("caf\\xe9", "'=1+2", "bom", "utf16", "v3"):
+    for honest in ("caf\\xe9", "'=1+2", "bom", "utf16", "v3", "linked"):
         assert (rows[honest]["status"], rows[honest]["score"]) == ("graded", full), honest
     assert (rows["strays"]["status"], rows["strays"]["score"]) == ("flagged", full)
     assert "files were copied into the sandbox" in rows["strays"]["reason"]
@@ -99,11 +105,12 @@ def test_hostile_inputs_cost_only_themselves(hostile_class, course, tmp_path):
         "x" * 129: "129 characters long; nbgrader's gradebook allows 128",
         "bigcode": "MB of code", "into_source": f"is a symbolic link to {course / 'source'}",
         "copycat": f"is a symbolic link to {hostile_class / 'ada'}",
-        "mallory": f"is a symbolic link to {hostile_class / 'ada' / 'a1'}"}
+        "mallory": f"is a symbolic link to {hostile_class / 'ada' / 'a1'}",
+        "hardlink": "first.ipynb is a hard link to source/a1/first.ipynb, an instructor's file"}
     for student, words in expected.items():
         assert rows[student]["status"] == "error" and rows[student]["score"] == "0", student
         assert words in rows[student]["reason"], rows[student]
-    assert len(rows) == 3 + 5 + 1 + len(expected)
+    assert len(rows) == 3 + 6 + 1 + len(expected)
 
     from autograder.record.gradebook import CourseGradebook
     with CourseGradebook(course, f"sqlite:///{database}") as book:
@@ -112,8 +119,8 @@ def test_hostile_inputs_cost_only_themselves(hostile_class, course, tmp_path):
             nb.flagged for nb in book.connection.find_submission("a1", student).notebooks)}
     assert ("=1+2", "a1") in recorded and ("caf\\xe9", "a1") in recorded   # raw ids
     assert ("x" * 129, "a1") not in recorded
-    assert {"into_source", "copycat", "mallory", "strays"} <= flagged
-    assert not {"ada", "bob", "cy", "bom"} & flagged
-    for refused in ("into_source", "copycat", "mallory"):   # nothing graded as theirs
+    assert {"into_source", "copycat", "mallory", "hardlink", "strays"} <= flagged
+    assert not {"ada", "bob", "cy", "bom", "linked"} & flagged
+    for refused in ("into_source", "copycat", "mallory", "hardlink"):   # nothing graded as theirs
         assert not (out / "feedback" / refused).exists()
     assert not (ROOT / "autograded" / "=1+2").exists()

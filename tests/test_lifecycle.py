@@ -3,6 +3,7 @@ resource tracker and pool workers with it, and its scratch folder is removed by 
 start. (The forkserver imports this module to find ``sleepy``: keep its imports light.)
 The templates and sandboxes below the workers have their own parent-death signals
 (``autograder.engine.student``); they are not started here."""
+import fcntl
 import os
 import signal
 import subprocess
@@ -91,3 +92,38 @@ def test_a_live_runs_scratch_is_kept(tmp_path):
     other.mkdir()
     assert lifecycle.remove_stale(tmp_path) == [stale]
     assert other.exists() and not stale.exists()
+
+
+def aged(folder, seconds):
+    """``folder`` made, last changed ``seconds`` ago."""
+    folder.mkdir()
+    (folder / "unpacked-x").mkdir()
+    then = time.time() - seconds
+    os.utime(folder, (then, then))
+    return folder
+
+
+def test_folders_of_runs_before_the_lock_go_once_old_and_only_those(tmp_path):
+    hour = lifecycle.UNLOCKED_AGE
+    old = [aged(tmp_path / "autograde-0brrzo89", hour + 60),
+           aged(tmp_path / "autograde-sandbox-waj3x6mw", 2 * hour)]
+    kept = [aged(tmp_path / "autograde-jvu6am_h", hour - 60),   # maybe a live run's
+            aged(tmp_path / "autograde-bench-x1y2z3w4", 2 * hour),   # not a run's scratch
+            aged(tmp_path / "pymp-q1w2e3r4", 2 * hour),              # no lock: not ours
+            aged(tmp_path / "notes", 2 * hour)]
+    pointer = tmp_path / "autograde-3mucqqrs"       # a symlink is never followed
+    pointer.symlink_to(aged(tmp_path / "elsewhere", 2 * hour), target_is_directory=True)
+    live = aged(tmp_path / "pymp-live0000", 2 * hour)      # a live run's lock, old or not
+    with open(live / lifecycle.LOCK, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        assert sorted(lifecycle.remove_stale(tmp_path)) == old
+    assert not any(folder.exists() for folder in old)
+    assert all(folder.exists() for folder in kept + [live, pointer, tmp_path / "elsewhere"])
+    assert lifecycle.remove_stale(tmp_path) == [live]   # its run is gone
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="another user's folder needs root to make")
+def test_another_users_folder_is_kept(tmp_path):
+    theirs = aged(tmp_path / "autograde-otheruse", 2 * lifecycle.UNLOCKED_AGE)
+    os.chown(theirs, 12345, 12345)
+    assert lifecycle.remove_stale(tmp_path) == [] and theirs.exists()

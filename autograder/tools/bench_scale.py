@@ -9,6 +9,9 @@ A benchmark, not a test. In one run on this machine:
 2. grading throughput: the bench class (``--students`` x every chapter) graded by the local
    pool and by a local Dask cluster with the same number of workers (one thread each): both
    rates and Dask's overhead per notebook.
+
+``--errors N`` measures instead the coordinator's time per error record: N submissions whose
+notebooks are broken files, collected and recorded as a run does (no worker involved).
 """
 import argparse
 import copy
@@ -46,19 +49,24 @@ def finished_record(course, assignment):
                             "notebooks": notebooks, "timings": {}})
 
 
+def course_copy(scratch, assignments):
+    """A copy of this course's ``assignments`` (source and release) under ``scratch``."""
+    root = scratch / "course"
+    root.mkdir()
+    shutil.copy(ROOT / "nbgrader_config.py", root)
+    for part in ("source", "release"):
+        for assignment in assignments:
+            shutil.copytree(ROOT / part / assignment, root / part / assignment)
+    return CourseDir(root)
+
+
 def coordinator_at_scale(scratch, submissions):
     """Record ``submissions`` synthetic finished records; prints the cost per submission."""
     from autograder.coordinator import write_outputs
     from autograder.record.journal import Journal
     from autograder.record.recorder import Recorder
-    root = scratch / "course"
-    root.mkdir()
-    shutil.copy(ROOT / "nbgrader_config.py", root)
     assignments = chapters()
-    for part in ("source", "release"):
-        for assignment in assignments:
-            shutil.copytree(ROOT / part / assignment, root / part / assignment)
-    course, out = CourseDir(root), scratch / "out"
+    course, out = course_copy(scratch, assignments), scratch / "out"
     templates = {a: finished_record(course, a) for a in assignments}
     journal = Journal(out, course, {"synthetic": True})
     folders = []
@@ -97,6 +105,46 @@ def coordinator_at_scale(scratch, submissions):
     return recording / submissions
 
 
+def error_records(scratch, submissions):
+    """Collect and record ``submissions`` broken-file submissions of the first chapter as
+    ``coordinator.run`` does; prints the coordinator's time per error record."""
+    from autograder import collect, coordinator
+    from autograder.record.journal import Journal
+    from autograder.record.recorder import Recorder
+    assignment = chapters()[0]
+    course, out = course_copy(scratch, [assignment]), scratch / "out"
+    released = course.released()
+    for index in range(submissions):
+        folder = scratch / "submitted" / f"s{index:05d}" / assignment
+        folder.mkdir(parents=True)
+        for stem in released[assignment]:
+            (folder / f"{stem}.ipynb").write_text("{ not json")
+    started = time.perf_counter()
+    batch = collect.collect(scratch / "submitted", released)
+    collecting = time.perf_counter() - started
+    journal = Journal(out, course, {"synthetic": True})
+    with Recorder(course, out, f"sqlite:///{scratch / 'gradebook.db'}", journal,
+                  [assignment]) as recorder:
+        started = time.perf_counter()
+        records = [recorder.record(coordinator._error_record(course, found), found.folder,
+                                   journal.key(found.assignment, found.folder))
+                   for found in batch.unusable]
+        recorder.flush()
+    recording = time.perf_counter() - started
+    started = time.perf_counter()
+    coordinator.write_outputs(out, records, collect.Ignored())
+    reports = time.perf_counter() - started
+    assert len(records) == submissions
+    each = {name: 1000 * seconds / submissions for name, seconds in (
+        ("collect", collecting), ("record", recording), ("reports", reports),
+        ("gradebook", recorder.seconds["gradebook"]))}
+    print(f"coordinator, {submissions} error records (broken files, {assignment}): "
+          f"{sum(each[k] for k in ('collect', 'record', 'reports')):.1f} ms per error record: "
+          f"collect {each['collect']:.1f} ms, record {each['record']:.1f} ms (gradebook "
+          f"{each['gradebook']:.1f} ms, the rest the journal), CSVs and report "
+          f"{each['reports']:.1f} ms")
+
+
 def throughput(scratch, students, workers):
     """Grade the bench class with the local pool and on a local Dask cluster; prints both."""
     import distributed
@@ -131,9 +179,13 @@ def main(argv=None):
     parser.add_argument("--students", type=int, default=4, help="for the throughput part")
     parser.add_argument("--workers", type=int, default=os.cpu_count())
     parser.add_argument("--skip-grading", action="store_true", help="only the coordinator part")
+    parser.add_argument("--errors", type=int, metavar="N",
+                        help="only the time per error record, on N broken-file submissions")
     args = parser.parse_args(argv)
     scratch = Path(tempfile.mkdtemp(prefix="autograde-bench-scale-"))
     try:
+        if args.errors:
+            return error_records(scratch, args.errors)
         coordinator_at_scale(scratch, args.submissions)
         if not args.skip_grading:
             throughput(scratch, args.students, args.workers)

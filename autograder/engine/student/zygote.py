@@ -32,7 +32,17 @@ from autograder.engine.wire import Op
 
 
 def sandbox_main(shell, tracer, ctrl_fd, status_fd, layer):
-    """S: set up the sandbox from the job on ``ctrl_fd``, fork I, report I's life on ``status_fd``."""
+    """S: set up the sandbox from the job on ``ctrl_fd``, fork I, report I's life on ``status_fd``.
+    If the template dies (its worker, the coordinator did), S kills the sandbox and goes: no
+    PID namespace takes the submission's processes along in the landlock and none layers."""
+    place = None
+
+    def orphaned(signum, frame):
+        if place is not None:
+            sandbox.release(layer, place)   # I is killed as S exits (its parent-death signal)
+        os._exit(0)
+    signal.signal(signal.SIGTERM, orphaned)
+    sandbox.set_parent_death_signal(signal.SIGTERM)
     ctrl = socket.socket(fileno=ctrl_fd)
     try:
         job, _ = wire.recv(ctrl, deadline=time.monotonic() + 60)
@@ -167,7 +177,6 @@ def zygote_main(fd, layer):
         if pid == 0:
             sock.close()
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-            sandbox.set_parent_death_signal()
             sandbox_main(shell, tracer, *fds, layer)
         for descriptor in fds:
             os.close(descriptor)
