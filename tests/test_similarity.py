@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from autograder.record import feedback
 from autograder.report import similarity
 from autograder.coursedir import ROOT, chapters
 from autograder.engine.cells import nbgrader
@@ -92,9 +93,11 @@ def test_pairs_from_graded_records():
         return {"student_id": student, "assignment": chapter,
                 "notebooks": [{"name": "cross_correlation", "notebook": nb, "cells": []}]}
 
-    records = [record("ann", original), record("bob", renamed(original)),
-               record("cem", _variants(chapter)["corr2d"][3]), record("dan", None),
-               record("eve", None)]
+    # as the coordinator gets them: finished on the worker (the notebook itself is not kept)
+    records = [feedback.finish(record(*args)) for args in (
+        ("ann", original), ("bob", renamed(original)), ("cem", _variants(chapter)["corr2d"][3]),
+        ("dan", None), ("eve", None))]
+    assert not any("notebook" in nb for r in records for nb in r["notebooks"])
     assert set(similarity.answers(records)[chapter, "corr2d"]) == {"ann", "bob", "cem"}
     pairs = similarity.similar_pairs(records, ROOT / "release")
     assert [(p.grade_id, p.students) for p in pairs] == [("corr2d", ("ann", "bob"))]

@@ -195,6 +195,15 @@ def written_answers(nb):
             for cell in nb.cells if engine_cells.is_manual(cell)}
 
 
+def changed_code(nb):
+    """``{grade_id: code}`` of the solution code cells of a notebook (NotebookNode) that the
+    student changed from the release (nbgrader's checksum differs): kept in the record for the
+    report's similar answers (``autograder.report.similarity``)."""
+    return {engine_cells.grade_id(cell): cell.source for cell in nb.cells
+            if cell.cell_type == "code" and utils.is_solution(cell)
+            and cell.metadata.nbgrader.get("checksum") != utils.compute_checksum(cell)}
+
+
 def notebook_node(nb):
     """An nbformat v4 dict (sources possibly lists of lines, as in a file) as a NotebookNode."""
     return rejoin_lines(nbformat.from_dict(nb))
@@ -203,8 +212,8 @@ def notebook_node(nb):
 def finish(record):
     """On the worker, after grading: each autograded notebook of ``record`` (the engine's
     ``notebook``) becomes what the coordinator records and writes, all pure functions of it:
-    ``grades`` (see the module doc), ``feedback_html`` (the page) and ``autograded_ipynb``
-    (the file's text). Returns ``record``, its ``timings`` with ``finish`` (seconds)."""
+    ``grades`` (see the module doc), ``feedback_html`` (the page), ``autograded_ipynb``
+    (the file's text), ``answers`` and ``solutions`` (what the student wrote). Returns ``record``, its ``timings`` with ``finish`` (seconds)."""
     started = time.perf_counter()
     for notebook in record["notebooks"]:
         nb = notebook.pop("notebook", None)
@@ -214,6 +223,7 @@ def finish(record):
         notebook["autograded_ipynb"] = nbformat.writes(node)
         notebook["grades"] = autograded_grades(node)
         notebook["answers"] = written_answers(node)
+        notebook["solutions"] = changed_code(node)
         notebook["feedback_html"] = html(node, notebook["grades"], student=record["student_id"],
                                          assignment=record["assignment"],
                                          notebook=notebook["name"])

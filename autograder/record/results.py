@@ -5,8 +5,9 @@ process boundaries and is journaled as it is::
     record   {student_id, assignment, status, reason, score, max_score, flags: [str],
               notebooks: [notebook], timings: {part: seconds}, isolation: layer or None}
     notebook {name, status, reason, notebook: the autograded nbformat dict or None, cells: [cell]}
-             (from a worker, ``finish``ed: ``notebook`` replaced by ``grades``, ``feedback_html``
-             and ``autograded_ipynb``; see ``autograder.record.feedback``)
+             (from a worker, ``finish``ed: ``notebook`` replaced by ``grades``, ``feedback_html``,
+             ``autograded_ipynb``, the written ``answers`` and the changed code ``solutions``;
+             see ``autograder.record.feedback``)
     cell     {grade_id, kind, points (None: to grade by hand), max_points, status, message}
 """
 import functools

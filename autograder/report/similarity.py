@@ -23,6 +23,7 @@ import functools
 import hashlib
 import importlib.util
 import io
+import itertools
 import json
 import logging
 from collections import defaultdict
@@ -31,12 +32,15 @@ from pathlib import Path
 
 import numpy as np
 
-from autograder.engine.cells import nbgrader
+from autograder.engine.cells import source
 
 #: Noise threshold (k-gram length, in normalised characters) and winnowing window.
 K, WINDOW = 10, 4
 THRESHOLD = 0.7
 MIN_TOKENS = 40
+#: A fingerprint more students than this hold is common knowledge: it alone makes no pair a
+#: candidate (below this class size every pair that shares anything is compared).
+COMMON = 50
 
 
 @dataclass
@@ -103,11 +107,6 @@ def _fingerprint(code, boilerplate=None, k=K, window=WINDOW):
         logging.disable(previous)
 
 
-def _source(cell):
-    source = cell["source"]
-    return "".join(source) if isinstance(source, list) else source
-
-
 def book_code():
     """The course book's code (``d2l/torch.py``, read, not imported); "" if not installed."""
     spec = importlib.util.find_spec("d2l")
@@ -119,29 +118,19 @@ def book_code():
 
 def given_code(release_folder):
     """Every cell of the release notebooks of one assignment, normalised."""
-    cells = [normalised(_source(cell)) for path in sorted(Path(release_folder).glob("*.ipynb"))
+    cells = [normalised(source(cell)) for path in sorted(Path(release_folder).glob("*.ipynb"))
              for cell in json.loads(path.read_text())["cells"]]
     return "\n\n".join(cells)
 
 
 def answers(records):
     """``{(assignment, grade_id): {student_id: code}}`` of every solution code cell a student
-    changed from the release (its checksum differs), from the records' autograded notebooks."""
-    from nbgrader.utils import compute_checksum
-    import nbformat
+    changed from the release: the records' ``solutions`` (``feedback.changed_code``)."""
     found = {}
     for record in records:
         for notebook in record["notebooks"]:
-            for cell in (notebook.get("notebook") or {}).get("cells", []):
-                meta = nbgrader(cell)
-                if cell.get("cell_type") != "code" or not meta.get("solution"):
-                    continue
-                node = nbformat.from_dict(cell)
-                node.source = _source(cell)
-                if meta.get("checksum") == compute_checksum(node):
-                    continue   # left as released
-                found.setdefault((record["assignment"], meta["grade_id"]), {})[
-                    record["student_id"]] = node.source
+            for grade_id, code in (notebook.get("solutions") or {}).items():
+                found.setdefault((record["assignment"], grade_id), {})[record["student_id"]] = code
     return found
 
 
@@ -159,16 +148,22 @@ def given_hashes(release_folder):
 
 def matches(by_student, given, threshold=THRESHOLD, min_tokens=MIN_TOKENS):
     """``[(first, second, similarity)]`` of the near-identical answers among
-    ``{student_id: code}``, fingerprints in ``given`` left out (see ``Pair``)."""
+    ``{student_id: code}``, fingerprints in ``given`` left out (see ``Pair``). Only pairs that
+    share a fingerprint held by at most ``COMMON`` students are compared (MOSS's index): in a
+    class of any size the work grows with the pairs that could be alike, not with all pairs."""
     from copydetect import compare_files
     prints = {student: _fingerprint(code, given) for student, code in sorted(by_student.items())}
-    students = sorted(s for s, p in prints.items() if p.token_coverage >= min_tokens)
+    holders = defaultdict(list)
+    for student in sorted(s for s, p in prints.items() if p.token_coverage >= min_tokens):
+        for fingerprint in set(prints[student].hashes):
+            holders[fingerprint].append(student)
+    candidates = {pair for group in holders.values() if len(group) <= COMMON
+                  for pair in itertools.combinations(group, 2)}
     found = []
-    for index, first in enumerate(students):
-        for second in students[index + 1:]:
-            _, shares, _ = compare_files(prints[first], prints[second])
-            if min(shares) >= threshold:
-                found.append((first, second, float(min(shares))))
+    for first, second in sorted(candidates):
+        _, shares, _ = compare_files(prints[first], prints[second])
+        if min(shares) >= threshold:
+            found.append((first, second, float(min(shares))))
     return found
 
 

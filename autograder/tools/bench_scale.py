@@ -62,6 +62,7 @@ def course_copy(scratch, assignments):
 
 def coordinator_at_scale(scratch, submissions):
     """Record ``submissions`` synthetic finished records; prints the cost per submission."""
+    from autograder import collect
     from autograder.coordinator import write_outputs
     from autograder.record.journal import Journal
     from autograder.record.recorder import Recorder
@@ -82,7 +83,7 @@ def coordinator_at_scale(scratch, submissions):
           f"(SQLite gradebook, feedback pages of {page} KB)", flush=True)
     records, curve = [], []
     with Recorder(course, out, f"sqlite:///{scratch / 'gradebook.db'}", journal,
-                  assignments) as recorder:
+                  assignments, scratch / "submitted") as recorder:
         start_rss, started, cpu = _rss_mb(), time.perf_counter(), time.process_time()
         for index, (folder, assignment) in enumerate(folders):
             record = copy.copy(templates[assignment])
@@ -93,7 +94,7 @@ def coordinator_at_scale(scratch, submissions):
                 curve.append((index + 1, _rss_mb() - start_rss))
     recording, cpu = time.perf_counter() - started, time.process_time() - cpu
     started = time.perf_counter()
-    write_outputs(out, records, [])
+    write_outputs(out, records, collect.Ignored(), course.root / "release")
     reports = time.perf_counter() - started
     print(f"  recording: {1000 * recording / submissions:.2f} ms per submission, of which CPU "
           f"{1000 * cpu / submissions:.2f} ms (gradebook "
@@ -124,7 +125,7 @@ def error_records(scratch, submissions):
     collecting = time.perf_counter() - started
     journal = Journal(out, course, {"synthetic": True})
     with Recorder(course, out, f"sqlite:///{scratch / 'gradebook.db'}", journal,
-                  [assignment]) as recorder:
+                  [assignment], scratch / "submitted") as recorder:
         started = time.perf_counter()
         records = [recorder.record(coordinator._error_record(course, found), found.folder,
                                    journal.key(found.assignment, found.folder))
