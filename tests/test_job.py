@@ -231,3 +231,4 @@ def test_an_error_names_its_type_once(graded):
     for error in errors:
         assert error["traceback"] == [f"{error['ename']}: {error['evalue']}"]
         assert not error["evalue"].startswith(error["ename"]), error
+        assert error["ename"].isidentifier(), error   # "NotImplementedError", not "...Error:"

@@ -314,7 +314,8 @@ def _verdict_outputs(passed, status, message, max_points):
                  "text": f"passed ({max_points:g}/{max_points:g} points)\n"}]
     name = {results.FAILED: "AssertionError", results.TIMEOUT: "TimeoutError",
             results.CRASHED: "KernelDied"}.get(status)
-    if name is None:  # an error's message starts with its type: "TypeError: ..."
-        name, _, message = message.partition(": ")
+    if name is None:  # an error's message starts with its type: "TypeError: ...", "E:"
+        name, _, message = message.partition(":")
+        message = message.strip()
     return [{"output_type": "error", "ename": name or "Error", "evalue": message,
              "traceback": [f"{name or 'Error'}: {message}"]}]
