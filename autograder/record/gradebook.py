@@ -3,29 +3,35 @@
 - ``prepare`` makes sure the gradebook knows an assignment, its notebooks and their cells, by
   running ``nbgrader generate_assignment``'s preprocessors up to ``SaveCells`` on the source
   notebooks (so the rows are exactly the ones generate_assignment writes).
-- ``save`` writes one results record: the student, the submission (nbgrader's
-  ``update_or_create_submission``) and every notebook's grades and comments as
-  ``SaveAutoGrades`` sets them, from the ``grades`` the worker computed with nbgrader's
-  ``determine_grade`` (``autograder.record.feedback.autograded_grades``): manually graded answers stay
-  "needs manual grading"; a notebook that could not be graded scores 0, as ``nbgrader
-  autograde`` does for a missing notebook; a flagged record flags its notebooks for a human, as
-  the formgrader's flag button does. A hand grade of a written answer whose text is the one
-  graded before (the journal's previous record keeps each notebook's ``answers``) stays graded:
-  nbgrader's own rule marks every hand-graded cell as needing grading again on each autograde.
+- ``save`` writes one results record: the student, the submission and every notebook's grades
+  and comments as nbgrader's ``add_submission`` and ``SaveAutoGrades`` set them (``autograde``
+  is that rule), from the ``grades`` the worker computed with nbgrader's ``determine_grade``
+  (``autograder.record.feedback.autograded_grades``): manually graded answers stay "needs
+  manual grading"; a notebook that could not be graded scores 0, as ``nbgrader autograde``
+  does for a missing notebook; a flagged record flags its notebooks for a human, as the
+  formgrader's flag button does. A new submission's rows go in as a few bulk inserts; one
+  graded again goes through nbgrader's ORM (``update_or_create_submission``), where a hand
+  grade of a written answer whose text is the one graded before (the journal's previous record
+  keeps each notebook's ``answers``) stays graded: nbgrader's own rule marks every hand-graded
+  cell as needing grading again on each autograde.
 - ``transaction``: many records in one transaction (one commit, not one per cell).
 - ``grades``: a submitted notebook's grades as ``GetGrades`` reads them, for its feedback page
   (``autograder.record.feedback.html``) after grading by hand.
 """
 import contextlib
 import warnings
+from collections import namedtuple
 from pathlib import Path
 
 import nbformat
 from nbconvert.exporters import NotebookExporter
-from nbgrader.api import Gradebook
+from nbgrader.api import (Assignment, Comment, Grade, Gradebook, Student, SubmittedAssignment,
+                          SubmittedNotebook, new_uuid)
 from nbgrader.converters import GenerateAssignment
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import SaveCells
+from nbgrader.utils import parse_utc
+from sqlalchemy import insert
 from sqlalchemy.exc import SAWarning
 
 from autograder.coursedir import nbgrader_config
@@ -36,6 +42,24 @@ def unchanged_answers(answers, before):
     ``autograder.record.feedback.written_answers``) that are the same in ``before``'s."""
     before = before or {}
     return frozenset(g for g, text in (answers or {}).items() if before.get(g) == text)
+
+
+Shape = namedtuple("Shape", "assignment_id duedate notebooks")
+NotebookShape = namedtuple("NotebookShape", "name id grades comments")   # (cell id, name) pairs
+
+
+def autograde(name, cells, manual_score, unchanged):
+    """``(auto_score, needs_manual_grade)`` of the grade cell ``name`` as ``SaveAutoGrades``
+    sets them from the worker's ``cells`` (None: the notebook could not be graded, 0 as
+    nbgrader does), given its hand grade and the ``unchanged_answers``; None: left as is."""
+    if cells is None:
+        return 0, False
+    if name not in cells:
+        return None
+    auto = cells[name]["auto_score"]
+    if name in unchanged and auto is None and manual_score is not None:
+        return auto, False   # the answer graded by hand, unchanged
+    return auto, manual_score is not None or auto is None
 
 
 def _answers(record, name):
@@ -54,6 +78,7 @@ class CourseGradebook:
         self.db_url = self.coursedir.db_url
         self.course_id = self.coursedir.course_id
         self._connection = None
+        self._known, self._students, self._shapes = None, set(), {}
 
     def autograded_folder(self, out, submissions):
         """Where the autograded notebooks go: the course's ``autograded/`` (nbgrader's
@@ -100,14 +125,58 @@ class CourseGradebook:
             nb = nbformat.read(str(path), as_version=nbformat.NO_CONVERT)
             exporter.from_notebook_node(nb, self._resources(assignment, path.stem))
         self.connection.db.expire_all()   # SaveCells wrote through its own connection
+        self._shapes.pop(assignment, None)
 
     def save(self, record, timestamp=None, before=None):
         """Write one results record (the engine's contract, ``finish``ed) into the gradebook;
-        ``before`` is the record this submission had (None: first grading). Returns the names
-        of its notebooks holding hand grades or comments (their feedback pages are to be made
-        from the gradebook, ``grades``)."""
+        ``before`` is the record this submission had (None: first grading). Returns
+        ``(by_hand, created)``: the names of its notebooks holding hand grades or comments
+        (their feedback pages are to be made from the gradebook, ``grades``), and whether the
+        submission is new to the gradebook."""
+        key = record["student_id"], record["assignment"]
+        if key not in self.submitted():
+            self._insert(record, timestamp)
+            return set(), True
+        return self._update(record, timestamp, before), False
+
+    def _insert(self, record, timestamp):
+        """A new submission's rows, as ``add_submission`` then the loop of ``_update`` would
+        write them, in a few bulk inserts (nbgrader's ORM costs about 5 ms a submission)."""
+        session, student = self.connection.db, record["student_id"]
+        shape = self._shape(record["assignment"])
+        if student not in self._students:
+            session.execute(insert(Student.__table__), [{"id": student}])
+            self._students.add(student)
+        submission = new_uuid()
+        session.execute(insert(SubmittedAssignment.__table__), [{
+            "id": submission, "assignment_id": shape.assignment_id, "student_id": student,
+            "timestamp": parse_utc(timestamp) if timestamp else None}])
+        graded = {nb["name"]: nb for nb in record["notebooks"]}
+        notebooks, grades, comments = [], [], []
+        for notebook in shape.notebooks:
+            row = {"id": new_uuid(), "assignment_id": submission, "notebook_id": notebook.id,
+                   "flagged": bool(record["flags"]) and notebook.name in graded}
+            notebooks.append(row)
+            result = graded.get(notebook.name)
+            cells = result["grades"]["cells"] if result and result.get("grades") else None
+            for cell_id, name in notebook.grades:
+                score = autograde(name, cells, None, frozenset()) if result else None
+                auto, needs = score if score else (None, True)
+                grades.append({"id": new_uuid(), "notebook_id": row["id"], "cell_id": cell_id,
+                               "auto_score": auto, "needs_manual_grade": needs})
+            for cell_id, name in notebook.comments:
+                comments.append({"id": new_uuid(), "notebook_id": row["id"], "cell_id": cell_id,
+                                 "auto_comment": cells[name].get("comment")
+                                 if cells and name in cells else None})
+        for table, rows in ((SubmittedNotebook, notebooks), (Grade, grades), (Comment, comments)):
+            if rows:
+                session.execute(insert(table.__table__), rows)
+        self.submitted().add((student, record["assignment"]))
+        session.commit()
+
+    def _update(self, record, timestamp, before):
+        """Write ``record`` over the submission it grades again, with nbgrader's ORM."""
         gb, student, assignment = self.connection, record["student_id"], record["assignment"]
-        gb.update_or_create_student(student)
         with warnings.catch_warnings():   # nbgrader's own autoflush notice, harmless
             warnings.filterwarnings("ignore", "Object of type .* not in session", SAWarning)
             gb.update_or_create_submission(assignment, student,
@@ -119,15 +188,9 @@ class CourseGradebook:
             unchanged = unchanged_answers(notebook.get("answers"),
                                           _answers(before, notebook["name"]))
             for grade in submitted.grades:
-                if cells is None:   # could not be graded: 0, as nbgrader does
-                    grade.auto_score, grade.needs_manual_grade = 0, False
-                elif grade.name in cells:   # SaveAutoGrades._add_score
-                    grade.auto_score = cells[grade.name]["auto_score"]
-                    grade.needs_manual_grade = (grade.manual_score is not None
-                                                or grade.auto_score is None)
-                    if (grade.name in unchanged and grade.auto_score is None
-                            and grade.manual_score is not None):   # the answer graded by hand
-                        grade.needs_manual_grade = False
+                score = autograde(grade.name, cells, grade.manual_score, unchanged)
+                if score:
+                    grade.auto_score, grade.needs_manual_grade = score
                 if grade.manual_score is not None:
                     by_hand.add(notebook["name"])
             for comment in submitted.comments if cells else ():   # SaveAutoGrades._add_comment
@@ -140,6 +203,31 @@ class CourseGradebook:
         gb.db.commit()
         return by_hand
 
+    def submitted(self):
+        """``{(student, assignment)}`` of the gradebook's submissions (read once, then kept
+        as this object saves; with the students, ``_students``)."""
+        if self._known is None:
+            session = self.connection.db
+            self._students = {row[0] for row in session.query(Student.id)}
+            self._known = set(session.query(SubmittedAssignment.student_id, Assignment.name)
+                              .join(Assignment, SubmittedAssignment.assignment_id == Assignment.id))
+        return self._known
+
+    def _shape(self, assignment):
+        """The gradebook's rows of ``assignment`` that a submission mirrors (``Shape``)."""
+        if assignment not in self._shapes:
+            found = self.connection.find_assignment(assignment)
+            self._shapes[assignment] = Shape(found.id, found.duedate, [NotebookShape(
+                nb.name, nb.id,
+                [(c.id, c.name) for c in list(nb.grade_cells) + list(nb.task_cells)],
+                [(c.id, c.name) for c in list(nb.solution_cells) + list(nb.task_cells)])
+                for nb in found.notebooks])
+        return self._shapes[assignment]
+
+    def duedate(self, assignment):
+        """``assignment``'s due date in the gradebook (None: none)."""
+        return self._shape(assignment).duedate
+
     @contextlib.contextmanager
     def transaction(self):
         """Everything saved inside is one transaction, committed at the end (rolled back on an
@@ -151,6 +239,7 @@ class CourseGradebook:
         except BaseException:
             del session.commit
             session.rollback()
+            self._known = None   # what this object saved is gone: read the gradebook again
             raise
         del session.commit
         session.commit()

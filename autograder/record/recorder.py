@@ -53,7 +53,6 @@ class Recorder:
             self.late_policy = late.course_policy(self.gradebook.config, course.root)
         except late.LateError as error:
             raise GraderError(str(error)) from None
-        self.recorded = set(self.gradebook.submissions())
         self.seconds = {"gradebook": 0.0, "files": 0.0}
         self.batch, self.pending, self.opened = contextlib.ExitStack(), [], 0.0
 
@@ -68,7 +67,7 @@ class Recorder:
 
     def replay(self, record, submission, key):
         """An earlier run's record: written again if the gradebook lacks it (a new ``--db``)."""
-        if (record["student_id"], record["assignment"]) not in self.recorded:
+        if (record["student_id"], record["assignment"]) not in self.gradebook.submitted():
             self.record(record, submission, key)
         return record
 
@@ -90,10 +89,15 @@ class Recorder:
             self.batch.enter_context(self.gradebook.transaction())
             self.opened = time.monotonic()
         self.pending.append((record, key))
-        by_hand = self.gradebook.save(record, _timestamp(submission),
-                                      before=self.journal.previous(student, assignment))
-        late_seconds = late.assign(self.gradebook.connection, assignment, student,
-                                   *self.late_policy)
+        by_hand, created = self.gradebook.save(record, _timestamp(submission),
+                                               before=self.journal.previous(student, assignment))
+        policy, extensions = self.late_policy
+        if created and self.gradebook.duedate(assignment) is None and (
+                (student, assignment) not in extensions):
+            late_seconds = 0   # nothing to record: neither a due date nor an extension
+        else:
+            late_seconds = late.assign(self.gradebook.connection, assignment, student, policy,
+                                       extensions)
         self.seconds["gradebook"] += time.perf_counter() - started
         started = time.perf_counter()
         for notebook in record["notebooks"]:
