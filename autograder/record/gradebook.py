@@ -141,7 +141,7 @@ class CourseGradebook:
 
     def _insert(self, record, timestamp):
         """A new submission's rows, as ``add_submission`` then the loop of ``_update`` would
-        write them, in a few bulk inserts (nbgrader's ORM costs about 5 ms a submission)."""
+        write them, in a few bulk inserts (nbgrader's ORM cost about 10 ms a submission)."""
         session, student = self.connection.db, record["student_id"]
         shape = self._shape(record["assignment"])
         if student not in self._students:
