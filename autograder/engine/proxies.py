@@ -1,7 +1,7 @@
 """The proxies the hidden tests call: the student's functions and objects, in the sandbox.
 
 The hidden tests run in the worker, never in the sandbox, in a namespace where each graded
-name is a proxy: :class:`RemoteFunction` sends the arguments with ``torch.save`` over a
+name is a proxy: :class:`RemoteFunction` sends the arguments (``wire.dump_value``) over a
 :class:`Channel` to a fork of the student's final state and rebuilds the answer with
 ``autograder.engine.wire.load_value``, so only genuine tensors and plain values reach the test.
 Objects (a ``Conv2D`` layer) stay in the sandbox behind a :class:`StudentObject` handle whose
@@ -96,7 +96,7 @@ class Channel:
 
 
 def _encode(value):
-    """Checker values ready for ``torch.save``: detached tensors, handles for student objects."""
+    """Checker values ready for ``wire.dump_value``: detached tensors, handles for student objects."""
     if isinstance(value, StudentObject):
         return {"__handle__": object.__getattribute__(value, "handle")}
     if isinstance(value, torch.Tensor):

@@ -1,13 +1,13 @@
 """The wire between the trusted grader and a sandboxed student process.
 
 A message is a JSON header (a dict) plus an optional binary blob, framed by two 32-bit
-lengths. Blobs carry values as ``torch.save`` bytes. Everything the grader reads from the
-sandbox is untrusted: sizes are capped and values are rebuilt by :func:`load_value` from
-``torch.load(weights_only=True)`` into plain tensors, numbers, strings and containers.
+lengths. Blobs carry values (:func:`dump_value`: a JSON structure and the tensors' raw bytes,
+no pickle). Everything the grader reads from the sandbox is untrusted: sizes are capped and
+:func:`load_value` rebuilds only plain tensors, numbers, strings and containers.
 """
 import enum
-import io
 import json
+import math
 import socket
 import struct
 import time
@@ -16,7 +16,7 @@ import torch
 
 FRAME = struct.Struct("!II")
 MAX_HEADER = 4 << 20          # bytes of JSON in one message
-MAX_BLOB = 64 << 20           # bytes of torch.save data in one message
+MAX_BLOB = 64 << 20           # bytes of a value (dump_value) in one message
 MAX_NUMEL = 4_000_000         # elements of one tensor coming back from student code
 MAX_ITEMS = 100_000           # values in one returned structure
 MAX_DEPTH = 32
@@ -64,10 +64,10 @@ def send(sock, header, blob=b"", fds=(), deadline=None):
     try:
         if fds:
             socket.send_fds(sock, [payload], list(fds))
+            if blob:
+                sock.sendall(blob)
         else:
-            sock.sendall(payload)
-        if blob:
-            sock.sendall(blob)
+            sock.sendall(payload + blob)
     except socket.timeout:
         raise Timeout() from None
 
@@ -163,55 +163,143 @@ def text(value, limit=MAX_HEADER):
     return value[:limit] if isinstance(value, str) else ""
 
 
+VALUE = struct.Struct("!I")   # a value's blob: the length of its JSON structure, the JSON, the bytes
+DTYPES = {str(dtype).removeprefix("torch."): dtype for dtype in SAFE_DTYPES}
+DTYPES_NAME = {dtype: name for name, dtype in DTYPES.items()}
+
+
 def dump_value(value):
-    """``value`` (tensors, numbers, strings, None, lists, tuples, dicts) as torch.save bytes."""
-    buffer = io.BytesIO()
-    torch.save(value, buffer)
-    return buffer.getvalue()
+    """``value`` (tensors, numbers, strings, None, dtypes, lists, tuples, dicts) as a blob.
 
-
-def load_value(blob):
-    """Rebuild an untrusted torch.save blob into fresh plain values.
-
-    Only genuine ``torch.Tensor``/``nn.Parameter`` (dense, CPU, real dtype, at most
-    ``MAX_NUMEL`` elements, copied so no odd strides survive), bool/int/float/str/None and
-    lists, tuples, dicts of them come back; anything else raises ``ProtocolError``.
+    The structure goes as JSON (lists ``["l", ...]``, tuples ``["t", ...]``, dicts
+    ``["d", key, value, ...]``, tensors ``["T" or "P", dtype, shape, requires_grad, nbytes]``),
+    followed by the tensors' raw bytes in order: no pickle, so reading it runs no code.
+    Anything else raises TypeError.
     """
-    try:
-        value = torch.load(io.BytesIO(blob), weights_only=True, map_location="cpu")
-    except Exception as error:  # noqa: BLE001 (any failure of untrusted bytes is one error)
-        raise ProtocolError(f"cannot load the returned value: {type(error).__name__}") from None
-    budget = [MAX_ITEMS]
-    return _rebuild(value, 0, budget)
+    tensors = []
+    data = json.dumps(_structure(value, tensors, 0)).encode()
+    return b"".join([VALUE.pack(len(data)), data, *tensors])
 
 
-def _rebuild(value, depth, budget):
-    budget[0] -= 1
-    if budget[0] < 0 or depth > MAX_DEPTH:
-        raise ProtocolError("returned structure is too large or too deep")
+def _structure(value, tensors, depth):
+    if depth > MAX_DEPTH:
+        raise TypeError("cannot send a structure this deep")
     kind = type(value)
     if value is None or kind in (bool, int, float, str):
-        if kind is int and value.bit_length() > 4096:
-            raise ProtocolError("returned integer is too large")
         return value
-    if kind in (torch.Tensor, torch.nn.Parameter):
-        if value.layout != torch.strided or value.device.type != "cpu":
-            raise ProtocolError("returned tensor is not a dense CPU tensor")
-        if value.dtype not in SAFE_DTYPES:
-            raise ProtocolError(f"returned tensor has an unsupported dtype {value.dtype}")
-        if value.numel() > MAX_NUMEL:
-            raise ProtocolError(f"returned tensor is too large ({value.numel()} elements)")
-        clean = torch.empty(tuple(value.shape), dtype=value.dtype)
-        clean.copy_(value.detach())
-        if kind is torch.nn.Parameter:
-            return torch.nn.Parameter(clean, requires_grad=value.requires_grad)
-        return clean
-    if kind is torch.Size:
-        return tuple(int(size) for size in value)
-    if kind in (list, tuple):
-        items = [_rebuild(item, depth + 1, budget) for item in value]
-        return items if kind is list else tuple(items)
-    if kind is dict or isinstance(value, dict):
-        return {_rebuild(k, depth + 1, budget): _rebuild(v, depth + 1, budget)
-                for k, v in value.items()}
-    raise ProtocolError(f"returned value of type {kind.__name__} is not allowed")
+    if isinstance(value, torch.Tensor):
+        if value.layout != torch.strided or value.device.type != "cpu" \
+                or value.dtype not in SAFE_DTYPES:
+            raise TypeError(f"cannot send a {value.dtype} {value.layout} tensor on "
+                            f"{value.device.type}")
+        raw = value.detach().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes()
+        tensors.append(raw)
+        return ["P" if isinstance(value, torch.nn.Parameter) else "T",
+                DTYPES_NAME[value.dtype], list(value.shape), value.requires_grad, len(raw)]
+    if isinstance(value, torch.dtype):
+        if value not in SAFE_DTYPES:
+            raise TypeError(f"cannot send the dtype {value}")
+        return ["dtype", DTYPES_NAME[value]]
+    if isinstance(value, (list, tuple)):
+        tag = "l" if isinstance(value, list) else "t"
+        return [tag, *(_structure(item, tensors, depth + 1) for item in value)]
+    if isinstance(value, dict):
+        flat = ["d"]
+        for key, item in value.items():
+            flat += [_structure(key, tensors, depth + 1), _structure(item, tensors, depth + 1)]
+        return flat
+    raise TypeError(f"cannot send a value of type {kind.__name__}")
+
+
+def load_value(blob, grad=False):
+    """Rebuild an untrusted blob of :func:`dump_value` into fresh plain values.
+
+    Only tensors (dense, CPU, a dtype of ``SAFE_DTYPES``, at most ``MAX_NUMEL`` elements, in
+    memory of their own), parameters, bool/int/float/str/None, dtypes and lists, tuples, dicts
+    of them come back; anything else raises ``ProtocolError``. A tensor keeps its
+    ``requires_grad`` only with ``grad`` (the trusted checker's values); parameters keep it.
+    """
+    if len(blob) < VALUE.size:
+        raise ProtocolError("the returned value is empty")
+    (size,) = VALUE.unpack_from(blob)
+    if size > len(blob) - VALUE.size:
+        raise ProtocolError("the returned value is cut short")
+    try:
+        structure = json.loads(blob[VALUE.size:VALUE.size + size])
+    except (ValueError, RecursionError):
+        raise ProtocolError("the returned value is not well-formed") from None
+    loader = _Loader(memoryview(blob)[VALUE.size + size:], grad)
+    value = loader.value(structure, 0)
+    if loader.offset != len(loader.data):
+        raise ProtocolError("the returned value has bytes left over")
+    return value
+
+
+class _Loader:
+    """Walks a value's JSON structure, taking each tensor's bytes from ``data`` in turn."""
+
+    def __init__(self, data, grad):
+        self.data, self.grad = data, grad
+        self.offset, self.budget = 0, MAX_ITEMS
+
+    def value(self, node, depth):
+        self.budget -= 1
+        if self.budget < 0 or depth > MAX_DEPTH:
+            raise ProtocolError("returned structure is too large or too deep")
+        kind = type(node)
+        if node is None or kind in (bool, float, str):
+            return node
+        if kind is int:
+            if node.bit_length() > 4096:
+                raise ProtocolError("returned integer is too large")
+            return node
+        if kind is not list or not node or node[0] not in ("l", "t", "d", "T", "P", "dtype"):
+            raise ProtocolError("the returned value is not well-formed")
+        tag, items = node[0], node[1:]
+        if tag in ("T", "P"):
+            return self.tensor(tag, items)
+        if tag == "dtype":
+            if len(items) != 1 or items[0] not in DTYPES:
+                raise ProtocolError("returned dtype is not allowed")
+            return DTYPES[items[0]]
+        values = [self.value(item, depth + 1) for item in items]
+        if tag == "l":
+            return values
+        if tag == "t":
+            return tuple(values)
+        if len(values) % 2:
+            raise ProtocolError("the returned value is not well-formed")
+        try:
+            return dict(zip(values[::2], values[1::2]))
+        except TypeError:
+            raise ProtocolError("returned dict key is not hashable") from None
+
+    def tensor(self, tag, items):
+        if len(items) != 4:
+            raise ProtocolError("the returned tensor is not well-formed")
+        name, shape, requires_grad, nbytes = items
+        if name not in DTYPES:
+            raise ProtocolError(f"returned tensor has an unsupported dtype {str(name)[:40]!r}")
+        if type(shape) is not list or len(shape) > MAX_DEPTH or not all(
+                type(size) is int and 0 <= size <= MAX_NUMEL for size in shape):
+            raise ProtocolError("the returned tensor's shape is not well-formed")
+        if type(requires_grad) is not bool:
+            raise ProtocolError("the returned tensor is not well-formed")
+        dtype, numel = DTYPES[name], math.prod(shape)
+        if numel > MAX_NUMEL:
+            raise ProtocolError(f"returned tensor is too large ({numel} elements)")
+        size = numel * dtype.itemsize
+        if nbytes != size or self.offset + size > len(self.data):
+            raise ProtocolError("the returned tensor's bytes do not match its shape")
+        raw = bytearray(self.data[self.offset:self.offset + size])
+        self.offset += size
+        if not numel:
+            tensor = torch.empty(shape, dtype=dtype)
+        elif dtype is torch.bool:   # any byte but 0 and 1 would be an invalid bool
+            tensor = torch.frombuffer(raw, dtype=torch.uint8).ne(0).reshape(shape)
+        else:
+            tensor = torch.frombuffer(raw, dtype=dtype).reshape(shape)
+        floating = tensor.is_floating_point()
+        if tag == "P":
+            return torch.nn.Parameter(tensor, requires_grad=requires_grad and floating)
+        return tensor.requires_grad_(requires_grad and floating and self.grad)
