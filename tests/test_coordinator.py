@@ -529,3 +529,20 @@ def test_autograded_notebooks_go_where_the_formgrader_looks_only_for_the_courses
         + '\nc.CourseDirectory.autograded_directory = "graded"\n')
     assert CourseGradebook(named).autograded_folder(out, tmp_path / "submitted") \
         == named / "graded"
+
+
+def test_new_gradebook_is_stamped_as_nbgrader_stamps_it(tmp_path, monkeypatch):
+    """A gradebook the coordinator creates carries the migration head nbgrader's own
+    ``get_alembic_version`` (its ``alembic heads`` subprocess) gives, so ``nbgrader db upgrade``
+    and the formgrader treat it as theirs; nbgrader's function is left as it was."""
+    import nbgrader.api
+    from sqlalchemy import create_engine, text
+    asked = nbgrader.api.get_alembic_version
+    url = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    with CourseGradebook(ROOT, url) as book:
+        book.connection
+    assert nbgrader.api.get_alembic_version is asked
+    with create_engine(url).connect() as connection:
+        stamped = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    assert stamped == asked() and len(stamped) == 12
