@@ -89,7 +89,8 @@ def test_bool_bytes_other_than_zero_and_one_become_true():
 @pytest.mark.parametrize("value", [
     torch.zeros(2, device="meta"), torch.zeros(2, dtype=torch.complex64),
     torch.zeros(2, 2).to_sparse(), object(), {1, 2}, b"bytes", print, torch.complex64,
-    torch.nn.Linear(2, 2)], ids=lambda value: type(value).__name__)
+    torch.nn.Linear(2, 2), torch.zeros(1).expand(wire.MAX_NUMEL + 1)],
+    ids=lambda value: type(value).__name__)
 def test_values_that_cannot_cross_raise_type_error_naming_them(value):
     with pytest.raises(TypeError, match="cannot send"):
         wire.dump_value(value)

@@ -192,6 +192,9 @@ def _structure(value, tensors, depth):
                 or value.dtype not in SAFE_DTYPES:
             raise TypeError(f"cannot send a {value.dtype} {value.layout} tensor on "
                             f"{value.device.type}")
+        if value.numel() > MAX_NUMEL:
+            raise TypeError(f"cannot send a tensor of {value.numel()} elements (at most "
+                            f"{MAX_NUMEL})")
         raw = value.detach().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes()
         tensors.append(raw)
         return ["P" if isinstance(value, torch.nn.Parameter) else "T",
