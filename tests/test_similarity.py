@@ -79,9 +79,13 @@ def test_renamed_copies_are_paired(chapter):
     assert checked >= 5 and caught >= 0.8 * checked
 
 
-def test_pairs_from_graded_records():
+@pytest.mark.parametrize("on_worker", [True, False], ids=["fingerprinted on the worker",
+                                                      "journaled without fingerprints"])
+def test_pairs_from_graded_records(on_worker, monkeypatch):
     """End to end on records: the copier and the original of ``corr2d`` are one pair, shown
-    with both answers; a student who left the stub as released is never compared."""
+    with both answers; a student who left the stub as released is never compared. The
+    fingerprints come from the workers' records (the coordinator fingerprints nothing), or,
+    for records journaled before workers made them, from the coordinator: the same pairs."""
     chapter = "02_cross_correlation"
     release = json.loads((ROOT / "release" / chapter / "cross_correlation.ipynb").read_text())
     original = _variants(chapter)["corr2d"][1]
@@ -94,10 +98,16 @@ def test_pairs_from_graded_records():
                 "notebooks": [{"name": "cross_correlation", "notebook": nb, "cells": []}]}
 
     # as the coordinator gets them: finished on the worker (the notebook itself is not kept)
-    records = [feedback.finish(record(*args)) for args in (
+    release_folder = ROOT / "release" / chapter if on_worker else None
+    records = [feedback.finish(record(*args), release_folder) for args in (
         ("ann", original), ("bob", renamed(original)), ("cem", _variants(chapter)["corr2d"][3]),
         ("dan", None), ("eve", None))]
     assert not any("notebook" in nb for r in records for nb in r["notebooks"])
+    shipped = similarity.fingerprints(records)
+    assert set(shipped.get((chapter, "corr2d"), {})) == ({"ann", "bob", "cem"} if on_worker else set())
+    if on_worker:
+        json.dumps(records)   # plain data, as the journal keeps it
+        monkeypatch.setattr(similarity, "_fingerprint", None)   # the coordinator makes none
     assert set(similarity.answers(records)[chapter, "corr2d"]) == {"ann", "bob", "cem"}
     pairs = similarity.similar_pairs(records, ROOT / "release")
     assert [(p.grade_id, p.students) for p in pairs] == [("corr2d", ("ann", "bob"))]

@@ -30,6 +30,7 @@ from nbgrader import utils
 from traitlets.utils.importstring import import_item
 
 from autograder.engine import cells as engine_cells
+from autograder.report import similarity
 
 _exporter = None
 _rendering = threading.Lock()   # one page at a time per process (see FeedbackExporter)
@@ -209,11 +210,14 @@ def notebook_node(nb):
     return rejoin_lines(nbformat.from_dict(nb))
 
 
-def finish(record):
+def finish(record, release=None):
     """On the worker, after grading: each autograded notebook of ``record`` (the engine's
     ``notebook``) becomes what the coordinator records and writes, all pure functions of it:
     ``grades`` (see the module doc), ``feedback_html`` (the page), ``autograded_ipynb``
-    (the file's text), ``answers`` and ``solutions`` (what the student wrote). Returns ``record``, its ``timings`` with ``finish`` (seconds)."""
+    (the file's text), ``answers`` and ``solutions`` (what the student wrote) and, given the
+    assignment's ``release`` folder, the solutions' ``fingerprints`` for the report's similar
+    answers (``autograder.report.similarity.fingerprint``). Returns ``record``, its
+    ``timings`` with ``finish`` (seconds)."""
     started = time.perf_counter()
     for notebook in record["notebooks"]:
         nb = notebook.pop("notebook", None)
@@ -224,6 +228,10 @@ def finish(record):
         notebook["grades"] = autograded_grades(node)
         notebook["answers"] = written_answers(node)
         notebook["solutions"] = changed_code(node)
+        if release is not None and notebook["solutions"]:
+            given = similarity.release_hashes(release)
+            notebook["fingerprints"] = {grade_id: similarity.fingerprint(code, given)
+                                        for grade_id, code in notebook["solutions"].items()}
         notebook["feedback_html"] = html(node, notebook["grades"], student=record["student_id"],
                                          assignment=record["assignment"],
                                          notebook=notebook["name"])
@@ -233,7 +241,7 @@ def finish(record):
 
 def grade_and_finish(grade, job):
     """What a worker runs: ``grade(job)`` (the engine's), then ``finish`` on its record."""
-    return finish(grade(job))
+    return finish(grade(job), job.release)
 
 
 def html(nb, grades, *, student, assignment, notebook):

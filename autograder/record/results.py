@@ -6,8 +6,8 @@ process boundaries and is journaled as it is::
               notebooks: [notebook], timings: {part: seconds}, isolation: layer or None}
     notebook {name, status, reason, notebook: the autograded nbformat dict or None, cells: [cell]}
              (from a worker, ``finish``ed: ``notebook`` replaced by ``grades``, ``feedback_html``,
-             ``autograded_ipynb``, the written ``answers`` and the changed code ``solutions``;
-             see ``autograder.record.feedback``)
+             ``autograded_ipynb``, the written ``answers``, the changed code ``solutions`` and
+             its similarity ``fingerprints``; see ``autograder.record.feedback``)
     cell     {grade_id, kind, points (None: to grade by hand), max_points, status, message}
 """
 import functools

@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from autograder.engine.cells import source
+from autograder.intake.reader import digest
 
 #: Noise threshold (k-gram length, in normalised characters) and winnowing window.
 K, WINDOW = 10, 4
@@ -134,6 +135,17 @@ def answers(records):
     return found
 
 
+def fingerprints(records):
+    """``{(assignment, grade_id): {student_id: fingerprint}}`` the workers put in the records
+    (``feedback.finish``; a record journaled before they did has none)."""
+    found = {}
+    for record in records:
+        for notebook in record["notebooks"]:
+            for grade_id, data in (notebook.get("fingerprints") or {}).items():
+                found.setdefault((record["assignment"], grade_id), {})[record["student_id"]] = data
+    return found
+
+
 @functools.lru_cache(maxsize=1)
 def _book_hashes():
     return _fingerprint(normalised(book_code()), window=1).hashes
@@ -146,17 +158,54 @@ def given_hashes(release_folder):
     return np.unique(np.array(list(release | _book_hashes())))
 
 
-def matches(by_student, given, threshold=THRESHOLD, min_tokens=MIN_TOKENS):
+def release_hashes(release_folder):
+    """``given_hashes`` of a release folder, computed once per content of it (a worker
+    fingerprints many submissions of one release)."""
+    return _given_by_digest(str(release_folder), digest(release_folder))
+
+
+@functools.lru_cache(maxsize=32)
+def _given_by_digest(release_folder, _digest):
+    return given_hashes(release_folder)
+
+
+def fingerprint(code, given):
+    """What comparing ``code`` needs of its fingerprint (``given`` hashes left out), as plain
+    data for a record: ``{"index": [[hash, [position, ...]], ...], "coverage": characters}``
+    (about 0.6 KB as JSON for the answer key's functions)."""
+    found = _fingerprint(code, given)
+    return {"index": [[int(h), [int(i) for i in positions]]
+                      for h, positions in sorted(found.hash_idx.items())],
+            "coverage": float(found.token_coverage)}
+
+
+class _Print:
+    """A ``fingerprint`` as copydetect's ``compare_files`` reads it (its slices, not used
+    here, stay in normalised characters)."""
+
+    def __init__(self, data):
+        self.hash_idx = {h: positions for h, positions in data["index"]}
+        self.hashes = set(self.hash_idx)
+        self.token_coverage = data["coverage"]
+        self.k, self.offsets = K, np.array([])
+        self.filtered_code = "x" if self.token_coverage else ""   # only its length is read
+
+
+def matches(by_student, given, threshold=THRESHOLD, min_tokens=MIN_TOKENS, known=None):
     """``[(first, second, similarity)]`` of the near-identical answers among
-    ``{student_id: code}``, fingerprints in ``given`` left out (see ``Pair``). Only pairs that
-    share a fingerprint held by at most ``COMMON`` students are compared (MOSS's index): in a
-    class of any size the work grows with the pairs that could be alike, not with all pairs."""
+    ``{student_id: code}``, fingerprints in ``given`` left out (see ``Pair``); ``known``:
+    ``{student_id: fingerprint}`` already made (on the worker), the others are made here.
+    Only pairs that share a fingerprint held by at most ``COMMON`` students are compared
+    (MOSS's index): in a class of any size the work grows with the pairs that could be alike,
+    not with all pairs."""
     from copydetect import compare_files
-    prints = {student: _fingerprint(code, given) for student, code in sorted(by_student.items())}
+    known = known or {}
+    prints = {student: _Print(known.get(student) or fingerprint(code, given))
+              for student, code in sorted(by_student.items())}
     holders = defaultdict(list)
     for student in sorted(s for s, p in prints.items() if p.token_coverage >= min_tokens):
-        for fingerprint in set(prints[student].hashes):
-            holders[fingerprint].append(student)
+        for hashed in set(prints[student].hashes):
+            holders[hashed].append(student)
     candidates = {pair for group in holders.values() if len(group) <= COMMON
                   for pair in itertools.combinations(group, 2)}
     found = []
@@ -170,12 +219,13 @@ def matches(by_student, given, threshold=THRESHOLD, min_tokens=MIN_TOKENS):
 def similar_pairs(records, release_root, threshold=THRESHOLD, min_tokens=MIN_TOKENS):
     """``[Pair]`` of near-identical answers in ``records``, most similar first;
     ``release_root``: the course's ``release/`` (``<assignment>/*.ipynb``)."""
-    pairs, given = [], {}
+    pairs, given, shipped = [], {}, fingerprints(records)
     for (assignment, grade_id), by_student in sorted(answers(records).items()):
-        if assignment not in given:
+        known = shipped.get((assignment, grade_id), {})
+        if assignment not in given and set(by_student) - set(known):
             given[assignment] = given_hashes(Path(release_root, assignment))
-        for first, second, similarity in matches(by_student, given[assignment],
-                                                         threshold, min_tokens):
+        for first, second, similarity in matches(by_student, given.get(assignment),
+                                                 threshold, min_tokens, known):
             pairs.append(Pair(assignment, grade_id, (first, second), similarity,
                               (by_student[first], by_student[second])))
     return sorted(pairs, key=lambda p: (-p.similarity, p.assignment, p.grade_id, p.students))
