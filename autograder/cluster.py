@@ -30,6 +30,7 @@ import itertools
 import os
 import shutil
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -42,6 +43,7 @@ from autograder.record import feedback
 
 CONNECT_SECONDS = 30
 LOST_RESULTS = 3   # times a submission's result may be lost before the run stops
+SCATTER_TRIES = 3  # times an assignment bundle is sent before the run stops
 
 
 class WorkerUnfit(RuntimeError):
@@ -253,9 +255,19 @@ class DaskPool:
         again if the workers holding it were lost); a worker writes it to disk once, under
         its digest."""
         if job.assignment not in self.bundles:
-            course_root = Path(job.release).parent.parent
-            [self.bundles[job.assignment]] = self.client.scatter(
-                [assignment_bundle(course_root, job.assignment)], hash=False, broadcast=True)
+            bundle = assignment_bundle(Path(job.release).parent.parent, job.assignment)
+            for attempt in range(1, SCATTER_TRIES + 1):
+                try:
+                    [self.bundles[job.assignment]] = self.client.scatter(
+                        [bundle], hash=False, broadcast=True)
+                    break
+                except OSError as error:   # the broadcast met a worker being lost
+                    if attempt == SCATTER_TRIES:
+                        raise GraderError(
+                            f"cannot send {job.assignment} to the Dask cluster's workers "
+                            f"({type(error).__name__}: {error}); run the same command again "
+                            "to grade the rest") from None
+                    time.sleep(attempt)
         return self.bundles[job.assignment]
 
     def __enter__(self):

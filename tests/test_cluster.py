@@ -127,6 +127,38 @@ def test_a_submission_that_kills_its_workers_becomes_an_error_record(klass, cour
     assert rows["cy", "a1"]["score"] == "0" and summary.graded == 7
 
 
+class _Flaky:
+    """A Dask client whose first ``broken`` broadcasts break as a lost worker breaks them."""
+
+    def __init__(self, broken):
+        self.broken, self.calls = broken, 0
+
+    def scatter(self, data, hash, broadcast):
+        from distributed.comm.core import CommClosedError
+        self.calls += 1
+        if self.calls <= self.broken:
+            raise CommClosedError("in <TCP (closed) ConnectionPool.scatter>: Stream is closed")
+        return [f"future of {len(data)} bundle"]
+
+
+@pytest.mark.parametrize("broken", [1, 3])
+def test_a_bundle_broadcast_broken_by_a_lost_worker_is_sent_again(course, broken):
+    """A broadcast that meets a dying worker is sent again; one that keeps breaking stops the
+    run with a message naming the assignment (graded submissions are kept, as on Ctrl-C)."""
+    from autograder.cluster import SCATTER_TRIES, DaskPool
+    from autograder.engine.job import Job
+    grading = object.__new__(DaskPool)
+    grading.client, grading.bundles = _Flaky(broken), {}
+    job = Job("ada", "a1", str(course / "submitted"), str(course / "release" / "a1"),
+              str(course / "source" / "a1"))
+    if broken < SCATTER_TRIES:
+        assert grading._bundle(job) == "future of 1 bundle" and grading.client.calls == 2
+    else:
+        with pytest.raises(GraderError, match="cannot send a1 to the Dask cluster's workers"):
+            grading._bundle(job)
+        assert grading.client.calls == SCATTER_TRIES
+
+
 def test_a_worker_that_cannot_start_is_a_clear_error(klass, course, light, tmp_path):
     with pytest.raises(GraderError, match="could not start on the Dask cluster.*no sandbox here"):
         fake_run(klass, course, tmp_path / "out", scheduler=light.address,
