@@ -127,22 +127,21 @@ def given_code(release_folder):
 def answers(records):
     """``{(assignment, grade_id): {student_id: code}}`` of every solution code cell a student
     changed from the release: the records' ``solutions`` (``feedback.changed_code``)."""
-    found = {}
-    for record in records:
-        for notebook in record["notebooks"]:
-            for grade_id, code in (notebook.get("solutions") or {}).items():
-                found.setdefault((record["assignment"], grade_id), {})[record["student_id"]] = code
-    return found
+    return _by_cell(records, "solutions")
 
 
 def fingerprints(records):
     """``{(assignment, grade_id): {student_id: fingerprint}}`` the workers put in the records
     (``feedback.finish``; a record journaled before they did has none)."""
+    return _by_cell(records, "fingerprints")
+
+
+def _by_cell(records, field):
     found = {}
     for record in records:
         for notebook in record["notebooks"]:
-            for grade_id, data in (notebook.get("fingerprints") or {}).items():
-                found.setdefault((record["assignment"], grade_id), {})[record["student_id"]] = data
+            for grade_id, value in (notebook.get(field) or {}).items():
+                found.setdefault((record["assignment"], grade_id), {})[record["student_id"]] = value
     return found
 
 
