@@ -5,9 +5,10 @@ As root it becomes :data:`USER` (created with ``useradd`` if missing) with a pri
 and TMPDIR; as an ordinary user it stays who it is. ``--no-userns`` installs a seccomp
 filter that fails ``unshare`` and ``clone`` with CLONE_NEWUSER with EPERM (and ``clone3``
 with ENOSYS), as Docker's default profile does; ``--no-landlock`` makes the Landlock calls
-fail with ENOSYS, as on a kernel without it. When root's interpreter lives where other users
-cannot reach it (pyenv under /root), a private mount namespace shows them that directory
-(only it) so the ordinary user runs the same Python.
+fail with ENOSYS, as on a kernel without it. When root's interpreter or this checkout lives
+where other users cannot reach it (pyenv under /root, a clone in a ``mktemp -d`` folder), a
+private mount namespace shows them those directories (only them) so the ordinary user runs
+the same Python on the same code.
 """
 import errno
 import os
@@ -37,12 +38,11 @@ def ensure_user():
         return pwd.getpwnam(USER)
 
 
-def hidden_ancestor(path):
-    """The first directory above ``path`` that other users cannot enter (None if none)."""
-    for parent in reversed(Path(path).resolve().parents):
-        if not os.stat(parent).st_mode & stat.S_IXOTH:
-            return parent
-    return None
+def become(user):
+    """Drop root for ``user`` (a ``pwd`` entry): its uid and gid, no supplementary groups."""
+    os.setgroups([])
+    os.setresgid(user.pw_gid, user.pw_gid, user.pw_gid)
+    os.setresuid(user.pw_uid, user.pw_uid, user.pw_uid)
 
 
 def command(argv, no_userns=False, no_landlock=False):
@@ -51,17 +51,46 @@ def command(argv, no_userns=False, no_landlock=False):
     return [sys.executable, "-m", "tests.as_user", *flags, "--", *argv]
 
 
-def _show(directory, inner):
-    """In a new mount namespace, cover ``directory`` with a tmpfs that holds only the entry
-    on the way to ``inner``."""
+def hidden(paths):
+    """``{directory other users cannot enter: the names in it they must reach}`` on the way
+    to each of ``paths`` (the path itself included), top-down; ``None`` means every name."""
+    shown = {}
+    for path in map(Path, paths):
+        path = path.resolve()
+        for directory in [*reversed(path.parents), path]:
+            mode = os.stat(directory).st_mode
+            if not stat.S_ISDIR(mode) or mode & stat.S_IXOTH:
+                continue
+            if directory == path:
+                shown[directory] = None
+            elif shown.get(directory, set()) is not None:
+                name = path.relative_to(directory).parts[0]
+                shown[directory] = shown.get(directory, set()) | {name}
+    return dict(sorted(shown.items(), key=lambda item: len(item[0].parts)))
+
+
+def _show(shown):
+    """In a new mount namespace, cover each directory of ``shown`` (see :func:`hidden`) with
+    a tmpfs (mode 755) that holds only its shown entries, bind-mounted from the original."""
     kernel.unshare(userns.CLONE_NEWNS)
     kernel.mount(None, "/", None, kernel.MS_REC | kernel.MS_PRIVATE)
-    target = Path(directory) / Path(inner).relative_to(directory).parts[0]
-    keep = os.open(target, os.O_PATH)
-    kernel.mount("tmpfs", directory, "tmpfs", 0, "mode=755")
-    target.mkdir()
-    kernel.mount(f"/proc/self/fd/{keep}", target, None, kernel.MS_BIND | kernel.MS_REC)
-    os.close(keep)
+    for directory, names in shown.items():
+        entries = sorted(os.listdir(directory)) if names is None else sorted(names)
+        links = {name: os.readlink(directory / name) for name in entries
+                 if (directory / name).is_symlink()}
+        kept = {name: os.open(directory / name, os.O_PATH) for name in entries
+                if name not in links}
+        kernel.mount("tmpfs", directory, "tmpfs", 0, "mode=755")
+        for name, link in links.items():
+            (directory / name).symlink_to(link)
+        for name, keep in kept.items():
+            target = directory / name
+            if stat.S_ISDIR(os.fstat(keep).st_mode):
+                target.mkdir()
+            else:
+                target.touch()
+            kernel.mount(f"/proc/self/fd/{keep}", target, None, kernel.MS_BIND | kernel.MS_REC)
+            os.close(keep)
 
 
 def _block(no_userns, no_landlock):
@@ -85,15 +114,13 @@ def main(args):
     home = None
     if os.geteuid() == 0:
         user = ensure_user()
-        hidden = hidden_ancestor(sys.base_prefix)
-        if hidden is not None:
-            _show(hidden, Path(sys.base_prefix).resolve())
+        shown = hidden([sys.base_prefix, sys.prefix, REPO])
+        if shown:
+            _show(shown)
         home = tempfile.mkdtemp(prefix="autograde-test-home-")
         os.chown(home, user.pw_uid, user.pw_gid)
         os.environ.update(HOME=home, TMPDIR=home, USER=USER, LOGNAME=USER)
-        os.setgroups([])
-        os.setresgid(user.pw_gid, user.pw_gid, user.pw_gid)
-        os.setresuid(user.pw_uid, user.pw_uid, user.pw_uid)
+        become(user)
     if "--no-userns" in options or "--no-landlock" in options:
         _block("--no-userns" in options, "--no-landlock" in options)
     try:
