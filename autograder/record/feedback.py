@@ -122,10 +122,15 @@ class FeedbackExporter(HTMLExporter):
                 nbconvert_html.BeautifulSoup = parser
         # nbgrader's feedback template calls nbconvert's mathjax macro without the exporter's
         # mathjax_url: point the page at the configured copy (a local one, nbgrader_config.py)
-        return page.replace(_CDN_MATHJAX, self.mathjax_url), resources
+        page = page.replace(_CDN_MATHJAX, self.mathjax_url)
+        return page.replace("</head>", _WRAP_OUTPUTS + "</head>", 1), resources
 
 
 _CDN_MATHJAX = HTMLExporter.mathjax_url.default_value
+#: A test's verdict is one long line: wrap output text at the page's width, as JupyterLab does,
+#: rather than hide its end behind a horizontal scroll bar.
+_WRAP_OUTPUTS = ("<style>.output_text pre { white-space: pre-wrap; overflow-wrap: anywhere; }"
+                 "</style>\n")
 
 
 class _Highlight(Highlight2HTML):
