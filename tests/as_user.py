@@ -61,11 +61,11 @@ def hidden(paths):
             mode = os.stat(directory).st_mode
             if not stat.S_ISDIR(mode) or mode & stat.S_IXOTH:
                 continue
+            names = shown.setdefault(directory, set())
             if directory == path:
                 shown[directory] = None
-            elif shown.get(directory, set()) is not None:
-                name = path.relative_to(directory).parts[0]
-                shown[directory] = shown.get(directory, set()) | {name}
+            elif names is not None:
+                names.add(path.relative_to(directory).parts[0])
     return dict(sorted(shown.items(), key=lambda item: len(item[0].parts)))
 
 
