@@ -9,15 +9,18 @@ the course's environment; they need nothing else, not even a shared file system:
   notes the worker's isolation layer. A worker that cannot start is a fatal error of the run,
   with its message, never a class of error records.
 - A task carries the submission's files (``pack``: regular files, and symlinks as symlinks so
-  that the engine refuses them as it does locally); the assignment's release and source
-  notebooks are scattered to the workers once and written once per worker into its local
-  directory, under the digest of their content.
+  that the engine refuses them as it does locally) and the assignment's release and source
+  notebooks (``assignment_bundle``: compressed once per run, about 80 KB), which a worker
+  unpacks once into its local directory, under the digest of their content. Nothing is
+  scattered: data held only by workers is lost with them, a task whose input was lost is
+  cancelled, and submitting it again would reset the count of workers it killed (a submission
+  that kills its workers would go on killing them).
 - Back-pressure: at most ``in_flight`` tasks are out at a time; a submission is read only when
   its task is submitted, so the coordinator's memory does not grow with the class.
 - Faults: when a worker is lost, the scheduler runs its tasks again elsewhere; a submission
   whose task was running on ``distributed.scheduler.allowed-failures`` + 1 lost workers
   fails with ``KilledWorker`` and gets an error record (tried again on the next run). A
-  result lost with its worker before it got here is graded again.
+  result lost with its worker before it got here is graded again by the scheduler.
 
 The coordinator stays the only writer: records come back here and are recorded as they come.
 """
@@ -28,10 +31,11 @@ import functools
 import hashlib
 import itertools
 import os
+import pickle
 import shutil
 import tempfile
-import time
 import uuid
+import zlib
 from pathlib import Path
 
 import dask.config
@@ -42,8 +46,7 @@ from autograder import GraderError
 from autograder.record import feedback
 
 CONNECT_SECONDS = 30
-LOST_RESULTS = 3   # times a submission's result may be lost before the run stops
-SCATTER_TRIES = 3  # times an assignment bundle is sent before the run stops
+LOST_RESULTS = 3   # times a submission's task may be cancelled before the run stops
 
 
 class WorkerUnfit(RuntimeError):
@@ -112,17 +115,16 @@ def unpack(files, folder):
 
 
 def assignment_bundle(course_root, assignment):
-    """``{"digest", "release": files, "source": files}`` of an assignment's release and source
-    folders (see ``pack``), the digest naming their content."""
-    bundle = {"release": pack(Path(course_root, "release", assignment), max_bytes=1 << 40),
-              "source": pack(Path(course_root, "source", assignment), max_bytes=1 << 40)}
+    """``{"digest", "files"}`` of an assignment: its release and source folders (``pack``ed as
+    ``{"release": files, "source": files}``, pickled, compressed) and the digest naming them."""
+    folders = {"release": pack(Path(course_root, "release", assignment), max_bytes=1 << 40),
+               "source": pack(Path(course_root, "source", assignment), max_bytes=1 << 40)}
     digest = hashlib.sha256()
     for part in ("release", "source"):
-        for relative, content in sorted(bundle[part].items()):
+        for relative, content in sorted(folders[part].items()):
             if isinstance(content, bytes) and "__pycache__" not in relative:
                 digest.update(f"{part}/{relative}".encode() + b"\0" + content)
-    bundle["digest"] = digest.hexdigest()
-    return bundle
+    return {"digest": digest.hexdigest(), "files": zlib.compress(pickle.dumps(folders))}
 
 
 def _materialized(worker, bundle):
@@ -131,8 +133,8 @@ def _materialized(worker, bundle):
     if not folder.exists():
         folder.parent.mkdir(parents=True, exist_ok=True)
         partial = Path(tempfile.mkdtemp(dir=folder.parent))
-        for part in ("release", "source"):
-            unpack(bundle[part], partial / part)
+        for part, files in pickle.loads(zlib.decompress(bundle["files"])).items():
+            unpack(files, partial / part)
         try:
             os.rename(partial, folder)
         except OSError:   # another thread of this worker wrote it first
@@ -212,7 +214,8 @@ class DaskPool:
         """Grade ``jobs`` on the cluster, at most ``in_flight`` at a time (default: two per
         worker thread), calling ``on_result(job, record)`` here as each record arrives and
         ``on_failure(job, reason)`` for a job the grader failed on (a lost worker included).
-        A result lost before it reached here (its worker died just after) is graded again."""
+        A task the scheduler cancelled is submitted again (``LOST_RESULTS`` times); a lost
+        scheduler stops the run (what was recorded is kept)."""
         self.check_started()
         in_flight = self.in_flight or max(4, 2 * sum(self.client.nthreads().values()))
         queue, running, lost = iter(jobs), {}, {}
@@ -233,13 +236,17 @@ class DaskPool:
                 job = running.pop(future)
                 try:
                     record, reason = _outcome(future)
-                except distributed.client.FutureCancelledError:
+                except OSError:   # CommClosedError: the scheduler is gone
+                    raise self._lost_scheduler() from None
+                except distributed.client.FutureCancelledError as cancelled:
+                    if cancelled.reason == "scheduler-connection-lost":
+                        raise self._lost_scheduler() from None
                     lost[job] = lost.get(job, 0) + 1
                     if lost[job] > LOST_RESULTS:
-                        raise GraderError("the Dask cluster keeps losing the grading (was the "
-                                          "scheduler stopped?); run the same command again to "
-                                          "grade the rest") from None
-                    self.bundles.pop(job.assignment, None)   # it may be lost with the workers
+                        raise GraderError(
+                            f"the Dask scheduler at {self.address} keeps cancelling the grading "
+                            f"of {job.student_id}'s {job.assignment}; run the same command "
+                            "again to grade the rest") from None
                     submit(job)
                     continue
                 if reason is None:
@@ -250,24 +257,15 @@ class DaskPool:
                 for job in itertools.islice(queue, 1):
                     submit(job)
 
+    def _lost_scheduler(self):
+        return GraderError(f"lost the Dask scheduler at {self.address}; run the same command "
+                           "again to grade the rest")
+
     def _bundle(self, job):
-        """The future of the job's assignment bundle, scattered to every worker once (and
-        again if the workers holding it were lost); a worker writes it to disk once, under
-        its digest."""
+        """The job's ``assignment_bundle``, made once per run."""
         if job.assignment not in self.bundles:
-            bundle = assignment_bundle(Path(job.release).parent.parent, job.assignment)
-            for attempt in range(1, SCATTER_TRIES + 1):
-                try:
-                    [self.bundles[job.assignment]] = self.client.scatter(
-                        [bundle], hash=False, broadcast=True)
-                    break
-                except OSError as error:   # the broadcast met a worker being lost
-                    if attempt == SCATTER_TRIES:
-                        raise GraderError(
-                            f"cannot send {job.assignment} to the Dask cluster's workers "
-                            f"({type(error).__name__}: {error}); run the same command again "
-                            "to grade the rest") from None
-                    time.sleep(attempt)
+            self.bundles[job.assignment] = assignment_bundle(Path(job.release).parent.parent,
+                                                             job.assignment)
         return self.bundles[job.assignment]
 
     def __enter__(self):

@@ -25,7 +25,8 @@ from autograder.coursedir import ROOT, chapters
 from autograder.engine import isolation
 from autograder.record.gradebook import CourseGradebook
 from tests.test_coordinator import (  # noqa: F401 (fixtures)
-    broken_warm_up, course, fake_grade, gradebook, grades, klass, postgresql, submit)
+    broken_warm_up, course, fake_grade, gradebook, grades, klass, postgresql, slow_fake_grade,
+    submit)
 
 pytestmark = pytest.mark.slow
 DASK = Path(sys.executable).with_name("dask")
@@ -65,6 +66,11 @@ class Cluster:
                                   "--no-dashboard", "--local-directory",
                                   str(self.folder / name)], self.env)
 
+    def deaths(self):
+        """How many worker processes exited on their own so far (as their nannies logged)."""
+        return sum(log.read_text().count(" exited with status ")
+                   for log in self.folder.glob("worker*.log"))
+
     def kill(self, process):
         """SIGKILL a worker and everything it started (a lost node)."""
         os.killpg(process.pid, signal.SIGKILL)
@@ -96,8 +102,9 @@ def light(tmp_path_factory):
 def fake_run(klass, course, out, **options):
     """``fake_grade`` the class into ``out`` and ``<out>.db`` (see test_coordinator.grade)."""
     shutil.copy(course / "template.db", f"{out}.db")
-    return run(klass, out, course_root=course, grade=fake_grade, progress=False,
-               db_url=f"sqlite:///{out}.db", **options)
+    options.setdefault("grade", fake_grade)
+    return run(klass, out, course_root=course, progress=False, db_url=f"sqlite:///{out}.db",
+               **options)
 
 
 def test_the_cluster_records_what_the_local_pool_does(klass, course, light, tmp_path):
@@ -118,7 +125,9 @@ def test_the_cluster_records_what_the_local_pool_does(klass, course, light, tmp_
 def test_a_submission_that_kills_its_workers_becomes_an_error_record(klass, course, light,
                                                                     tmp_path):
     submit(klass, course, "crash", "a1", "return 2 * x")   # fake_grade kills its worker
+    deaths = light.deaths()
     summary = fake_run(klass, course, tmp_path / "out", scheduler=light.address)
+    assert light.deaths() - deaths == 2   # allowed-failures + 1 tries, then KilledWorker
     rows = grades(tmp_path / "out")
     assert rows["crash", "a1"]["status"] == "error"
     assert "the grading process died on this submission" in rows["crash", "a1"]["reason"]
@@ -127,44 +136,48 @@ def test_a_submission_that_kills_its_workers_becomes_an_error_record(klass, cour
     assert rows["cy", "a1"]["score"] == "0" and summary.graded == 7
 
 
-class _Flaky:
-    """A Dask client whose first ``broken`` broadcasts break as a lost worker breaks them."""
-
-    def __init__(self, broken):
-        self.broken, self.calls = broken, 0
-
-    def scatter(self, data, hash, broadcast):
-        from distributed.comm.core import CommClosedError
-        self.calls += 1
-        if self.calls <= self.broken:
-            raise CommClosedError("in <TCP (closed) ConnectionPool.scatter>: Stream is closed")
-        return [f"future of {len(data)} bundle"]
-
-
-@pytest.mark.parametrize("broken", [1, 3])
-def test_a_bundle_broadcast_broken_by_a_lost_worker_is_sent_again(course, broken):
-    """A broadcast that meets a dying worker is sent again; one that keeps breaking stops the
-    run with a message naming the assignment (graded submissions are kept, as on Ctrl-C)."""
-    from autograder.cluster import SCATTER_TRIES, DaskPool
-    from autograder.engine.job import Job
-    grading = object.__new__(DaskPool)
-    grading.client, grading.bundles = _Flaky(broken), {}
-    job = Job("ada", "a1", str(course / "submitted"), str(course / "release" / "a1"),
-              str(course / "source" / "a1"))
-    if broken < SCATTER_TRIES:
-        assert grading._bundle(job) == "future of 1 bundle" and grading.client.calls == 2
-    else:
-        with pytest.raises(GraderError, match="cannot send a1 to the Dask cluster's workers"):
-            grading._bundle(job)
-        assert grading.client.calls == SCATTER_TRIES
-
-
 def test_a_worker_that_cannot_start_is_a_clear_error(klass, course, light, tmp_path):
     with pytest.raises(GraderError, match="could not start on the Dask cluster.*no sandbox here"):
         fake_run(klass, course, tmp_path / "out", scheduler=light.address,
                  warm_up=broken_warm_up)
     # Only the submissions that need no grading (not JSON, misnamed) were recorded.
     assert set(gradebook(course, tmp_path / "out")) == {("dee", "a1"), ("eve", "a1")}
+
+
+def test_a_lost_scheduler_stops_the_run_and_the_next_run_grades_the_rest(klass, course, light,
+                                                                        tmp_path):
+    """The scheduler killed mid-run (its node lost): the run stops with a message naming it,
+    what it recorded is kept, and the same command on a new cluster grades the rest, once."""
+    out, doomed = tmp_path / "out", Cluster(tmp_path, 1)
+
+    def kill_the_scheduler():
+        while not list(out.glob("records/[abc]*/*.json")):   # ada, bob or cy graded
+            time.sleep(0.05)
+        doomed.kill(doomed.processes[0])
+
+    def first_run():
+        try:
+            fake_run(klass, course, out, scheduler=doomed.address, grade=slow_fake_grade)
+        except GraderError as error:
+            stopped.append(str(error))
+
+    stopped = []
+    threading.Thread(target=kill_the_scheduler, daemon=True).start()
+    runner = threading.Thread(target=first_run, daemon=True)
+    runner.start()
+    runner.join(timeout=START_SECONDS)
+    doomed.stop()
+    assert not runner.is_alive(), "the run hangs on a lost scheduler"
+    assert stopped == [f"lost the Dask scheduler at {doomed.address}; run the same command "
+                       "again to grade the rest"]
+    kept = gradebook(course, out)
+    assert {("dee", "a1"), ("eve", "a1")} < set(kept) and len(kept) < 8
+    resumed = run(klass, out, course_root=course, grade=fake_grade, progress=False,
+                  db_url=f"sqlite:///{out}.db", scheduler=light.address)
+    assert resumed.graded == 6 - (len(kept) - 2)
+    fake_run(klass, course, tmp_path / "local", workers=2)
+    same_outputs(out, tmp_path / "local")
+    assert gradebook(course, out) == gradebook(course, tmp_path / "local")
 
 
 def test_an_unreachable_scheduler_is_a_clear_error(klass, course, tmp_path, monkeypatch):
