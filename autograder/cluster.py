@@ -46,7 +46,7 @@ from autograder import GraderError
 from autograder.record import feedback
 
 CONNECT_SECONDS = 30
-LOST_RESULTS = 3   # times a submission's task may be cancelled before the run stops
+RESUBMISSIONS = 3   # times a cancelled task is submitted again before the run stops
 
 
 class WorkerUnfit(RuntimeError):
@@ -214,11 +214,11 @@ class DaskPool:
         """Grade ``jobs`` on the cluster, at most ``in_flight`` at a time (default: two per
         worker thread), calling ``on_result(job, record)`` here as each record arrives and
         ``on_failure(job, reason)`` for a job the grader failed on (a lost worker included).
-        A task the scheduler cancelled is submitted again (``LOST_RESULTS`` times); a lost
+        A task the scheduler cancelled is submitted again (``RESUBMISSIONS`` times); a lost
         scheduler stops the run (what was recorded is kept)."""
         self.check_started()
         in_flight = self.in_flight or max(4, 2 * sum(self.client.nthreads().values()))
-        queue, running, lost = iter(jobs), {}, {}
+        queue, running, cancellations = iter(jobs), {}, {}
         done = distributed.as_completed(loop=self.client.loop)
 
         def submit(job):
@@ -241,8 +241,8 @@ class DaskPool:
                 except distributed.client.FutureCancelledError as cancelled:
                     if cancelled.reason == "scheduler-connection-lost":
                         raise self._lost_scheduler() from None
-                    lost[job] = lost.get(job, 0) + 1
-                    if lost[job] > LOST_RESULTS:
+                    cancellations[job] = cancellations.get(job, 0) + 1
+                    if cancellations[job] > RESUBMISSIONS:
                         raise GraderError(
                             f"the Dask scheduler at {self.address} keeps cancelling the grading "
                             f"of {job.student_id}'s {job.assignment}; run the same command "
