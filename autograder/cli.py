@@ -127,6 +127,9 @@ def main(argv=None):
             print(f"autograde: error: {error}", file=sys.stderr)
             return 1
         print(announce(layer), file=sys.stderr, flush=True)
+        # The forkserver imports the grader (torch) while this process imports the rest.
+        from autograder import lifecycle
+        lifecycle.start_forkserver("autograder.preload")
     from autograder.coordinator import GraderError, Interrupted, run
     try:
         summary = run(submissions, out, course_root=args.course, assignments=args.assignment,

@@ -53,7 +53,8 @@ def run(submissions, out, *, course_root=ROOT, assignments=None, students=None, 
     Raises ``GraderError`` when the grader cannot run, ``Interrupted`` on Ctrl-C.
     """
     started = time.perf_counter()
-    pool.start_forkserver(grade.__module__ if grade else "autograder.engine.job")
+    if not scheduler:
+        lifecycle.start_forkserver(grade.__module__ if grade else "autograder.preload")
     from autograder.engine import job as engine   # torch: seconds, while the forkserver imports it
     course, out = CourseDir(Path(course_root).resolve()), Path(out)
     if grade is None:

@@ -18,6 +18,7 @@ that runs from before the lock left (``autograde-XXXXXXXX``, and the landlock la
 real folders are removed, never a locked one.
 """
 import fcntl
+import multiprocessing.forkserver
 import multiprocessing.util
 import os
 import re
@@ -50,6 +51,18 @@ def die_with_parent(parent=None):
 def mark_coordinator():
     """Make this process the coordinator its forkserver dies with (call before starting it)."""
     os.environ[COORDINATOR] = str(os.getpid())
+
+
+def start_forkserver(module):
+    """Start the process that pool workers are forked from, importing the grader's ``module``
+    (``autograder.preload``: the grader, warmed) once, in the background. Workers forked from
+    it inherit neither this process's open gradebook connection and files nor its threads. It
+    and they die with this process (see the module doc). (Once running, it is kept: the first
+    call's ``module`` stays.)"""
+    mark_coordinator()
+    multiprocessing.get_context("forkserver").set_forkserver_preload(
+        ["autograder.lifecycle", module])
+    multiprocessing.forkserver.ensure_running()
 
 
 def scratch():

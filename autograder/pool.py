@@ -6,7 +6,6 @@ jobs, and the jobs that were running are graded again alone, so only the culprit
 """
 import functools
 import multiprocessing
-import multiprocessing.forkserver
 import signal
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -65,17 +64,6 @@ class LocalPool:
                         bar.update()
         finally:
             bar.close()
-
-
-def start_forkserver(module):
-    """Start the process that pool workers are forked from, importing the grader's ``module``
-    once, in the background. Workers forked from it inherit neither this process's open
-    gradebook connection and files nor its threads. It and they die with this process
-    (``autograder.lifecycle``). (Once running, it is kept.)"""
-    lifecycle.mark_coordinator()
-    multiprocessing.get_context("forkserver").set_forkserver_preload(
-        ["autograder.lifecycle", module])
-    multiprocessing.forkserver.ensure_running()
 
 
 class Pool(ProcessPoolExecutor):

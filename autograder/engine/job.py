@@ -47,8 +47,8 @@ class Job:
 
 def warm_up(isolation="auto"):
     """Pool initializer: choose the isolation layer (``autograder.engine.isolation.probe``:
-    raises ``Unavailable`` if it cannot be set up), import torch once (one thread, its meta
-    kernels loaded) and start the sandbox template."""
+    raises ``Unavailable`` if it cannot be set up), ``warm_torch`` and start the sandbox
+    template."""
     global _zygote
     with _warming:
         layer = _isolation.chosen() if _isolation.chosen() and isolation == "auto" else \
@@ -57,13 +57,18 @@ def warm_up(isolation="auto"):
             _zygote.close()
             _zygote = None
         starting = template.Zygote(layer) if _zygote is None or not _zygote.alive() else None
-        import torch
-        torch.set_num_threads(1)
-        # The hidden tests' helpers run on the meta device, whose first op imports torch's meta
-        # kernels (sympy and ~900 modules, 1.4 s): once per worker, here, not in a notebook.
-        torch.nn.functional.unfold(torch.zeros(1, 1, 2, 2, device="meta"), 1)
+        warm_torch()
         if starting is not None:
             _zygote = starting.wait_ready()
+
+
+def warm_torch():
+    """torch on one thread, with its meta kernels loaded: the hidden tests' helpers run on the
+    meta device, whose first op imports them (sympy and ~900 modules, 1.4 s): once per worker
+    (or once for all, in the forkserver: ``autograder.preload``), not in a notebook."""
+    import torch
+    torch.set_num_threads(1)
+    torch.nn.functional.unfold(torch.zeros(1, 1, 2, 2, device="meta"), 1)
 
 
 def grade(job):

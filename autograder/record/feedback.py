@@ -27,6 +27,7 @@ from nbconvert.exporters import html as nbconvert_html
 from nbconvert.filters import Highlight2HTML
 from nbconvert.preprocessors import Preprocessor
 from nbgrader import utils
+from traitlets import default
 from traitlets.utils.importstring import import_item
 
 from autograder.engine import cells as engine_cells
@@ -87,6 +88,12 @@ class FeedbackExporter(HTMLExporter):
         super().__init__(**kw)
         self._highlighters = {}   # pygments lexer name -> _Highlight
         self._markdown = functools.lru_cache(maxsize=4096)(self._uncached_markdown)
+
+    @default("optimistic_validation")
+    def _validate_once(self):
+        """Validate the page's notebook once, after every preprocessor, not after each: they
+        only set scores, comments and metadata."""
+        return True
 
     def default_filters(self):
         yield from super().default_filters()
@@ -249,19 +256,30 @@ def grade_and_finish(grade, job):
     return finish(grade(job), job.release)
 
 
+def warm():
+    """Make what a worker's pages and fingerprints need, once per process: the exporter and
+    the course book's fingerprints (``similarity.book_hashes``)."""
+    _the_exporter()
+    similarity.book_hashes()
+
+
 def html(nb, grades, *, student, assignment, notebook):
     """The feedback page (HTML text) of ``nb`` (an autograded NotebookNode; its grade cells
     get the scores) with ``grades`` (see the module doc)."""
-    global _exporter
     resources = {"unique_key": notebook,
                  "nbgrader": {"student": student, "assignment": assignment,
                               "notebook": notebook, "grades": grades}}
     # saved widget state would make the page load the widgets' JavaScript from a CDN; without
     # it nbconvert shows each explorer's PNG of its first state (course.explorers._base)
     nb.metadata.pop("widgets", None)
+    return _the_exporter().from_notebook_node(nb, resources)[0]
+
+
+def _the_exporter():
+    global _exporter
     if _exporter is None:
         _exporter = _make_exporter()
-    return _exporter.from_notebook_node(nb, resources)[0]
+    return _exporter
 
 
 def _make_exporter():

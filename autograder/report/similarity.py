@@ -146,7 +146,9 @@ def _by_cell(records, field):
 
 
 @functools.lru_cache(maxsize=1)
-def _book_hashes():
+def book_hashes():
+    """Every k-gram hash of the course book's code (``book_code``): computed once per process
+    (about 2 s)."""
     return _fingerprint(normalised(book_code()), window=1).hashes
 
 
@@ -154,7 +156,7 @@ def given_hashes(release_folder):
     """The fingerprints of what each student has without writing it: ``given_code`` and the
     book's code (every k-gram: nothing of it may count as copied)."""
     release = _fingerprint(given_code(release_folder), window=1).hashes
-    return np.unique(np.array(list(release | _book_hashes())))
+    return np.unique(np.array(list(release | book_hashes())))
 
 
 def release_hashes(release_folder):
