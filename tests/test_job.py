@@ -7,8 +7,12 @@ with its answer key, a blank release, and the chapter's honest and wrong variant
 """
 import importlib
 import json
+import re
+import time
+from pathlib import Path
 
 import nbformat
+import psutil
 import pytest
 from nbgrader.api import Gradebook
 from nbgrader.preprocessors import SaveAutoGrades, SaveCells
@@ -232,3 +236,29 @@ def test_an_error_names_its_type_once(graded):
         assert error["traceback"] == [f"{error['ename']}: {error['evalue']}"]
         assert not error["evalue"].startswith(error["ename"]), error
         assert error["ename"].isidentifier(), error   # "NotImplementedError", not "...Error:"
+
+
+def test_finished_sandboxes_leave_without_python_shutdown(graded):
+    """A sandbox's parent S outlives the grader's interest in it (the grader closes a session
+    without waiting): it ends with ``os._exit``, never by unwinding into the template's loop
+    and through the interpreter's shutdown of torch, d2l and matplotlib (0.3-0.5 s of CPU for
+    every notebook), which would leave its traceback in the template's log."""
+    template = job._zygote
+    deadline = time.monotonic() + 60
+    while psutil.Process(template.process.pid).children() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not psutil.Process(template.process.pid).children(), "sandboxes still running"
+    template.log.seek(0)
+    log = template.log.read().decode(errors="replace")
+    assert "Traceback" not in log, log[-2000:]
+
+
+def test_the_template_forks_from_huge_pages(graded):
+    """The template's memory is in transparent huge pages where the kernel allows them: a fork
+    copies, and an exit frees, one page-table entry per 2 MB of it."""
+    modes = Path("/sys/kernel/mm/transparent_hugepage/enabled")
+    if not modes.exists() or "[never]" in modes.read_text():
+        pytest.skip("transparent huge pages are off on this machine")
+    rollup = Path(f"/proc/{job._zygote.process.pid}/smaps_rollup").read_text()
+    huge = int(re.search(r"AnonHugePages:\s+(\d+) kB", rollup).group(1))
+    assert huge > 256 << 10, rollup   # most of its ~475 MB of private memory

@@ -6,8 +6,11 @@ MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 0x1, 0x2, 0x4, 0x8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 0x20, 0x1000, 0x4000, 0x40000
 MS_NOATIME, MS_NODIRATIME, MS_RELATIME = 0x400, 0x800, 0x200000
 PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS, PR_SET_CHILD_SUBREAPER = 1, 38, 36
+MADV_HUGEPAGE, MADV_COLLAPSE = 14, 25
+HUGE_PAGE = 2 << 20
 
 libc = ctypes.CDLL(None, use_errno=True)
+libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
 
 
 def check(result, what):
@@ -38,3 +41,25 @@ def unshare(flags, what="unshare"):
 
 def prctl(option, value, what):
     check(libc.prctl(option, value, 0, 0, 0), what)
+
+
+def collapse_huge_pages():
+    """Back this process's private anonymous memory (the heap, the mappings of no file) with
+    2 MB transparent huge pages (``MADV_COLLAPSE``, Linux 6.1+), where whole aligned 2 MB
+    ranges allow: a fork then copies, and an exit frees, one page-table entry per 2 MB, not
+    512 (a forked child's first write to a page still copies only its 4 KB). Returns the bytes
+    collapsed; 0 where the kernel cannot (an older one, THP off): nothing else changes."""
+    collapsed = 0
+    with open("/proc/self/maps") as maps:
+        regions = [line.split() for line in maps]
+    for fields in regions:
+        perms, path = fields[1], fields[5] if len(fields) > 5 else ""
+        if not perms.startswith("rw") or perms[3] != "p" or path not in ("", "[heap]"):
+            continue
+        start, end = (int(address, 16) for address in fields[0].split("-"))
+        low = -(-start // HUGE_PAGE) * HUGE_PAGE
+        high = end // HUGE_PAGE * HUGE_PAGE
+        if high > low and libc.madvise(low, high - low, MADV_HUGEPAGE) == 0 \
+                and libc.madvise(low, high - low, MADV_COLLAPSE) == 0:
+            collapsed += high - low
+    return collapsed

@@ -26,6 +26,7 @@ import time
 import traceback
 
 from autograder.engine import sandbox, wire
+from autograder.engine.isolation import kernel
 from autograder.engine.student.server import Server
 from autograder.engine.student.shell import make_shell, run_cell
 from autograder.engine.wire import Op
@@ -60,7 +61,7 @@ def sandbox_main(shell, tracer, ctrl_fd, status_fd, layer):
             _fatal(ctrl, traceback.format_exc())
         os._exit(0)
     ctrl.close()
-    os.write(status_fd, f"{pid}\n".encode())
+    _report(status_fd, pid)
     while True:
         try:
             _, status = os.waitpid(pid, 0)
@@ -68,8 +69,17 @@ def sandbox_main(shell, tracer, ctrl_fd, status_fd, layer):
         except InterruptedError:
             continue
     sandbox.release(layer, place)
-    os.write(status_fd, f"{status}\n".encode())
+    _report(status_fd, status)
     os._exit(0)
+
+
+def _report(status_fd, number):
+    """Tell the grader a line on the status pipe, unless it has stopped listening (it closes
+    a finished sandbox without waiting for its exit status)."""
+    try:
+        os.write(status_fd, f"{number}\n".encode())
+    except OSError:
+        pass
 
 
 def _fatal(ctrl, text):
@@ -163,6 +173,7 @@ def zygote_main(fd, layer):
     shell = make_shell()
     from course.checks import trace as tracer   # bound before any student code runs
     gc.freeze()  # the warm objects are never collected: forks do not copy their pages
+    kernel.collapse_huge_pages()   # about 3x cheaper forks and exits of the sandboxes
     sock = socket.socket(fileno=fd)
     wire.send(sock, {"op": Op.READY, "pid": os.getpid()})
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # sandboxes are reaped automatically
@@ -177,7 +188,10 @@ def zygote_main(fd, layer):
         if pid == 0:
             sock.close()
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-            sandbox_main(shell, tracer, *fds, layer)
+            try:
+                sandbox_main(shell, tracer, *fds, layer)
+            finally:   # never back into the template's loop, nor through Python's exit
+                os._exit(70)
         for descriptor in fds:
             os.close(descriptor)
 
