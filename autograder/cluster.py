@@ -60,8 +60,9 @@ def scheduler_address(option=None):
 
 
 class GraderPlugin(distributed.WorkerPlugin):
-    """The grader on one worker: ``warm_up`` once at start (in a thread, not blocking the
-    worker), then ``grade`` for each task. ``error`` says why it could not start."""
+    """The grader on one worker: ``warm_up`` and the feedback pages' renderer
+    (``feedback.warm``) once at start (in a thread, not blocking the worker), then ``grade``
+    for each task. ``error`` says why it could not start."""
     idempotent = True   # registered again by every run: kept, not restarted
 
     def __init__(self, grade, warm_up):
@@ -72,6 +73,7 @@ class GraderPlugin(distributed.WorkerPlugin):
         try:
             if self.warm_up is not None:
                 await asyncio.get_running_loop().run_in_executor(None, self.warm_up)
+            await asyncio.get_running_loop().run_in_executor(None, feedback.warm)
         except Exception as error:
             self.error = f"{type(error).__name__}: {error}"
             raise

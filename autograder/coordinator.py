@@ -105,14 +105,19 @@ def run(submissions, out, *, course_root=ROOT, assignments=None, students=None, 
                 def on_result(job, record):
                     found = pending[job]
                     summary.records.append(recorder.record(record, found.folder, keys[found]))
-                    summary.graded += 1
+                    graded()
 
                 def on_failure(job, reason):
                     # Reported, not recorded in the gradebook or the journal: the next run retries.
                     summary.records.append(results.error_record(
                         job.student_id, job.assignment, f"{reason} (run again to retry)",
                         job.release))
+                    graded()
+
+                def graded():
                     summary.graded += 1
+                    if summary.graded == 1:   # the workers' start-up, as far as it shows
+                        summary.seconds["first result"] = time.perf_counter() - grading
 
                 grading = time.perf_counter()
                 try:

@@ -546,3 +546,52 @@ def test_new_gradebook_is_stamped_as_nbgrader_stamps_it(tmp_path, monkeypatch):
         stamped = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
     monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     assert stamped == asked() and len(stamped) == 12
+
+
+def _cell_rows(url):
+    """Every cell row of the gradebook at ``url``: ``{(table, notebook, name): fields}`` (no
+    row ids: they are random)."""
+    from nbgrader.api import GradeCell, SolutionCell, SourceCell, TaskCell
+    rows = {}
+    with CourseGradebook(ROOT, url) as book:
+        for table in (GradeCell, SolutionCell, TaskCell, SourceCell):
+            for cell in book.connection.db.query(table):
+                fields = cell.to_dict()
+                del fields["id"]
+                rows[table.__name__, fields.pop("notebook"), fields.pop("name")] = fields
+    return rows
+
+
+def test_gradebook_cells_are_written_as_generate_assignment_writes_them_and_only_when_changed(
+        course, tmp_path, monkeypatch):
+    """``prepare`` gives a new gradebook the rows of nbgrader's own ``SaveCells`` (the course's
+    gradebook, made by ``generate_assignment``), runs it again only for a notebook whose cells
+    changed, and then writes what changed."""
+    from nbgrader.preprocessors import SaveCells
+    saved = []
+    original = SaveCells.preprocess
+    monkeypatch.setattr(SaveCells, "preprocess",
+                        lambda self, nb, resources: saved.append(resources["nbgrader"]["notebook"])
+                        or original(self, nb, resources))
+    url = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    with CourseGradebook(course, url) as book:
+        book.prepare("a1", course / "source" / "a1")
+    assert saved == ["first"]
+    reference = {key: fields for key, fields in _cell_rows(
+        f"sqlite:///{course / 'template.db'}").items() if key[1] == "first"}
+    assert _cell_rows(url) == reference
+
+    with CourseGradebook(course, url) as book:
+        book.prepare("a1", course / "source" / "a1")
+    assert saved == ["first"], "SaveCells ran again for unchanged cells"
+    assert _cell_rows(url) == reference
+
+    changed = tmp_path / "source"
+    shutil.copytree(course / "source" / "a1", changed)
+    nb = nbformat.read(changed / "first.ipynb", as_version=4)
+    nb.cells[2].metadata.nbgrader["points"] = 5
+    nbformat.write(nb, changed / "first.ipynb")
+    with CourseGradebook(course, url) as book:
+        book.prepare("a1", changed)
+    assert saved == ["first", "first"]
+    assert _cell_rows(url)["GradeCell", "first", "test_double"]["max_score"] == 5
