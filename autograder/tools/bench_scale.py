@@ -6,9 +6,10 @@ A benchmark, not a test. In one run on this machine:
    records (as workers return them: grades, feedback page, autograded notebook) is recorded
    without grading: gradebook (SQLite, batched), feedback and notebook files, journal, then the
    CSVs and the report. Prints the time per submission and the memory curve (RSS);
-2. grading throughput: the bench class (``--students`` x every chapter) graded by the local
-   pool and by a local Dask cluster with the same number of workers (one thread each): both
-   rates and Dask's overhead per notebook.
+2. grading throughput: the bench class (``--students`` x every chapter, ``make bench``'s)
+   graded by the local pool and by a local Dask cluster with the same number of workers (one
+   thread each): whether the grades are identical, both rates and Dask's overhead per notebook
+   (in the whole grading phase, and in steady state, once the workers are warm).
 
 ``--errors N`` measures instead the coordinator's time per error record: N submissions whose
 notebooks are broken files, collected and recorded as a run does (no worker involved).
@@ -147,9 +148,10 @@ def error_records(scratch, submissions):
 
 
 def throughput(scratch, students, workers):
-    """Grade the bench class with the local pool and on a local Dask cluster; prints both: the
-    whole grading phase, and its steady state (from the first record to the last: the rate
-    once every worker is warm, which is what a long run on a cluster sees)."""
+    """Grade the bench class with the local pool and on a local Dask cluster; prints whether
+    the grades are identical, and both rates: the whole grading phase, and its steady state
+    (from the first record to the last: the rate once every worker is warm, which is what a
+    long run on a cluster sees)."""
     import distributed
     from autograder.coordinator import run
     from autograder.tools import bench, demo
@@ -157,7 +159,7 @@ def throughput(scratch, students, workers):
     folder = scratch / "class"
     demo.write_class(folder, bench.bench_class(students, assignments))
     notebooks = students * len(assignments)
-    seconds = {}
+    seconds, cells = {}, {}
     with distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster:
         for name, options in (("local pool", {"workers": workers}),
@@ -172,6 +174,12 @@ def throughput(scratch, students, workers):
                   f"({notebooks / grading:.2f} notebooks/s), of which {first:.1f} s to the "
                   f"first record; then {1 / steady:.2f} notebooks/s", flush=True)
             seconds[name] = grading, steady
+            cells[name] = {(r["student_id"], r["assignment"], c["grade_id"]):
+                           (c["points"], c["status"])
+                           for r in summary.records for nb in r["notebooks"] for c in nb["cells"]}
+    same = cells["local pool"] == cells["Dask"]
+    print(f"grades identical: {'yes' if same else 'NO'} (every cell's points and status, "
+          f"{len(cells['Dask'])} cells)")
     for index, what in enumerate(("the grading phase", "steady state")):
         local, dask = seconds["local pool"][index], seconds["Dask"][index]
         per_notebook = (dask - local) / (notebooks if index == 0 else 1)
@@ -182,7 +190,8 @@ def throughput(scratch, students, workers):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--submissions", type=int, default=10_000)
-    parser.add_argument("--students", type=int, default=4, help="for the throughput part")
+    parser.add_argument("--students", type=int, default=20,
+                        help="for the throughput part (20: make bench's class)")
     parser.add_argument("--workers", type=int, default=os.cpu_count())
     parser.add_argument("--skip-grading", action="store_true", help="only the coordinator part")
     parser.add_argument("--errors", type=int, metavar="N",
