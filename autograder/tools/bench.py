@@ -164,6 +164,10 @@ def report(stock_total, ours_total, notebooks, imports, summary, workers, stock,
         print(f"  autograde, workers busy {busy:.1f} s of {ours_total:.1f} s wall each; the rest: "
               "starting the pool (torch imported once), waiting for the coordinator")
     seconds = summary.seconds
+    if "first result" in seconds:
+        first = seconds["collect+setup"] + seconds["first result"]
+        print(f"  autograde, start-up: the first record {first:.1f} s after the run began (the "
+              "forkserver's imports, then each worker's sandbox template)")
     print("  autograde, coordinator: " + ", ".join(
         f"{name} {seconds[name]:.1f} s" for name in
         ("record: gradebook", "record: files", "csv+report") if name in seconds)

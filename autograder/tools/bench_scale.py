@@ -8,8 +8,8 @@ A benchmark, not a test. In one run on this machine:
    CSVs and the report. Prints the time per submission and the memory curve (RSS);
 2. grading throughput: the bench class (``--students`` x every chapter, ``make bench``'s)
    graded by the local pool and by a local Dask cluster with the same number of workers (one
-   thread each): whether the grades are identical, both rates and Dask's overhead per notebook
-   (in the whole grading phase, and in steady state, once the workers are warm).
+   thread each), cold then warm: whether the grades are identical, the rates and Dask's
+   overhead per notebook (in the whole grading phase, and in steady state).
 
 ``--errors N`` measures instead the coordinator's time per error record: N submissions whose
 notebooks are broken files, collected and recorded as a run does (no worker involved).
@@ -148,10 +148,11 @@ def error_records(scratch, submissions):
 
 
 def throughput(scratch, students, workers):
-    """Grade the bench class with the local pool and on a local Dask cluster; prints whether
-    the grades are identical, and both rates: the whole grading phase, and its steady state
-    (from the first record to the last: the rate once every worker is warm, which is what a
-    long run on a cluster sees)."""
+    """Grade the bench class with the local pool and twice on a local Dask cluster (cold: its
+    workers set the grader up; warm: the grader kept from the run before); prints whether the
+    grades are identical, each rate, and Dask's overhead: in the whole grading phase (cold) and
+    in steady state (warm, from the first record to the last: the rate a long run on a cluster
+    sees once its workers are up)."""
     import distributed
     from autograder.coordinator import run
     from autograder.tools import bench, demo
@@ -162,9 +163,10 @@ def throughput(scratch, students, workers):
     seconds, cells = {}, {}
     with distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster:
-        for name, options in (("local pool", {"workers": workers}),
-                              ("Dask", {"scheduler": cluster.scheduler_address})):
-            out = scratch / name.replace(" ", "-")
+        dask = {"scheduler": cluster.scheduler_address}
+        for name, options in (("local pool", {"workers": workers}), ("Dask, cold", dask),
+                              ("Dask, warm", dask)):
+            out = scratch / name.replace(" ", "-").replace(",", "")
             print(f"grading {notebooks} notebooks, {name}, {workers} workers ...", flush=True)
             started = time.perf_counter()
             summary = run(folder, out, db_url=f"sqlite:///{out}.db", progress=False, **options)
@@ -173,17 +175,17 @@ def throughput(scratch, students, workers):
             print(f"  {time.perf_counter() - started:.1f} s in all, grading {grading:.1f} s "
                   f"({notebooks / grading:.2f} notebooks/s), of which {first:.1f} s to the "
                   f"first record; then {1 / steady:.2f} notebooks/s", flush=True)
-            seconds[name] = grading, steady
+            seconds[name] = {"grading": grading / notebooks, "steady": steady}
             cells[name] = {(r["student_id"], r["assignment"], c["grade_id"]):
                            (c["points"], c["status"])
                            for r in summary.records for nb in r["notebooks"] for c in nb["cells"]}
-    same = cells["local pool"] == cells["Dask"]
+    same = all(found == cells["local pool"] for found in cells.values())
     print(f"grades identical: {'yes' if same else 'NO'} (every cell's points and status, "
-          f"{len(cells['Dask'])} cells)")
-    for index, what in enumerate(("the grading phase", "steady state")):
-        local, dask = seconds["local pool"][index], seconds["Dask"][index]
-        per_notebook = (dask - local) / (notebooks if index == 0 else 1)
-        print(f"Dask's overhead, {what}: {1000 * per_notebook:+.0f} ms per notebook "
+          f"{len(cells['local pool'])} cells, in the three runs)")
+    for what, dask_run, part in (("the grading phase", "Dask, cold", "grading"),
+                                 ("steady state", "Dask, warm", "steady")):
+        local, dask = seconds["local pool"][part], seconds[dask_run][part]
+        print(f"Dask's overhead, {what}: {1000 * (dask - local):+.0f} ms per notebook "
               f"({100 * (dask / local - 1):+.1f}%)")
 
 
