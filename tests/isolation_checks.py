@@ -152,16 +152,26 @@ def check_userns():
 
 def check_sandbox_root():
     """The sandbox's root is mounted on this user's own directory, named by its real uid
-    (inside a user namespace every user is the same id, 1000), holding the submission."""
+    (inside a user namespace every user is the same id, 1000), holding the submission; a
+    folder on the way to what it shows (``/home/ada`` for a clone in ``/home/ada/course``)
+    holds only the next step of that way."""
     layer, uid = ("root", 1 << 20) if os.geteuid() == 0 else ("userns", None)
     submission = Path(tempfile.mkdtemp(prefix="autograde-check-"))
     (submission / "answer.ipynb").write_text("{}")
+    shown = sandbox.visible_paths()
+    on_the_way = {parent for path in shown for parent in path.parents} - {Path("/")}
 
     def build():
         place = sandbox.prepare(layer, str(submission), uid)
         assert place == Path(tempfile.gettempdir()) / f".sandbox-root-{real_uid}", place
         assert (place / "tmp" / "submission" / "answer.ipynb").read_text() == "{}"
-        assert not (place / "home").exists() and (place / "usr" / "bin").is_dir()
+        assert (place / "usr" / "bin").is_dir()
+        assert (place / "home").exists() == (Path("/home") in on_the_way)
+        for folder in on_the_way:
+            steps = {path.relative_to(folder).parts[0] for path in shown + list(on_the_way)
+                     if folder in path.parents}
+            steps |= {"submission"} if folder == Path("/tmp") else set()   # the sandbox's own
+            assert set(os.listdir(place / folder.relative_to("/"))) == steps, folder
     real_uid = os.getuid()
     try:
         in_child(build)
