@@ -6,7 +6,8 @@ cells, the autograded notebook, timings). It never raises because of what a subm
 it writes no file. The coordinator alone writes the gradebook, feedback and reports.
 
 Trust: the student's cells run in a sandbox (``autograder.engine.student``, ``autograder.engine.sandbox``);
-the hidden tests run here, on proxies of the graded names (``autograder.engine.proxies``); the
+the hidden tests run here, each test cell where it stands in the notebook (the sandbox pauses
+there), on proxies of the graded names (``autograder.engine.proxies``); the
 graded notebook's locked cells come from the release (``autograder.engine.tamper``); solution cells
 that reach the library routine that is their answer score 0 and are flagged, whether the
 code (``autograder.engine.library``) or the hidden tests' trace (``course.checks.LibraryCall``)
@@ -181,24 +182,43 @@ def _grade_notebook(job, stem, timings):
     problem = _too_much_code(code)
     if problem:
         return results.error_notebook(stem, problem, release), []
+    checkpoints = _checkpoints(cells)
     violations = library.violations(
         [(i + 1, source(c), not nbgrader(c).get("locked"))
          for i, c in enumerate(cells) if c["cell_type"] == "code" and not is_test(c)],
-        graded_names)
+        graded_names, {nbgrader(c)["grade_id"]: i + 1 for i, c in enumerate(cells) if is_test(c)})
 
     sandbox = session.Session(_ensure_zygote(), job.submission, code,
-                              cell_timeout=job.cell_timeout, memory_mb=job.memory_mb)
+                              cell_timeout=job.cell_timeout, memory_mb=job.memory_mb,
+                              checkpoints=checkpoints)
+    verdicts, testing = {}, [0.0]
+
+    def judge(at):
+        """Judge the test cells standing at checkpoint ``at``; whether all were judged."""
+        begin = time.perf_counter()
+        try:
+            for index in checkpoints[at]:
+                if index not in verdicts:
+                    grade_id = nbgrader(cells[index])["grade_id"]
+                    verdicts[index] = _verdict(sandbox, job, grade_id, tests[grade_id],
+                                               graded_names, violations)
+                    if not sandbox.alive:   # it killed the sandbox
+                        return all(i in verdicts for i in checkpoints[at])
+            return True
+        finally:
+            testing[0] += time.perf_counter() - begin
+
     try:
         begin = time.perf_counter()
-        runs = sandbox.run()
-        timings["student_code"] += time.perf_counter() - begin
+        runs = sandbox.run(judge)
+        timings["student_code"] += time.perf_counter() - begin - testing[0]
+        timings["tests"] += testing[0]
         flags += _run_flags(runs)
         for index, run in runs.items():
             cells[index]["outputs"] = run.outputs + _lost_output(run)
             cells[index]["execution_count"] = run.execution_count
-        begin = time.perf_counter()
         graded = []
-        for cell in cells:
+        for index, cell in enumerate(cells):
             meta = nbgrader(cell)
             if not meta.get("grade"):
                 continue
@@ -207,8 +227,7 @@ def _grade_notebook(job, stem, timings):
             if not is_test(cell):
                 graded.append(_manual(cell, grade_id in merged.missing, max_points))
                 continue
-            status, message = _verdict(sandbox, job, grade_id, tests[grade_id], graded_names,
-                                       violations)
+            status, message = verdicts[index]
             if status in (results.CRASHED, results.TIMEOUT):
                 flags.append(f"{grade_id}: {message}")
             if status == results.LIBRARY:
@@ -219,13 +238,25 @@ def _grade_notebook(job, stem, timings):
             graded.append(results.cell(grade_id, results.AUTOGRADED,
                                        max_points if passed else 0.0, max_points, status,
                                        message))
-        timings["tests"] += time.perf_counter() - begin
     finally:
         sandbox.close()
         timings["fork"] += sandbox.start_seconds
     notebook = dict(release)
     notebook["cells"] = cells
     return results.graded_notebook(stem, notebook, graded), flags
+
+
+def _checkpoints(cells):
+    """``{checkpoint: indices of its test cells}``: test cells with no other code cell between
+    them are judged at one checkpoint (the first one's index), on the same state."""
+    checkpoints, at = {}, None
+    for index, cell in enumerate(cells):
+        if is_test(cell):
+            at = index if at is None else at
+            checkpoints.setdefault(at, []).append(index)
+        elif cell.get("cell_type") == "code":
+            at = None
+    return checkpoints
 
 
 def _ensure_zygote():
@@ -277,7 +308,7 @@ def _lost_output(run):
 
 
 def _verdict(sandbox, job, grade_id, code, graded_names, violations):
-    """Run one test cell's ``code`` on the student's final state: ``(status, message)``;
+    """Run one test cell's ``code`` on the student's state at its checkpoint: ``(status, message)``;
     status ``LIBRARY`` when the code or the trace finds the library routine that is the answer."""
     function = grade_id[len("test_"):] if grade_id.startswith("test_") else None
     if grade_id in violations:

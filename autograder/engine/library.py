@@ -4,10 +4,11 @@ routine that is its answer (the graded contract, ``EXERCISES.md`` of the course 
 The notebook's code cells are read as one program (``autograder.engine.program``): for every
 binding of a global, the routine names it mentions (``F.conv2d``, ``from
 torch.nn.functional import conv2d as c``, ``getattr(F, "conv2d")``, ``np.correlate``,
-``torch.ops.aten.convolution``...) and the globals it reads. The hidden tests call a graded
-function after every cell ran, so a name it reads resolves to the binding live then (a later
-``def conv2d`` shadows the notes' earlier ``conv2d = nn.Conv2d(...)``); a function called
-earlier, or a value captured earlier, sees the bindings live from that time on. An accusation
+``torch.ops.aten.convolution``...) and the globals it reads. A test cell calls a graded
+function where it stands in the notebook (as nbgrader does), so a name it reads resolves to
+the binding live there (a student's ``def conv2d`` shadows the notes' earlier ``conv2d =
+nn.Conv2d(...)``, and the notes' later one does not count); a function called earlier, or a
+value captured earlier, sees the bindings live from that time to the test cell. An accusation
 names the path it found: which binding, in which cell.
 Lookups that hide the name (``getattr`` with a computed name, ``eval``, ``__import__``,
 ``importlib``, ``torch.ops``, ``torch._C``, ``__dict__``, ``sys.modules``, a module this check
@@ -61,13 +62,14 @@ FORBIDDEN.update({
 })
 
 
-def _reach(program, name, graded_names):
-    """``(found, graded)``: every binding that calling ``name`` after the last cell can reach,
-    with the path to it (bindings, first the graded function's), and the other graded
-    functions it uses as they are at that time (those are judged on their own)."""
+def _reach(program, name, graded_names, end):
+    """``(found, graded)``: every binding that calling ``name`` at ``end`` (where its test
+    cell runs) can reach, with the path to it (bindings, first the graded function's), and the
+    other graded functions it uses as they are at that time (those are judged on their own).
+    Nothing bound at or after ``end`` is reached: that code has not run yet."""
     found, graded, seen = [], set(), set()
-    todo = collections.deque((b, program.end, (b,)) for b in
-                             program.live(name, program.end) + program.bindings.get(ANYWHERE, []))
+    todo = collections.deque((b, end, (b,)) for b in program.live(name, end) + [
+        b for b in program.bindings.get(ANYWHERE, []) if b.index < end])
     while todo:
         binding, time, path = todo.popleft()
         if (binding, time) in seen:
@@ -78,9 +80,9 @@ def _reach(program, name, graded_names):
         reads = [(r, binding.index, program.live(r, binding.index) + [
             b for b in program.bindings.get(r, []) if b.index == binding.index])
             for r in sorted(binding.now)]
-        reads += [(r, start, program.window(r, start)) for r in sorted(binding.later)]
+        reads += [(r, start, program.window(r, start, end)) for r in sorted(binding.later)]
         for read, begin, bindings in reads:
-            final = program.live(read, program.end)
+            final = program.live(read, end)
             for other in bindings:
                 if read in graded_names and read != name and other in final:
                     graded.add(read)
@@ -95,18 +97,31 @@ def _through(path):
     return ", through " + " -> ".join(b.where() for b in hops) if hops else ""
 
 
-def violations(cells, graded_names):
+def violations(cells, graded_names, tests=None):
     """``{test grade id: reason}`` for graded functions that reach their answer's routine.
 
     ``cells``: ``(number, source, editable)`` of the code cells the notebook runs, in order;
-    ``graded_names``: the names the solution cells define. A function ``f`` is tested by
-    the cell ``test_f``, after every cell ran: each name resolves to the binding live then.
-    A graded function that uses another one which breaks the rule breaks it too (``Conv2D``
-    built on a ``corr2d`` that calls ``F.conv2d``); a routine that is allowed in the one it
-    uses is fine (``corr2d_multi_in_out`` on ``corr2d_multi_in``, which may use ``d2l.corr2d``).
+    ``graded_names``: the names the solution cells define; ``tests``: ``{test grade id: cell
+    number}``. A function ``f`` is tested by the cell ``test_f`` where it stands (after the
+    last cell if it has none): each name resolves to the binding live there, and what later
+    cells bind does not count. A graded function that uses another one which breaks the rule
+    there breaks it too (``Conv2D`` built on a ``corr2d`` that calls ``F.conv2d``); a routine
+    that is allowed in the one it uses is fine (``corr2d_multi_in_out`` on
+    ``corr2d_multi_in``, which may use ``d2l.corr2d``).
     """
     program = Program(cells)
-    reach = {name: _reach(program, name, graded_names) for name in graded_names}
+    tests = tests or {}
+    times = {name: program.time_at(tests[f"test_{name}"]) if f"test_{name}" in tests
+             else program.end for name in graded_names}
+    broken = {time: _broken(program, graded_names, time) for time in set(times.values())}
+    return {f"test_{name}": broken[time][name] for name, time in times.items()
+            if name in broken[time]}
+
+
+def _broken(program, graded_names, time):
+    """``{name: reason}`` for the graded functions that break the rule when called at
+    ``time``."""
+    reach = {name: _reach(program, name, graded_names, time) for name in graded_names}
     broken = {}
     for name, (paths, _) in reach.items():
         forbidden = FORBIDDEN.get(name, frozenset())
@@ -129,4 +144,4 @@ def violations(cells, graded_names):
             if name not in broken and culprit and FORBIDDEN.get(name):
                 broken[name] = f"{name} uses {culprit}, which breaks the rule: {broken[culprit]}"
                 changed = True
-    return {f"test_{name}": reason for name, reason in broken.items()}
+    return broken

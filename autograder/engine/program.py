@@ -212,7 +212,9 @@ class Program:
 
     def __init__(self, cells):
         self.bindings, self.end = {}, 0
+        self.starts = []   # (cell number, index of its first statement)
         for number, text, editable in cells:
+            self.starts.append((number, self.end))
             python = _python(text)
             try:
                 tree = ast.parse(python)
@@ -257,10 +259,15 @@ class Program:
             live.append(binding)
         return live
 
-    def window(self, name, start):
-        """The bindings of ``name`` that can be live at any time from ``start`` on."""
-        later = [b for b in self.bindings.get(name, []) if b.index >= start]
+    def window(self, name, start, end):
+        """The bindings of ``name`` that can be live at any time from ``start`` to ``end``."""
+        later = [b for b in self.bindings.get(name, []) if start <= b.index < end]
         return self.live(name, start) + later
+
+    def time_at(self, number):
+        """The time (statement index) of the notebook's cell ``number`` (a cell this program
+        does not hold, such as a test cell): after every statement of the cells before it."""
+        return next((start for cell, start in self.starts if cell > number), self.end)
 
 
 def _direct_targets(statement):

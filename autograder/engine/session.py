@@ -1,11 +1,14 @@
 """The trusted side of a sandbox: one notebook's session.
 
 A :class:`Session` runs one notebook's code cells in a sandbox forked by the worker's
-template process (``autograder.engine.template.Zygote``). If a cell kills its process or runs
-past its timeout, the sandbox is killed, the cell is marked crashed/timeout, and a fresh
-sandbox replays the cells before it (the cell itself is skipped): a dead or hung cell costs
-only itself. Its final state then serves
-the hidden tests through a :class:`~autograder.engine.proxies.Channel`.
+template process (``autograder.engine.template.Zygote``). At each checkpoint (where test cells
+stand) the student's process pauses and its state there serves that position's tests through a
+:class:`~autograder.engine.proxies.Channel`, as nbgrader runs a test cell where it stands: a
+later cell cannot change an earlier test's verdict. If a cell kills its process or runs past
+its timeout, the sandbox is killed, the cell is marked crashed/timeout, and a fresh sandbox
+replays the cells before it (the cell itself is skipped): a dead or hung cell costs only
+itself. A test that kills the sandbox costs only itself too: the replay stops at the
+checkpoints not yet judged.
 """
 import functools
 import os
@@ -52,13 +55,16 @@ def describe_exit(status):
 
 
 class Session:
-    """Runs a notebook's cells in a sandbox and serves its final state to the checker."""
+    """Runs a notebook's cells in a sandbox, serving its state at each checkpoint to the
+    checker. ``checkpoints``: the notebook indices of the test cells' positions."""
 
-    def __init__(self, zygote, submission, cells, *, cell_timeout, memory_mb):
+    def __init__(self, zygote, submission, cells, *, cell_timeout, memory_mb, checkpoints=()):
         self.zygote, self.submission, self.cells = zygote, str(submission), cells
         self.cell_timeout, self.memory_mb = cell_timeout, memory_mb
+        self.checkpoints = sorted(checkpoints)
         self.runs = {}          # cell index -> CellRun
         self.skip = set()       # cells that crashed or timed out: never run again
+        self.judged = set()     # checkpoints whose tests all have a verdict
         self.ctrl = self.status = self.pidfd = self.peer = None
         self.status_buffer = b""
         self.ready = False
@@ -67,7 +73,7 @@ class Session:
 
     # -- lifecycle --------------------------------------------------------------------------
 
-    def _start(self):
+    def _start(self, stops):
         begin = time.perf_counter()
         self.ctrl, self.status = self.zygote.fork()
         cpu = int(self.cell_timeout * (len(self.cells) + 20)) + 30
@@ -75,7 +81,8 @@ class Session:
             wire.send(self.ctrl, {"op": Op.JOB, "submission": self.submission,
                                   "uid": self.zygote.next_uid(),
                                   "memory_mb": self.memory_mb, "cpu_seconds": cpu,
-                                  "skip": sorted(self.skip), "cells": self.cells},
+                                  "skip": sorted(self.skip), "cells": self.cells,
+                                  "checkpoints": stops},
                       deadline=time.monotonic() + 60)
         except (OSError, wire.Timeout) as error:
             raise SandboxError(f"the sandbox did not take its job: {error!r}") from None
@@ -109,14 +116,17 @@ class Session:
         line, self.status_buffer = self.status_buffer.split(b"\n", 1)
         return line.decode()
 
+    @property
+    def alive(self):
+        """Whether the sandbox is running (a test that timed out killed it)."""
+        return self.ctrl is not None
+
     def kill(self, wait=True):
         """Kill the sandbox (its PID 1, hence every process in it).
 
         Returns its wait status if ``wait`` (read from S, which saw it die), else None.
         """
-        if self.server is not None:
-            self.server.sock.close()
-            self.server = None
+        self._stop_server()
         if self.ctrl is None:
             return None
         if self.pidfd is not None:
@@ -139,15 +149,19 @@ class Session:
 
     # -- running the cells ------------------------------------------------------------------
 
-    def run(self):
-        """Run every cell (replaying after crashes) until the final state is ready.
+    def run(self, judge=None):
+        """Run every cell (replaying after crashes), calling ``judge(at)`` while the student's
+        process is paused at the checkpoint ``at`` (``judge`` serves the tests there through
+        :meth:`channel`, and says whether every one has its verdict; if the sandbox died
+        first, a replay stops there again).
 
         Anything unexpected is blamed on the cell that was running, or, between cells, on the
         last one that finished (its code may have left a thread or a forked process behind).
         """
         while not self.ready:
             pending = [cell["index"] for cell in self.cells if cell["index"] not in self.skip]
-            self._start()
+            stops = [at for at in self.checkpoints if at not in self.judged]
+            self._start(stops)
             current = last = None
             started = time.monotonic()
             try:
@@ -156,12 +170,24 @@ class Session:
                                           peer=self.peer)
                     op = header.get("op")
                     if op == Op.START and current is None and pending \
-                            and header.get("cell") == pending[0]:
+                            and header.get("cell") == pending[0] \
+                            and not (stops and stops[0] < pending[0]):
                         current, started = pending.pop(0), time.monotonic()
                     elif op == Op.DONE and current is not None and header.get("cell") == current:
                         self.runs[current] = _cell_run(header, time.monotonic() - started)
                         current, last = None, current
-                    elif op == Op.READY and current is None and not pending:
+                    elif op == Op.CHECKPOINT and current is None and stops \
+                            and header.get("at") == stops[0] \
+                            and not (pending and pending[0] < stops[0]):
+                        at = stops.pop(0)
+                        if judge is None or judge(at):
+                            self.judged.add(at)
+                        if not self.alive:   # a test killed the sandbox: replay
+                            break
+                        self._stop_server()
+                        wire.send(self.ctrl, {"op": Op.CONTINUE},
+                                  deadline=time.monotonic() + self.cell_timeout)
+                    elif op == Op.READY and current is None and not pending and not stops:
                         self.ready = True
                         break
                     elif op == Op.FATAL and current is None and last is None:
@@ -174,10 +200,11 @@ class Session:
                 self._lost(_blame(current, last, pending), CellRun(
                     "timeout", message=f"timed out after {self.cell_timeout:g} s "
                                        "(an infinite loop?) and was stopped"))
-            except (wire.Closed, wire.ProtocolError) as error:
+            except (wire.Closed, wire.ProtocolError, OSError) as error:
                 status = self.kill()
                 why = describe_exit(status) if isinstance(error, wire.Closed) else \
-                    f"it sent a malformed message: {error}"
+                    f"it sent a malformed message: {error}" if isinstance(
+                        error, wire.ProtocolError) else f"its socket failed: {error}"
                 self._lost(_blame(current, last, pending), CellRun(
                     "crashed", message=f"the kernel died while running this cell ({why})"))
         return self.runs
@@ -192,15 +219,14 @@ class Session:
     # -- serving the tests ------------------------------------------------------------------
 
     def channel(self, seconds):
-        """The :class:`Channel` to a server process (a fork of the final state) for a test
-        cell whose calls may take ``seconds`` in all. The server is forked for the first test
-        cell and again after a test cell crashed or timed out."""
+        """The :class:`Channel` to a server process (a fork of the student's process, paused
+        at a checkpoint) for a test cell whose calls may take ``seconds`` in all. The server
+        is forked for the checkpoint's first test cell and again after one crashed; if that
+        fails, the sandbox is killed (``run`` replays it for the next checkpoint)."""
         if self.server is not None and not self.server.broken:
             self.server.budget = seconds
             return self.server
-        for _ in range(2):
-            if not self.ready:
-                self.run()
+        if self.ctrl is not None:
             ours, theirs = socket.socketpair()
             wire.listen_for_credentials(ours)
             try:
@@ -219,7 +245,12 @@ class Session:
             theirs.close()
             ours.close()
             self.kill()
-        raise StudentCrashed("the student's process could not be restarted")
+        raise StudentCrashed("the student's process could not serve the tests")
+
+    def _stop_server(self):
+        if self.server is not None:
+            self.server.sock.close()
+            self.server = None
 
 
 def _blame(current, last, pending):

@@ -31,8 +31,10 @@ class Op(enum.StrEnum):
     START = "start"        # sandbox -> grader: a cell starts
     DONE = "done"          # sandbox -> grader: a cell's outputs
     READY = "ready"        # template, sandbox -> grader: started / every cell ran
+    CHECKPOINT = "checkpoint"  # sandbox -> grader: paused where test cells stand (``at``)
+    CONTINUE = "continue"  # grader -> sandbox: that position's tests are done, run on
     FATAL = "fatal"        # sandbox -> grader: the sandbox could not be set up
-    SERVE = "serve"        # grader -> sandbox: fork a server on this socket
+    SERVE = "serve"        # grader -> sandbox (at a checkpoint): fork a server on this socket
     SERVING = "serving"    # sandbox -> grader: the server is forked
     HELLO = "hello"        # server -> grader: its first words (who it is)
     CALL = "call"          # grader -> server: call a graded function or object

@@ -9,8 +9,11 @@ by the isolation LAYER (``autograder.engine.sandbox``). In a sandbox:
                                 directory), forks I, reports I's pid and exit status on a
                                 pipe only it holds, and cleans up after I
     I (confined)                runs the submission's code cells in an IPython shell, one
-                                message per cell, then forks a server T on request
-    T                           calls the student's functions for the trusted checker
+                                message per cell; where a test cell stands (a checkpoint)
+                                it pauses and forks a server T per request, until told to
+                                continue
+    T                           calls the student's functions, as they are at that test
+                                cell, for the trusted checker
                                 (``server``; the cells run in ``shell``)
 
 All the student processes die with I (the PID namespace, or I and S as subreapers). Nothing
@@ -90,7 +93,7 @@ def _fatal(ctrl, text):
 
 
 def child_main(shell, tracer, ctrl, job, place, layer):
-    """I: confine itself, run the cells, then fork a server for the tests on request."""
+    """I: confine itself, run the cells, pausing at each checkpoint to serve its tests."""
     scratch = sandbox.confine(layer, place, job["uid"], job["memory_mb"], job["cpu_seconds"])
     null = os.open("/dev/null", os.O_RDWR)
     for fd in (0, 1, 2):
@@ -105,7 +108,10 @@ def child_main(shell, tracer, ctrl, job, place, layer):
     for name in [n for n in sys.modules if n == "autograder" or n.startswith("autograder.")]:
         del sys.modules[name]
     skip = set(job["skip"])
+    checkpoints = sorted(job["checkpoints"])
     for cell in job["cells"]:
+        while checkpoints and checkpoints[0] < cell["index"]:
+            _pause(ctrl, checkpoints.pop(0), shell.user_ns, tracer, layer)
         if cell["index"] in skip:
             continue
         wire.send(ctrl, {"op": Op.START, "cell": cell["index"]})
@@ -113,10 +119,20 @@ def child_main(shell, tracer, ctrl, job, place, layer):
         record["strays"] = sandbox.kill_strays(layer)
         _reap()
         wire.send(ctrl, {"op": Op.DONE, "cell": cell["index"], **record})
+    for at in checkpoints:
+        _pause(ctrl, at, shell.user_ns, tracer, layer)
     wire.send(ctrl, {"op": Op.READY})
-    namespace = shell.user_ns
+
+
+def _pause(ctrl, at, namespace, tracer, layer):
+    """At the test cell ``at``: fork a server from the state here for each SERVE request,
+    until the grader says CONTINUE; then kill the servers (and what they left running)."""
+    wire.send(ctrl, {"op": Op.CHECKPOINT, "at": at})
+    servers = []
     while True:
         header, fds = wire.recv_fds(ctrl, 1)
+        if header.get("op") == Op.CONTINUE and not fds:
+            break
         if header.get("op") != Op.SERVE or len(fds) != 1:
             os._exit(0)
         pid = os.fork()
@@ -124,9 +140,17 @@ def child_main(shell, tracer, ctrl, job, place, layer):
             ctrl.close()
             Server(namespace, socket.socket(fileno=fds[0]), tracer).loop()
             os._exit(0)
+        servers.append(pid)
         os.close(fds[0])
         wire.send(ctrl, {"op": Op.SERVING})
-        _reap()
+    for pid in servers:   # gone before the next cell runs: not that cell's strays
+        try:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+    sandbox.kill_strays(layer)
+    _reap()
 
 
 def _reap():
