@@ -42,6 +42,13 @@ WRONG_CORR2D = '''def corr2d(X, K):
     return Y
 '''
 
+#: Cells a student adds after a test cell (its grade id): they break what it tested.
+LATER_CELLS_BREAK = [
+    ("test_fc_param_count", "fc_param_count = lambda *args, **kwargs: -1"),
+    ("test_pool2d", "corr2d = lambda X, K: F.conv2d(X[None, None], K[None, None])[0, 0]\n"
+                    "del pool2d\nedge_kernel = None"),
+]
+
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
@@ -58,6 +65,8 @@ def graded(course):
         "blank_code": {"code": {n: "" for n in course_fixture.answer_key_code(course)}},
         "wrong_pool2d": {"code": {"pool2d": WRONG_POOL2D}},
         "wrong_corr2d": {"code": {"corr2d": WRONG_CORR2D}},
+        "later_cells_break": {"extra": LATER_CELLS_BREAK},
+        "earlier_cell_breaks": {"extra": [("pool2d", "del pool2d")]},
     }
     job.warm_up()
     results = {}
@@ -120,6 +129,17 @@ def test_wrong_code_loses_the_points_of_its_cell(graded):
     points = _points(graded["wrong_corr2d"][1])
     assert points["test_corr2d"] == points["test_Conv2D"] == 0.0
     assert points["test_pool2d"] == 3.0 and points["test_edge_kernel"] == 2.0
+
+
+def test_a_test_cell_judges_the_notebook_where_it_stands(graded):
+    """Later cells that rebind, delete or turn a graded name into a library call change
+    nothing (nbgrader runs a test cell where it stands); an earlier one does."""
+    key = _points(graded["key"][1])
+    record = graded["later_cells_break"][1]
+    assert _points(record) == key and record["status"] == "graded" and not record["flags"], \
+        record["reason"]
+    points = _points(graded["earlier_cell_breaks"][1])
+    assert points == {**key, "test_pool2d": 0.0}
 
 
 def test_record_is_json_with_the_contract_fields(graded):
