@@ -360,7 +360,7 @@ Y = X[:, :-1] - X[:, 1:]
 
 torch.manual_seed(27)  # the kernel's random start (chosen to land near the notes' numbers)
 # Construct a 2d convolutional layer
-conv2d = nn.Conv2d(1, 1, kernel_size=(1, 2), bias=False)
+conv_layer = nn.Conv2d(1, 1, kernel_size=(1, 2), bias=False)
 
 # input and output (example, channel, height, width)
 X = X.reshape((1, 1, 6, 8))
@@ -368,12 +368,12 @@ Y = Y.reshape((1, 1, 6, 7))
 lr = 3e-2
 
 for i in range(10):
-    Y_hat = conv2d(X)
+    Y_hat = conv_layer(X)
     loss = (Y_hat - Y) ** 2
-    conv2d.zero_grad()
+    conv_layer.zero_grad()
     loss.sum().backward()
     # update the kernel
-    conv2d.weight.data[:] -= lr * conv2d.weight.grad
+    conv_layer.weight.data[:] -= lr * conv_layer.weight.grad
     if (i + 1) % 2 == 0:
         print(f'epoch {i + 1}, loss {loss.sum(): .3f}')
 
@@ -381,7 +381,7 @@ for i in range(10):
 # The learned kernel is very close to the $(1, -1)$ we designed by hand:
 
 # %%
-conv2d.weight.data
+conv_layer.weight.data
 
 # %% [markdown]
 # ### Explore: learning the edge kernel
@@ -564,7 +564,7 @@ print("conv2d_true passes the hidden tests")
 # %% raises-exception
 image = torch.ones((6, 8))
 image[:, 2:6] = 0
-K_learned = conv2d.weight.data.reshape(1, 2)
+K_learned = conv_layer.weight.data.reshape(1, 2)
 torch.allclose(corr2d(image, K_learned), conv2d_true(image, K_learned.flip(0, 1)))
 
 # %% [markdown]

@@ -157,27 +157,27 @@ result = expect_no_library(pool2d, X.float(), (2, 2), families=("pooling",))
 # by default (`count_include_pad=True`), still divides by the full window size.
 #
 # The notes' examples use a $4 \times 4$ input shaped `(examples, channels, height, width)`, as
-# PyTorch's layers expect. (The notes call the layer `pool2d`; we call it `pool` so that your
-# `pool2d` function keeps its name.)
+# PyTorch's layers expect. (The notes call the layer `pool2d`; we call it `pool_layer` so that
+# your `pool2d` function, and a helper of yours named `pool`, keep their names.)
 
 # %%
 X = torch.arange(16, dtype=torch.float32).reshape((1, 1, 4, 4))
 X
 
 # %%
-pool = nn.MaxPool2d(3)
-pool(X)
+pool_layer = nn.MaxPool2d(3)
+pool_layer(X)
 
 # %%
-pool = nn.MaxPool2d(3, padding=1, stride=2)
-pool(X)
+pool_layer = nn.MaxPool2d(3, padding=1, stride=2)
+pool_layer(X)
 
 # %% [markdown]
 # A rectangular window with a different padding and stride for the height and the width:
 
 # %%
-pool = nn.MaxPool2d((2, 3), stride=(2, 3), padding=(0, 1))
-pool(X)
+pool_layer = nn.MaxPool2d((2, 3), stride=(2, 3), padding=(0, 1))
+pool_layer(X)
 
 # %% [markdown]
 # Padding with zeros would be wrong for max pooling as soon as the input can be negative. Here
@@ -333,8 +333,8 @@ X = torch.cat((X, X + 1), 1)
 X
 
 # %%
-pool = nn.MaxPool2d(3, padding=1, stride=2)
-pool(X)
+pool_layer = nn.MaxPool2d(3, padding=1, stride=2)
+pool_layer(X)
 
 # %% [markdown]
 # ### Your task: `pool2d_multi_channel(X, pool_size, stride=None, padding=0, mode='max')`
