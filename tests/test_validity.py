@@ -106,7 +106,7 @@ def solution_cell(assignment, name):
                 if accessors.grade_id(cell) == name)
 
 
-def tests_at(assignment):
+def where_tested(assignment):
     """``{test grade id: cell number}``: where each test cell stands."""
     return {accessors.grade_id(c): number for number, c in enumerate(release_cells(assignment), 1)
             if accessors.is_test(c)}
@@ -130,7 +130,7 @@ def rebound_after_test(assignment, name):
     later test cell calls after that binding (``conv2d_true`` calls ``corr2d``) are left out:
     there the notes' value is what the helper name means, for nbgrader too (the notes keep such
     names unlike a helper's: ``pool_layer``, ``conv_layer``)."""
-    cells, tests = notes_bindings(assignment)[name], tests_at(assignment)
+    cells, tests = notes_bindings(assignment)[name], where_tested(assignment)
     found = []
     for function in graded_names(assignment):
         begin, end = solution_cell(assignment, function), tests.get(f"test_{function}")
@@ -202,7 +202,7 @@ def test_every_notes_binding_has_a_place_as_a_helper():
         for name in notes_names(assignment):
             function = helper_function(assignment, name)
             begin = solution_cell(assignment, function)
-            end = tests_at(assignment)[f"test_{function}"]
+            end = where_tested(assignment)[f"test_{function}"]
             assert not any(begin < c < end for c in notes_bindings(assignment)[name]), \
                 (assignment, name, function)
 
@@ -211,7 +211,7 @@ def test_every_notes_binding_has_a_place_as_a_helper():
 def test_a_helper_named_like_a_notes_binding_is_not_accused(assignment, name):
     code = submission_code(assignment, [name])
     assert library.violations(program(assignment, code), set(graded_names(assignment)),
-                              tests_at(assignment)) == {}
+                              where_tested(assignment)) == {}
 
 
 @pytest.mark.parametrize("assignment, name", list(helper_cases()))
@@ -219,7 +219,7 @@ def test_a_library_call_through_that_helper_is_caught_with_its_path(assignment, 
     function = helper_function(assignment, name)
     code = submission_code(assignment, [name], cheat=True)
     found = library.violations(program(assignment, code), set(graded_names(assignment)),
-                               tests_at(assignment))
+                               where_tested(assignment))
     reason = found.get(f"test_{function}", "")
     assert "the library routine that is the answer, through" in reason, found
     assert f"`{name}` (cell {solution_cell(assignment, function)}: `def {name}(" in reason, reason
@@ -232,9 +232,9 @@ def test_a_helper_the_notes_rebind_after_the_test_cell_keeps_its_verdict(
     the same helper calling the library: flagged, through the student's own binding."""
     honest = {function: chained(function, [name])}
     graded = set(graded_names(assignment))
-    assert library.violations(program(assignment, honest), graded, tests_at(assignment)) == {}
+    assert library.violations(program(assignment, honest), graded, where_tested(assignment)) == {}
     cheat = {function: chained(function, [name], CHEATS[function])}
-    found = library.violations(program(assignment, cheat), graded, tests_at(assignment))
+    found = library.violations(program(assignment, cheat), graded, where_tested(assignment))
     reason = found.get(f"test_{function}", "")
     assert "the library routine that is the answer, through" in reason, found
     assert f"`{name}` (cell {solution_cell(assignment, function)}: `def {name}(" in reason, reason
