@@ -109,24 +109,26 @@ def child_main(shell, tracer, ctrl, job, place, layer):
         del sys.modules[name]
     skip = set(job["skip"])
     checkpoints = sorted(job["checkpoints"])
+    servers = []   # killed at the checkpoint; reaped while the next cell runs
     for cell in job["cells"]:
         while checkpoints and checkpoints[0] < cell["index"]:
-            _pause(ctrl, checkpoints.pop(0), shell.user_ns, tracer, layer)
+            servers += _pause(ctrl, checkpoints.pop(0), shell.user_ns, tracer)
         if cell["index"] in skip:
             continue
         wire.send(ctrl, {"op": Op.START, "cell": cell["index"]})
         record = run_cell(shell, cell["source"])
+        _wait(servers)   # gone before the strays are counted: not this cell's
         record["strays"] = sandbox.kill_strays(layer)
         _reap()
         wire.send(ctrl, {"op": Op.DONE, "cell": cell["index"], **record})
     for at in checkpoints:
-        _pause(ctrl, at, shell.user_ns, tracer, layer)
+        _pause(ctrl, at, shell.user_ns, tracer)
     wire.send(ctrl, {"op": Op.READY})
 
 
-def _pause(ctrl, at, namespace, tracer, layer):
+def _pause(ctrl, at, namespace, tracer):
     """At the test cell ``at``: fork a server from the state here for each SERVE request,
-    until the grader says CONTINUE; then kill the servers (and what they left running)."""
+    until the grader says CONTINUE; then kill the servers, and return their pids."""
     wire.send(ctrl, {"op": Op.CHECKPOINT, "at": at})
     servers = []
     while True:
@@ -143,14 +145,21 @@ def _pause(ctrl, at, namespace, tracer, layer):
         servers.append(pid)
         os.close(fds[0])
         wire.send(ctrl, {"op": Op.SERVING})
-    for pid in servers:   # gone before the next cell runs: not that cell's strays
+    for pid in servers:
         try:
             os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-        except (ProcessLookupError, ChildProcessError):
+        except ProcessLookupError:
             pass
-    sandbox.kill_strays(layer)
-    _reap()
+    return servers
+
+
+def _wait(pids):
+    """Reap ``pids`` (killed children), emptying the list."""
+    while pids:
+        try:
+            os.waitpid(pids.pop(), 0)
+        except ChildProcessError:
+            pass
 
 
 def _reap():
