@@ -169,3 +169,16 @@ def test_renamed_notebooks_in_collect(tmp_path):
     (two,) = batch.unusable
     assert two.reason == ("first.ipynb is missing; found First.ipynb, first-old.ipynb: keep one "
                           "and name it first.ipynb")
+
+
+def test_a_damaged_file_names_the_cell_and_what_to_do(tmp_path):
+    cells = [{"cell_type": "markdown", "metadata": {}, "source": f"cell {n}"} for n in range(3)]
+    text = json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": cells},
+                      indent=1)
+    damaged = tmp_path / "first.ipynb"
+    damaged.write_text(text.replace('"cell 2"', '"cell 2', 1))   # an unterminated string
+    with pytest.raises(reader.Unreadable) as refused:
+        reader.read_notebook(damaged)
+    assert ", in cell 3); it was damaged after Jupyter saved it: ask the student for the file " \
+           "again or mend it there in a text editor" in str(refused.value)
+    assert "run again" not in str(refused.value)

@@ -117,9 +117,12 @@ def merge(release, submission):
     order = [grade_id(c) for c in release_cells]
     problems, cells, seen = [], [], {}
     submitted = submission.get("cells", [])
-    for cell in submitted if isinstance(submitted, list) else []:
+    for number, cell in enumerate(submitted if isinstance(submitted, list) else [], 1):
         if not isinstance(cell, dict) or cell.get("cell_type") not in ("code", "markdown", "raw"):
-            problems.append("a cell that is not a notebook cell was dropped")
+            what = (f"cell_type {cell.get('cell_type')!r}" if isinstance(cell, dict)
+                    else f"a {type(cell).__name__}")
+            problems.append(f"cell {number} of the file is not a notebook cell ({what}) and "
+                            "was dropped; the others are graded")
             continue
         name = grade_id(cell)
         if name in by_id and name not in seen:
