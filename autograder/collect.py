@@ -13,6 +13,7 @@ the gradebook cannot hold costs only that student.
 import difflib
 import os
 import shutil
+import stat
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
@@ -189,7 +190,7 @@ def _add_submission(batch, name, assignment, folder, stems, linked=None, scratch
         return
     notebooks = {p.name for p in folder.iterdir() if p.name not in CLUTTER}
     expected = {f"{stem}.ipynb" for stem in stems}
-    renamed = _renamed(notebooks, expected)
+    renamed = _renamed(folder, notebooks, expected)
     if renamed and scratch is not None:
         (original, notebook), = renamed.items()
         folder = _as_released(folder, original, notebook, scratch)
@@ -231,12 +232,15 @@ def _candidates(notebooks, expected):
     return {name for name in notebooks - expected if lms.is_notebook_name(name)}
 
 
-def _renamed(notebooks, expected):
-    """``{file name: expected name}`` when exactly one expected notebook is missing and
-    exactly one candidate (``_candidates``) can be it; else ``{}``."""
+def _renamed(folder, notebooks, expected):
+    """``{file name: expected name}`` when exactly one expected notebook is missing from
+    ``folder`` and exactly one candidate (``_candidates``) can be it, a regular file (never
+    what a symlink points to); else ``{}``."""
     absent, candidates = expected - notebooks, _candidates(notebooks, expected)
     if len(absent) == 1 and len(candidates) == 1:
-        return {candidates.pop(): absent.pop()}
+        name = candidates.pop()
+        if stat.S_ISREG(os.lstat(folder / name).st_mode):
+            return {name: absent.pop()}
     return {}
 
 

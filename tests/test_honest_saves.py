@@ -152,10 +152,12 @@ def test_renamed_notebooks_in_collect(tmp_path):
     text = json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": []})
     for student, files in (("one", ["first (1).ipynb", "data.csv"]),
                            ("safari", ["first.ipynb.json"]),
-                           ("two", ["First.ipynb", "first-old.ipynb"])):
+                           ("two", ["First.ipynb", "first-old.ipynb"]), ("link", [])):
         (tmp_path / "submitted" / student / "a1").mkdir(parents=True)
         for name in files:
             (tmp_path / "submitted" / student / "a1" / name).write_text(text)
+    (tmp_path / "submitted" / "link" / "a1" / "first (1).ipynb").symlink_to(
+        tmp_path / "submitted" / "one" / "a1" / "first (1).ipynb")
     (tmp_path / "scratch").mkdir()
     batch = collect.collect(tmp_path / "submitted", released, scratch=tmp_path / "scratch")
     graded = {found.student_id: found for found in batch.gradable}
@@ -166,7 +168,8 @@ def test_renamed_notebooks_in_collect(tmp_path):
     assert graded["one"].folder.is_relative_to(tmp_path / "scratch")
     assert (tmp_path / "submitted" / "one" / "a1" / "first (1).ipynb").exists()
     assert graded["safari"].flag.startswith("renamed: first.ipynb.json graded as first.ipynb")
-    (two,) = batch.unusable
+    link, two = batch.unusable
+    assert link.reason == "first.ipynb is missing; found first (1).ipynb: rename it to first.ipynb"
     assert two.reason == ("first.ipynb is missing; found First.ipynb, first-old.ipynb: keep one "
                           "and name it first.ipynb")
 
