@@ -244,8 +244,10 @@ def main(argv=None):
     """``autograde import``: exit 0 when every file was placed, 1 when some were listed as not
     placed (the others are imported), 2 for bad arguments or input."""
     from autograder.record.export import ExportError, read_roster
-    cli = argparse.ArgumentParser(prog="autograde import",
-                                  description=__doc__.splitlines()[0].split(": ", 1)[1])
+    cli = argparse.ArgumentParser(
+        prog="autograde import",
+        description="Lay a Canvas or Moodle download of one assignment out as nbgrader's "
+                    "submitted/<student_id>/<assignment>/ folders, ready for autograde.")
     cli.add_argument("--lms", required=True, choices=("canvas", "moodle"))
     cli.add_argument("download", metavar="DOWNLOAD",
                      help="the LMS's download of the assignment's submissions: its .zip, or "
