@@ -7,7 +7,8 @@ the course's environment; they need nothing else, not even a shared file system:
 - ``GraderPlugin`` (a Dask worker plugin) sets the grader up once on every worker, including
   workers that join later: it warms the engine up (torch, the sandbox template process) and
   notes the worker's isolation layer. A worker that cannot start is a fatal error of the run,
-  with its message, never a class of error records.
+  with its message, never a class of error records. A worker lost before or during its set-up
+  costs only itself: the run goes on once the grader is ready on the workers that remain.
 - A task carries the submission's files (``pack``: regular files, and symlinks as symlinks so
   that the engine refuses them as it does locally) and the assignment's release and source
   notebooks (``assignment_bundle``: compressed once per run, about 80 KB), which a worker
@@ -34,6 +35,7 @@ import os
 import pickle
 import shutil
 import tempfile
+import time
 import uuid
 import zlib
 from pathlib import Path
@@ -46,6 +48,7 @@ from autograder import GraderError
 from autograder.record import feedback
 
 CONNECT_SECONDS = 30
+SETUP_SECONDS = 900   # the longest the grader's set-up may take on the workers that remain
 RESUBMISSIONS = 3   # times a cancelled task is submitted again before the run stops
 
 
@@ -67,7 +70,7 @@ class GraderPlugin(distributed.WorkerPlugin):
 
     def __init__(self, grade, warm_up):
         self.grade, self.warm_up = grade, warm_up
-        self.error, self.isolation = None, None
+        self.error, self.isolation, self.ready = None, None, False
 
     async def setup(self, worker):
         try:
@@ -79,6 +82,7 @@ class GraderPlugin(distributed.WorkerPlugin):
             raise
         from autograder.engine import job
         self.isolation = job.isolation_layer()   # the layer warm_up chose on this machine
+        self.ready = True
 
 
 def pack(folder, max_bytes=None):
@@ -195,9 +199,30 @@ class DaskPool:
 
     def _start(self, plugin):
         """Wait for a worker (a batch queue may take its time), then set the grader up on every
-        worker, now and as they join."""
+        worker, now and as they join. A worker lost before or during its set-up breaks the
+        scheduler's broadcast (``CommClosedError``, an ``OSError``) but not the others' set-up
+        (the scheduler keeps the plugin): wait for theirs."""
         self.client.wait_for_workers(1)
-        self.client.register_plugin(plugin, self.plugin)
+        try:
+            self.client.register_plugin(plugin, self.plugin)
+        except OSError:
+            self._await_setup()
+
+    def _await_setup(self):
+        """Return once the grader is set up on every worker connected (at least one); raise
+        ``WorkerUnfit`` with the error of a worker that could not set it up."""
+        deadline = time.monotonic() + SETUP_SECONDS
+        while time.monotonic() < deadline:
+            self.client.wait_for_workers(1, timeout=max(1.0, deadline - time.monotonic()))
+            states = self.client.run(_setup_state, plugin=self.plugin, on_error="return")
+            errors = [f"{address}: {state}" for address, state in states.items()
+                      if isinstance(state, str) and state.startswith("error")]
+            if errors:
+                raise WorkerUnfit(f"the grader could not start on the worker {errors[0]}")
+            if states and all(state == "ready" for state in states.values()):
+                return
+            time.sleep(0.5)   # still warming up, or a lost worker not yet noticed
+        raise TimeoutError(f"the grader was not ready on the workers after {SETUP_SECONDS} s")
 
     def check_started(self):
         """Raise ``GraderError`` if the grader could not start on a worker."""
@@ -280,6 +305,16 @@ class DaskPool:
         """Leave the cluster (its workers keep running, the grader plugin on them)."""
         self._starting.shutdown(wait=False)
         self.client.close()
+
+
+def _setup_state(dask_worker, plugin):
+    """On a worker: "ready", "starting", "missing" or "error: <why>" of the grader plugin."""
+    grader = dask_worker.plugins.get(plugin)
+    if grader is None:
+        return "missing"
+    if grader.error:
+        return f"error: {grader.error}"
+    return "ready" if grader.ready else "starting"
 
 
 def _isolation(dask_worker, plugin):

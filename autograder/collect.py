@@ -3,7 +3,8 @@
 The layout is nbgrader's ``submitted/``: ``<student_id>/<assignment>/<notebook>.ipynb`` (an
 optional ``timestamp.txt`` next to the notebooks, as ``nbgrader collect`` writes it). Whatever
 does not fit is reported with a reason, never fatal: a stray file, an unknown assignment folder,
-a notebook with the wrong name or that cannot be read (``autograder.intake.reader``), a chapter
+a notebook with the wrong name (graded and flagged when it is the folder's only notebook) or
+that cannot be read (``autograder.intake.reader``), a chapter
 a student did not submit. A student or assignment folder that is a symlink is refused and
 flagged (it could point into ``source/`` or at another student's work), and so is a folder
 holding a hard link to an instructor's file (``intake.links``); an id
@@ -11,11 +12,14 @@ the gradebook cannot hold costs only that student.
 """
 import difflib
 import os
+import shutil
+import stat
+import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.intake import links, names, reader, unzip
+from autograder.intake import links, lms, names, reader, unzip
 from autograder.intake.names import Ignored
 
 #: Files that nbgrader's own ``collect`` puts next to the notebooks.
@@ -52,10 +56,12 @@ class Batch:
     refused: dict = field(default_factory=dict)    # {unpacked path: why it was not unpacked}
 
 
-def unpack(submissions, scratch, ignored):
+def unpack(submissions, scratch, ignored, content=None):
     """``(folder, refused)``: the folder holding the student folders (``submissions`` itself, or
     a .zip of it unpacked into ``scratch``; a zip may wrap everything in one top folder) and
-    ``{path: reason}`` of the zip members that were not unpacked (noted in ``ignored``)."""
+    ``{path: reason}`` of the zip members that were not unpacked (noted in ``ignored``).
+    ``content(folder, refused)`` tells a lone top folder that is content, not a wrapper
+    (default: a student's folder of nbgrader's layout)."""
     submissions = Path(submissions)
     if submissions.is_dir():
         return submissions, {}
@@ -72,8 +78,8 @@ def unpack(submissions, scratch, ignored):
     refused = {Path(scratch, where): why for where, why in done.refused.items()}
     root = Path(scratch)
     entries = [p for p in root.iterdir() if p.name not in CLUTTER]
-    while len(entries) == 1 and entries[0].is_dir() and not _looks_like_student(entries[0],
-                                                                                refused):
+    content = content or _looks_like_student
+    while len(entries) == 1 and entries[0].is_dir() and not content(entries[0], refused):
         root = entries[0]
         entries = [p for p in root.iterdir() if p.name not in CLUTTER]
     return root, refused
@@ -86,13 +92,15 @@ def _looks_like_student(folder, refused):
         path.parent == child for path in refused)) for child in folder.iterdir())
 
 
-def collect(folder, released, only=None, refused=None, ignored=None, instructor=()):
+def collect(folder, released, only=None, refused=None, ignored=None, instructor=(),
+            scratch=None):
     """Read ``folder`` (``<student_id>/<assignment>/<notebook>.ipynb``) into a ``Batch``.
 
     ``released`` is ``{assignment: [notebook stems]}`` (``CourseDir.released``); ``only``
     limits the grading to these assignments; ``refused`` is ``unpack``'s, and so is ``ignored``
     (an ``Ignored`` that collect adds to); ``instructor``, the folders of files no student's
-    file may be a hard link to. A chapter counts as
+    file may be a hard link to; ``scratch``, a folder for copies of renamed notebooks
+    (``_add_submission``). A chapter counts as
     missing for a student when another student submitted it, or when it was asked for by
     name in ``only``.
     """
@@ -125,7 +133,7 @@ def collect(folder, released, only=None, refused=None, ignored=None, instructor=
         for assignment in selected:
             if assignment in folders:
                 _add_submission(batch, name, assignment, folders[assignment],
-                                released[assignment], linked.get((name, assignment)))
+                                released[assignment], linked.get((name, assignment)), scratch)
             elif assignment in submitted or only:
                 batch.missing.append(Submission(
                     student_id, assignment, None,
@@ -153,10 +161,12 @@ def _student_folders(student, released, selected, ignored):
     return folders
 
 
-def _add_submission(batch, name, assignment, folder, stems, linked=None):
+def _add_submission(batch, name, assignment, folder, stems, linked=None, scratch=None):
     """Add ``folder`` (``name``'s, of ``assignment``) to the gradable submissions, or to the
     unusable ones with the reason (or the missing ones, if it cannot be recorded); ``linked``,
-    why it holds a hard link it may not (``intake.links``)."""
+    why it holds a hard link it may not (``intake.links``). A folder whose only notebook is
+    not named as the release's is graded from a copy in ``scratch`` with that name, and flagged
+    (without ``scratch``, it is unusable and the reason says what to rename)."""
     student_id = names.student_id(name)
     problem = names.id_problem(student_id)
     if problem:
@@ -180,6 +190,15 @@ def _add_submission(batch, name, assignment, folder, stems, linked=None):
         return
     notebooks = {p.name for p in folder.iterdir() if p.name not in CLUTTER}
     expected = {f"{stem}.ipynb" for stem in stems}
+    renamed = _renamed(folder, notebooks, expected)
+    if renamed and scratch is not None:
+        (original, notebook), = renamed.items()
+        folder = _as_released(folder, original, notebook, scratch)
+        flag = (f"renamed: {names.shown(original)} graded as {notebook} (the only notebook in "
+                f"{names.shown(where)}/)")
+        notebooks = notebooks - {original} | {notebook}
+    else:
+        flag = ""
     for stray in sorted(notebooks - expected - NBGRADER_FILES):
         guess = difflib.get_close_matches(stray, sorted(expected), n=1, cutoff=0.4)
         batch.ignored.add(f"files that are not a notebook of {assignment}", f"{where}/{stray}",
@@ -187,8 +206,11 @@ def _add_submission(batch, name, assignment, folder, stems, linked=None):
     reasons = []
     for notebook in sorted(expected):
         if notebook not in notebooks:
-            strays = sorted(notebooks - expected - NBGRADER_FILES)
-            found = (f"; found {', '.join(names.shown(s) for s in strays[:3])}: rename it to "
+            candidates = sorted(_candidates(notebooks, expected))
+            strays = candidates or sorted(notebooks - expected - NBGRADER_FILES)
+            listed = candidates if candidates else strays[:3]
+            found = (f"; found {', '.join(names.shown(s) for s in listed)}: "
+                     f"{'keep one and name it' if len(candidates) > 1 else 'rename it to'} "
                      f"{notebook}" if strays else "")
             why = batch.refused.get(folder / notebook)
             reasons.append(f"{notebook} {why}" if why else f"{notebook} is missing{found}")
@@ -200,4 +222,37 @@ def _add_submission(batch, name, assignment, folder, stems, linked=None):
     if reasons:
         batch.unusable.append(Submission(student_id, assignment, folder, "; ".join(reasons)))
     else:
-        batch.gradable.append(Submission(student_id, assignment, folder))
+        batch.gradable.append(Submission(student_id, assignment, folder, flag=flag))
+
+
+def _candidates(notebooks, expected):
+    """The file names among ``notebooks`` that look like a notebook saved under another name
+    (``locality (1).ipynb``, ``Locality.IPYNB``, ``locality.ipynb.json`` as some browsers save
+    it) and are not one of the ``expected`` names."""
+    return {name for name in notebooks - expected if lms.is_notebook_name(name)}
+
+
+def _renamed(folder, notebooks, expected):
+    """``{file name: expected name}`` when exactly one expected notebook is missing from
+    ``folder`` and exactly one candidate (``_candidates``) can be it, a regular file (never
+    what a symlink points to); else ``{}``."""
+    absent, candidates = expected - notebooks, _candidates(notebooks, expected)
+    if len(absent) == 1 and len(candidates) == 1:
+        name = candidates.pop()
+        if stat.S_ISREG(os.lstat(folder / name).st_mode):
+            return {name: absent.pop()}
+    return {}
+
+
+def _as_released(folder, original, notebook, scratch):
+    """A copy of ``folder`` in ``scratch`` (the files the sandbox would copy: regular files,
+    within its limits) with the file ``original`` named ``notebook``; the submission itself
+    is never changed."""
+    from autograder.engine.sandbox import copied_files
+    copy = Path(tempfile.mkdtemp(prefix="renamed-", dir=scratch))
+    files, _ = copied_files(folder)
+    for name in files:
+        target = copy / (notebook if Path(name) == Path(original) else name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(folder / name, target, follow_symlinks=False)
+    return copy

@@ -70,7 +70,8 @@ def run(submissions, out, *, course_root=ROOT, assignments=None, students=None, 
             raise GraderError(str(error)) from None
         batch = _only(collect.collect(folder, selected, only=assignments, refused=refused,
                                       ignored=summary.ignored,
-                                      instructor=[course.root / "source", ROOT / "autograder"]),
+                                      instructor=[course.root / "source", ROOT / "autograder"],
+                                      scratch=scratch),
                       students)
         missing = [_error_record(course, found) for found in batch.missing]
         keys = {found: journal.key(found.assignment, found.folder)
@@ -104,6 +105,7 @@ def run(submissions, out, *, course_root=ROOT, assignments=None, students=None, 
 
                 def on_result(job, record):
                     found = pending[job]
+                    results.add_flag(record, found.flag)
                     summary.records.append(recorder.record(record, found.folder, keys[found]))
                     graded()
 

@@ -183,6 +183,55 @@ def test_a_lost_scheduler_stops_the_run_and_the_next_run_grades_the_rest(klass, 
     assert gradebook(course, out) == gradebook(course, tmp_path / "local")
 
 
+SETUP_MARKS = "AUTOGRADE_TEST_SETUP_MARKS"
+
+
+def marked_slow_warm_up():
+    """A warm-up that takes 3 s and leaves a file named after its worker's pid (in the folder
+    ``$AUTOGRADE_TEST_SETUP_MARKS``) as it starts: a window to lose the worker in."""
+    Path(os.environ[SETUP_MARKS], str(os.getpid())).touch()
+    time.sleep(3)
+
+
+def test_a_worker_lost_while_the_grader_is_set_up_on_it_costs_only_itself(
+        klass, course, tmp_path, monkeypatch):
+    """Issue 27: one of two workers SIGKILLed during its set-up (``register_plugin``); the run
+    completes on the other with the local pool's grades."""
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    monkeypatch.setenv(SETUP_MARKS, str(marks))
+    (tmp_path / "cluster").mkdir()
+    cluster = Cluster(tmp_path / "cluster", 2)
+    killed = []
+
+    def kill_during_setup():
+        deadline = time.monotonic() + START_SECONDS
+        while not killed and time.monotonic() < deadline:
+            for mark in marks.iterdir():
+                victim = next((w for w in cluster.workers
+                               if int(mark.name) in _descendants(w.pid)), None)
+                if victim is not None:
+                    cluster.kill(victim)
+                    killed.append(victim)
+                    break
+            time.sleep(0.05)
+
+    killer = threading.Thread(target=kill_during_setup, daemon=True)
+    killer.start()
+    try:
+        remote = fake_run(klass, course, tmp_path / "dask", scheduler=cluster.address,
+                          warm_up=marked_slow_warm_up)
+    finally:
+        killer.join(timeout=30)
+        cluster.stop()
+    assert killed and killed[0].poll() is not None, "no worker was killed during its set-up"
+    assert len(list(marks.iterdir())) >= 2       # the other worker set the grader up too
+    local = fake_run(klass, course, tmp_path / "local", workers=2)
+    assert remote.graded == local.graded == 6
+    for name in ("grades.csv", "cells.csv"):
+        assert (tmp_path / "local" / name).read_text() == (tmp_path / "dask" / name).read_text()
+
+
 def test_an_unreachable_scheduler_is_a_clear_error(klass, course, tmp_path, monkeypatch):
     monkeypatch.setattr("autograder.cluster.CONNECT_SECONDS", 2)
     with pytest.raises(GraderError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:9"):

@@ -179,3 +179,42 @@ def test_a_killed_run_leaves_no_process_and_the_next_start_removes_its_folders(c
         if wrapper.poll() is None:
             os.killpg(wrapper.pid, signal.SIGKILL)
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("moment", ["3 s after the start", "while a template warms up"])
+def test_a_run_killed_early_leaves_no_process(course, tmp_path, moment):
+    """Issue 27: the coordinator SIGKILLed 3 s after its start (forkserver and workers
+    starting), or as soon as a worker's sandbox template exists (importing torch, long before
+    it is ready): no process of the run is alive 5 s later."""
+    submit(tmp_path / "class", course, "ada", "a1", "return 2 * x")
+    marker = uuid.uuid4().hex
+    env = {**os.environ, "TMPDIR": str(tmp_path), MARKER: marker,
+           "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    log = open(tmp_path / "run.log", "w")
+    started = time.monotonic()
+    wrapper, command = autograde(tmp_path / "class", tmp_path / "out", course, env,
+                                 start_new_session=True, stdout=log, stderr=log)
+    try:
+        coordinator = coordinator_of(wrapper, command)
+        seen = {}
+        while True:
+            tree = _descendants(coordinator)
+            seen.update({(p.pid, p.create_time()): p for p in tree})
+            warming = any(TEMPLATE in _cmdline(p) for p in tree)
+            if (time.monotonic() - started >= 3) if moment.startswith("3") else warming:
+                break
+            assert time.monotonic() - started < 300, "no template started"
+            time.sleep(0.05)
+        coordinator.kill()
+        coordinator.wait()
+        run = list(seen.values()) + the_run(marker, wrapper.pid)
+        time.sleep(5)
+        left = alive(run + the_run(marker, wrapper.pid))
+        for survivor in left:
+            survivor.kill()
+        assert not left, f"alive 5 s after the kill: {[_cmdline(p) for p in left]}"
+        print(f"\n{moment}: {len(seen)} processes of the run seen, none alive 5 s after the kill")
+    finally:
+        if wrapper.poll() is None:
+            os.killpg(wrapper.pid, signal.SIGKILL)

@@ -4,8 +4,16 @@ Cells are matched by their nbgrader ``grade_id`` (never by cell id: old notebook
 none). Every locked cell (tests, read-only cells) of the graded notebook is the release's
 original; solution and written-answer cells keep the student's text under the release's
 metadata. What the student changed, deleted, duplicated or added is reported in words.
+
+Tools save honest notebooks differently: line endings (Windows' CRLF) are made Jupyter's LF
+before cells are compared, and a picture pasted into a text cell (an attachment) goes with the
+student's text; a picture the text refers to that the file does not hold is shown as a
+placeholder naming it (nbconvert would refuse the whole page).
 """
+import base64
 import copy
+import html
+import re
 from dataclasses import dataclass, field
 
 from autograder.engine.cells import grade_id, is_manual, is_test, nbgrader, source
@@ -17,6 +25,41 @@ class Merged:
     cells: list                                   # nbformat v4 cell dicts
     problems: list = field(default_factory=list)  # tampering, in words
     missing: set = field(default_factory=set)     # grade ids the student deleted
+
+
+#: ``![...](attachment:NAME)`` and ``<img src="attachment:NAME">``, also in ``<...>``.
+_ATTACHMENT = re.compile(r"<attachment:([^>]+)>|attachment:([^\s)\"'>]+)")
+
+
+def _text(cell):
+    """The cell's source with Windows (CRLF) and old Mac (CR) line endings as Jupyter's LF."""
+    return source(cell).replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _missing_picture(name):
+    """A placeholder picture (SVG, base64) saying that attachment ``name`` is not in the file."""
+    svg = ('<svg xmlns="http://www.w3.org/2000/svg" width="420" height="40"><text x="8" y="25">'
+           f"picture {html.escape(name)} is not in the submitted file</text></svg>")
+    return base64.b64encode(svg.encode()).decode("ascii")
+
+
+def _attachments(cell):
+    """``{name: {mime type: base64 text}}``: the cell's well-formed attachments, plus a
+    placeholder for each one its text refers to that the file does not hold."""
+    found = {}
+    given = cell.get("attachments")
+    for name, bundle in (given.items() if isinstance(given, dict) else ()):
+        if not isinstance(bundle, dict):
+            continue
+        data = {mime: "".join(value) if isinstance(value, list) else value
+                for mime, value in bundle.items() if isinstance(value, str) or (
+                    isinstance(value, list) and all(isinstance(v, str) for v in value))}
+        if data:
+            found[name] = data
+    for bracketed, bare in _ATTACHMENT.findall(_text(cell)):
+        name = bracketed or bare
+        found.setdefault(name, {"image/svg+xml": _missing_picture(name)})
+    return found
 
 
 def _kind(cell):
@@ -39,22 +82,24 @@ def _differences(release, submitted):
             changes.append(f"{key} {ours.get(key)!r} -> {theirs.get(key)!r}")
     if release.get("cell_type") != submitted.get("cell_type"):
         changes.append(f"cell type {release.get('cell_type')} -> {submitted.get('cell_type')}")
-    if ours.get("locked") and source(release) != source(submitted):
+    if ours.get("locked") and _text(release) != _text(submitted):
         changes.append("source changed")
     return changes
 
 
 def _clean(cell, index):
     cell = copy.deepcopy(cell)
-    cell["source"] = source(cell)
+    cell["source"] = _text(cell)
     if cell.get("cell_type") == "code":
         cell["outputs"], cell["execution_count"] = [], None
     cell.setdefault("metadata", {})
     if not isinstance(cell["metadata"], dict):
         cell["metadata"] = {}
     cell["id"] = f"graded-{index:03d}"
-    if cell.get("cell_type") == "code":
-        cell.pop("attachments", None)
+    attachments = _attachments(cell) if cell.get("cell_type") != "code" else None
+    cell.pop("attachments", None)
+    if attachments:
+        cell["attachments"] = attachments
     return cell
 
 
@@ -72,9 +117,12 @@ def merge(release, submission):
     order = [grade_id(c) for c in release_cells]
     problems, cells, seen = [], [], {}
     submitted = submission.get("cells", [])
-    for cell in submitted if isinstance(submitted, list) else []:
+    for number, cell in enumerate(submitted if isinstance(submitted, list) else [], 1):
         if not isinstance(cell, dict) or cell.get("cell_type") not in ("code", "markdown", "raw"):
-            problems.append("a cell that is not a notebook cell was dropped")
+            what = (f"cell_type {cell.get('cell_type')!r}" if isinstance(cell, dict)
+                    else f"a {type(cell).__name__}")
+            problems.append(f"cell {number} of the file is not a notebook cell ({what}) and "
+                            "was dropped; the others are graded")
             continue
         name = grade_id(cell)
         if name in by_id and name not in seen:
@@ -84,7 +132,9 @@ def merge(release, submission):
                 problems.append(f"{_kind(original)} {name} was changed: {'; '.join(changes)}")
             merged = copy.deepcopy(original)
             if not nbgrader(original).get("locked"):
-                merged["source"] = source(cell)
+                merged["source"] = _text(cell)
+                if "attachments" in cell:
+                    merged["attachments"] = cell["attachments"]
             seen[name] = len(cells)
             cells.append(merged)
         elif name in by_id:

@@ -1,5 +1,6 @@
 """The worker's template process (the *zygote*, ``autograder.engine.student.zygote``): a fresh
 interpreter that imported torch once and forks one sandbox per notebook on request."""
+import functools
 import itertools
 import os
 import socket
@@ -9,7 +10,7 @@ import tempfile
 import threading
 import time
 
-from autograder.engine import wire
+from autograder.engine import sandbox, wire
 from autograder.engine.wire import Op
 
 ZYGOTE_START_SECONDS = 300
@@ -17,6 +18,14 @@ ZYGOTE_START_SECONDS = 300
 
 class SandboxError(RuntimeError):
     """The grader could not start or talk to a sandbox (not the submission's fault)."""
+
+
+def _die_with(parent):
+    """In the template's process before its exec: die with the worker ``parent`` from now on,
+    not only once its imports (torch: seconds to minutes) are done (the signal survives exec)."""
+    sandbox.set_parent_death_signal()
+    if os.getppid() != parent:
+        os._exit(1)
 
 
 class Zygote:
@@ -38,7 +47,8 @@ class Zygote:
             [sys.executable, "-m", "autograder.engine.student.zygote", str(theirs.fileno()),
              layer],
             pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=self.log, cwd="/", env=env)
+            stderr=self.log, cwd="/", env=env,
+            preexec_fn=functools.partial(_die_with, os.getpid()))
         theirs.close()
         self.sock = ours
         self.sandboxes = itertools.count()

@@ -133,9 +133,21 @@ def parse_json(text, name, max_depth=MAX_DEPTH):
         return json.loads(text)
     except RecursionError:
         raise Unreadable(f"{name} is not a notebook: its JSON nests too deeply") from None
+    except json.JSONDecodeError as error:
+        raise Unreadable(f"{name} is not a valid notebook (not JSON: "
+                         f"{str(error).splitlines()[0]}{_in_cell(text, error.pos)}); it was "
+                         "damaged after Jupyter saved it: ask the student for the file again "
+                         "or mend it there in a text editor") from None
     except ValueError as error:
         raise Unreadable(f"{name} is not a valid notebook (not JSON: "
                          f"{str(error).splitlines()[0]})") from None
+
+
+def _in_cell(text, position):
+    """``', in cell N'``: the cell whose text holds ``position`` of a notebook's JSON (cells
+    counted by their ``"cell_type"`` keys), or ``''`` before the first cell."""
+    cells = text.count('"cell_type"', 0, position)
+    return f", in cell {cells}" if cells else ""
 
 
 def as_v4(notebook, name):

@@ -89,6 +89,16 @@ def add_notebook(record, notebook):
         record["max_score"] += result["max_points"]
 
 
+def add_flag(record, flag):
+    """Flag a graded ``record`` for a human with ``flag`` (a line of text; "" adds nothing)."""
+    if not flag:
+        return
+    record["flags"].append(flag)
+    if record["status"] != ERROR:
+        record["status"] = FLAGGED
+        record["reason"] = "; ".join(record["flags"])[:2000]
+
+
 def error_record(student_id, assignment, reason, release=None):
     """The record of a submission that cannot be graded: every graded cell of the notebooks in
     the ``release`` folder is MISSING, worth 0."""
