@@ -668,29 +668,6 @@ def test_no_library_routine_that_is_the_answer(name, monkeypatch):
         assert any(op.startswith(LIBRARY_OPS["convolution"]) for op in ops), ops
 
 
-#: The optional arguments of EXERCISES.md's signatures and their defaults.
-CONTRACT_DEFAULTS = {
-    "fc_param_count": {"bias": True}, "locally_connected_param_count": {"bias": True},
-    "conv_param_count": {"c_in": 1, "c_out": 1, "bias": True},
-    "learn_kernel": {"kernel_size": (1, 2), "lr": 3e-2, "epochs": 10},
-    "conv_output_shape": {"padding": 0, "stride": 1},
-    "corr2d_pad_stride": {"padding": 0, "stride": 1}, "conv2d_param_count": {"bias": True},
-    "conv2d_macs": {"padding": 0, "stride": 1}, "pool2d": {"mode": "max"},
-    "pool2d_pad_stride": {"stride": None, "padding": 0, "mode": "max"},
-    "pool2d_multi_channel": {"stride": None, "padding": 0, "mode": "max"},
-}
-
-
-@pytest.mark.parametrize("name", sorted(n for n in graded_calls()
-                                         if n != "Conv2D" and not n.endswith("_avg")))
-def test_defaults_are_the_contracts(name):
-    """Every function's optional arguments and defaults (the class Conv2D has none)."""
-    f = getattr(key, name)
-    defaults = {p.name: p.default for p in inspect.signature(f).parameters.values()
-                if p.default is not inspect.Parameter.empty}
-    assert defaults == CONTRACT_DEFAULTS.get(name, {})
-
-
 @pytest.mark.parametrize("name", sorted(graded_calls()))
 def test_does_not_modify_its_inputs(name):
     f, args = graded_calls()[name]
