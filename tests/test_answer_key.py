@@ -18,6 +18,7 @@ from torch.nn import functional as F
 
 from autograder import answer_key as key
 from course.checks import LIBRARY_OPS, expect_gradient, expect_unchanged, traced_call
+from tests.contract import contract, signature_of
 
 RANDOM = settings(max_examples=30, deadline=None)
 SEEDS = st.integers(0, 2**31 - 1)
@@ -666,6 +667,18 @@ def test_no_library_routine_that_is_the_answer(name, monkeypatch):
     if allowed:
         # The tracer sees a library routine where one is used: the check above can fail.
         assert any(op.startswith(LIBRARY_OPS["convolution"]) for op in ops), ops
+
+
+#: The graded contract's parameters and defaults of every graded name (docs/contract.md).
+CONTRACT = {name: params for chapter in contract().values() for name, params in chapter.items()}
+
+
+@pytest.mark.parametrize("name", sorted(n for n in graded_calls()
+                                         if n != "Conv2D" and not n.endswith("_avg")))
+def test_defaults_are_the_contracts(name):
+    """Every function's parameters and defaults (the class Conv2D's are checked with its
+    notebook cell in tests/test_contract.py)."""
+    assert signature_of(getattr(key, name)) == CONTRACT[name]
 
 
 @pytest.mark.parametrize("name", sorted(graded_calls()))

@@ -37,6 +37,7 @@ def test_the_site_builds_with_warnings_as_errors(tmp_path):
         assert page.stem == "index" or f'href="{page.stem}.html"' in index, page.name
 
 
+@pytest.mark.slow
 def test_a_new_page_joins_the_site_and_a_broken_link_fails_it(tmp_path):
     """A page another helper adds needs no edit elsewhere; a link to a heading or a page that
     does not exist stops the strict build, naming it."""
