@@ -71,6 +71,11 @@ def test_the_top_level_pages_links_resolve(page):
             assert anchor in headings(ROOT / path), f"{page}: no heading #{anchor} in {path}"
 
 
+def test_the_readme_is_read_in_five_minutes():
+    """At most 150 lines: the detail belongs in docs/."""
+    assert len((ROOT / "README.md").read_text().splitlines()) <= 150
+
+
 def test_the_screenshots_are_small_pngs():
     for image in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", (ROOT / "README.md").read_text()):
         data = (ROOT / image).read_bytes()
