@@ -9,7 +9,7 @@ export MPLBACKEND := Agg
 
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench bench-isolation bench-scale audit notebooks student clean
+.PHONY: install demo test test-quick docs bench bench-isolation bench-scale audit notebooks student clean
 
 install: $(STAMP)
 
@@ -26,6 +26,15 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest tests source --nbval --nbval-current-env
+
+# The inner loop (about 2 minutes): the tests not marked slow (notebooks executed, submissions
+# graded) or browser (Chromium); `make test` runs them all.
+test-quick: install
+	$(BIN)/python -m pytest tests -m "not slow and not browser"
+
+# The documentation site, docs/*.md -> docs/_build/html, warnings as errors.
+docs: install
+	$(BIN)/python -m sphinx -W --keep-going -n -q -b html docs docs/_build/html
 
 bench-isolation: install
 	$(BIN)/python -m autograder.tools.bench_isolation
@@ -46,9 +55,24 @@ clean:
 notebooks: install
 	$(BIN)/python -m autograder.author
 
-# JupyterLab for students: nbgrader's instructor tools (Create Assignment, Formgrader, Course
-# List, the Nbgrader menu) are disabled by student/jupyter/labconfig/page_config.json; widget
-# state is saved with the notebook (student/jupyter/lab/user-settings), so a reopened notebook
-# still shows its explorers.
+# JupyterLab for students, as root or as an ordinary user, writing nothing into the repository:
+# the chapters are copied once into STUDENT_DIR (never over a student's work), and the Jupyter
+# configuration into a fresh folder under /tmp, removed when JupyterLab ends (workspaces,
+# runtime files and jupyter's `migrated` mark go there). student/jupyter/ disables nbgrader's
+# instructor tools (labconfig/page_config.json) and saves widget state with the notebook
+# (lab/user-settings), so a reopened notebook still shows its explorers. LAB_ARGS: more
+# options for `jupyter lab` (e.g. --no-browser --port=8890).
+STUDENT_DIR ?= $(HOME)/cnn-basics-course
+LAB_ARGS ?=
 student: install
-	JUPYTER_CONFIG_DIR=$(CURDIR)/student/jupyter $(BIN)/jupyter lab release/
+	@mkdir -p "$(STUDENT_DIR)"; \
+	for chapter in release/*/; do \
+	    [ -e "$(STUDENT_DIR)/$$(basename "$$chapter")" ] || cp -r "$$chapter" "$(STUDENT_DIR)/"; \
+	done; \
+	config=$$(mktemp -d -t cnn-course-jupyter.XXXXXX); trap 'rm -rf "$$config"' EXIT; \
+	cp -r student/jupyter/. "$$config/"; \
+	echo "the chapters are in $(STUDENT_DIR)"; \
+	JUPYTER_CONFIG_DIR="$$config" JUPYTER_RUNTIME_DIR="$$config/runtime" \
+	    $(BIN)/jupyter lab --ServerApp.root_dir="$(STUDENT_DIR)" \
+	    --LabApp.workspaces_dir="$$config/workspaces" \
+	    $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(LAB_ARGS)

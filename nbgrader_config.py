@@ -14,7 +14,7 @@ c.ExecutePreprocessor.timeout = 120
 # Autograde button grade with the sandboxed `autograde`, never in a stock kernel.
 # Unmarked written answers read "pending", not 0, in nbgrader's feedback as in autograde's.
 c.GenerateFeedback.preprocessors = ["autograder.nbgrader_safe.ClearHiddenTestCode",
-                                    "autograder.nbgrader_safe.GetPendingGrades",
+                                    "autograder.record.feedback.GetPendingGrades",
                                     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor"]
 c.GenerateFeedback.exporter_class = "autograder.record.feedback.FeedbackExporter"
 c.Autograde.sanitize_preprocessors = ["nbgrader.preprocessors.ClearOutput",

@@ -16,7 +16,7 @@ import os
 import sys
 from pathlib import Path
 
-from autograder.coursedir import ROOT
+from autograder.coursedir import course_dir, db_url_argument
 from autograder.engine import isolation
 from autograder.record import results
 
@@ -31,18 +31,6 @@ def _positive(kind):
             raise argparse.ArgumentTypeError(f"must be positive, not {text}")
         return value
     return parse
-
-
-def db_url_argument(text):
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-    try:
-        make_url(text)
-    except ArgumentError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not an SQLAlchemy URL (e.g. sqlite:////path/gradebook.db or "
-            "postgresql://user@host/db)") from None
-    return text
 
 
 def parser():
@@ -87,17 +75,6 @@ def announce(layer):
     """The first line of a run: the sandbox layer in force (shouted when there is none)."""
     text = f"autograde: sandbox: {isolation.DESCRIPTIONS[layer]}"
     return f"{'!' * 88}\n{text}\n{'!' * 88}" if layer == "none" else text
-
-
-def course_dir(parser):
-    """Add ``--course DIR``: default the current directory when it holds an
-    ``nbgrader_config.py`` (a course directory), else this repository."""
-    here = Path.cwd()
-    default = here if (here / "nbgrader_config.py").exists() else ROOT
-    parser.add_argument("--course", default=str(default), metavar="DIR",
-                        help="the nbgrader course directory holding source/ and release/ "
-                             f"(default: the current directory if it holds an "
-                             f"nbgrader_config.py, else this repository; now {default})")
 
 
 def main(argv=None):

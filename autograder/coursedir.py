@@ -7,6 +7,7 @@
     <root>/submitted/<student>/<assignment>/       what nbgrader collect gathers
     <root>/gradebook.db                            the default gradebook
 """
+import argparse
 from pathlib import Path
 
 #: This repository: the course the package ships.
@@ -69,3 +70,29 @@ def nbgrader_api(course_root=ROOT, db_url=None):
     from nbgrader.coursedir import CourseDirectory
     config = nbgrader_config(course_root, db_url)
     return NbGraderAPI(CourseDirectory(config=config), config=config)
+
+
+# The arguments `autograde` and `autograde export` share.
+
+def course_dir(parser):
+    """Add ``--course DIR``: default the current directory when it holds an
+    ``nbgrader_config.py`` (a course directory), else this repository."""
+    here = Path.cwd()
+    default = here if (here / "nbgrader_config.py").exists() else ROOT
+    parser.add_argument("--course", default=str(default), metavar="DIR",
+                        help="the nbgrader course directory holding source/ and release/ "
+                             f"(default: the current directory if it holds an "
+                             f"nbgrader_config.py, else this repository; now {default})")
+
+
+def db_url_argument(text):
+    """``--db``'s type: ``text`` when it is an SQLAlchemy URL, else a message with examples."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+    try:
+        make_url(text)
+    except ArgumentError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an SQLAlchemy URL (e.g. sqlite:////path/gradebook.db or "
+            "postgresql://user@host/db)") from None
+    return text

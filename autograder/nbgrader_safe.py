@@ -18,10 +18,8 @@ from pathlib import Path
 
 import nbformat
 from nbgrader.coursedir import CourseDirectory
-from nbgrader.preprocessors import ClearHiddenTests, GetGrades, NbGraderPreprocessor
+from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor
 from traitlets import Float, Unicode
-
-from autograder.record import feedback
 
 
 class ClearHiddenTestCode(ClearHiddenTests):
@@ -36,24 +34,6 @@ class ClearHiddenTestCode(ClearHiddenTests):
                 if output.get("output_type") == "error":
                     output["traceback"] = [f"{output.get('ename', '')}: {output.get('evalue', '')}"]
         return cell, resources
-
-
-class GetPendingGrades(GetGrades):
-    """nbgrader's ``GetGrades``, an answer that no one has scored yet shown as pending."""
-
-    def preprocess(self, nb, resources):
-        self.pending = 0.0
-        nb, resources = super().preprocess(nb, resources)
-        resources["nbgrader"]["score"] = feedback.notebook_score(resources["nbgrader"]["score"],
-                                                                 self.pending)
-        return nb, resources
-
-    def _get_score(self, cell, resources):
-        grade = self.gradebook.find_grade(cell.metadata["nbgrader"]["grade_id"], self.notebook_id,
-                                          self.assignment_id, self.student_id)
-        cell.metadata.nbgrader["score"] = grade.score
-        cell.metadata.nbgrader["points"] = grade.max_score
-        self.pending += feedback.mark_pending(cell, grade.auto_score, grade.manual_score)
 
 
 class SandboxedAutograde(NbGraderPreprocessor):

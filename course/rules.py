@@ -1,5 +1,5 @@
 """The course's one rule, as the student side checks it: a graded function computes its answer
-itself, it does not call the library routine that *is* the answer (EXERCISES.md).
+itself, it does not call the library routine that *is* the answer (docs/contract.md).
 
 ``ANSWER_FAMILY`` is the one home of which routines are each function's answer: the visible
 tests and the explorers trace a call with it (``course.checks.traced_call``), the hidden tests

@@ -18,6 +18,7 @@ from torch.nn import functional as F
 
 from autograder import answer_key as key
 from course.checks import LIBRARY_OPS, expect_gradient, expect_unchanged, traced_call
+from tests.contract import contract, signature_of
 
 RANDOM = settings(max_examples=30, deadline=None)
 SEEDS = st.integers(0, 2**31 - 1)
@@ -668,27 +669,16 @@ def test_no_library_routine_that_is_the_answer(name, monkeypatch):
         assert any(op.startswith(LIBRARY_OPS["convolution"]) for op in ops), ops
 
 
-#: The optional arguments of EXERCISES.md's signatures and their defaults.
-CONTRACT_DEFAULTS = {
-    "fc_param_count": {"bias": True}, "locally_connected_param_count": {"bias": True},
-    "conv_param_count": {"c_in": 1, "c_out": 1, "bias": True},
-    "learn_kernel": {"kernel_size": (1, 2), "lr": 3e-2, "epochs": 10},
-    "conv_output_shape": {"padding": 0, "stride": 1},
-    "corr2d_pad_stride": {"padding": 0, "stride": 1}, "conv2d_param_count": {"bias": True},
-    "conv2d_macs": {"padding": 0, "stride": 1}, "pool2d": {"mode": "max"},
-    "pool2d_pad_stride": {"stride": None, "padding": 0, "mode": "max"},
-    "pool2d_multi_channel": {"stride": None, "padding": 0, "mode": "max"},
-}
+#: The graded contract's parameters and defaults of every graded name (docs/contract.md).
+CONTRACT = {name: params for chapter in contract().values() for name, params in chapter.items()}
 
 
 @pytest.mark.parametrize("name", sorted(n for n in graded_calls()
                                          if n != "Conv2D" and not n.endswith("_avg")))
 def test_defaults_are_the_contracts(name):
-    """Every function's optional arguments and defaults (the class Conv2D has none)."""
-    f = getattr(key, name)
-    defaults = {p.name: p.default for p in inspect.signature(f).parameters.values()
-                if p.default is not inspect.Parameter.empty}
-    assert defaults == CONTRACT_DEFAULTS.get(name, {})
+    """Every function's parameters and defaults (the class Conv2D's are checked with its
+    notebook cell in tests/test_contract.py)."""
+    assert signature_of(getattr(key, name)) == CONTRACT[name]
 
 
 @pytest.mark.parametrize("name", sorted(graded_calls()))

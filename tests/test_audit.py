@@ -75,6 +75,7 @@ def sample():
     return run.audit(per_chapter=8, examples=20)
 
 
+@pytest.mark.slow
 def test_a_fixed_sample_of_the_audit_leaves_no_open_problem(sample):
     out = io.StringIO()
     (killed, wrong), open_problems = run.report(sample, out=out)

@@ -63,6 +63,7 @@ def test_no_release_says_how_to_make_one(tmp_path, capsys):
     assert "no release found in" in err and "python -m autograder.author" in err
 
 
+@pytest.mark.slow
 def test_unknown_assignment_and_gradebook_errors(klass, course, tmp_path, capsys):
     status, err = fails([klass, "--out", tmp_path / "out", "--course", course,
                          "--assignment", "a1", "a3"], capsys)

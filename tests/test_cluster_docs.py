@@ -1,7 +1,8 @@
-"""The README's SLURM and Kubernetes set-ups, run as written against the real dask-jobqueue and
-dask-kubernetes, with only what needs a real queue or cluster replaced: ``sbatch`` (SLURM's
-``scale``), the Kubernetes API (``KubeCluster``) and the grading run (``run``). They must make
-one-thread workers running the course's Python, and hand the cluster's scheduler to ``run``."""
+"""docs/scale-out.md's SLURM and Kubernetes set-ups, run as written against the real
+dask-jobqueue and dask-kubernetes, with only what needs a real queue or cluster replaced:
+``sbatch`` (SLURM's ``scale``), the Kubernetes API (``KubeCluster``) and the grading run
+(``run``). They must make one-thread workers running the course's Python, and hand the
+cluster's scheduler to ``run``."""
 import re
 import shlex
 
@@ -12,8 +13,8 @@ from autograder.coursedir import ROOT
 
 
 def _block(after):
-    """The first python code block of README.md after the text ``after``."""
-    text = (ROOT / "README.md").read_text()
+    """The first python code block of docs/scale-out.md after the text ``after``."""
+    text = (ROOT / "docs" / "scale-out.md").read_text()
     return re.search(r"```python\n(.*?)```", text[text.index(after):], re.S).group(1)
 
 
@@ -32,7 +33,7 @@ def test_the_slurm_setup_makes_one_thread_workers_and_grades_on_them(runs, monke
     scaled = []
     monkeypatch.setattr(SLURMCluster, "scale", lambda self, n=None, **kw: scaled.append(kw or n))
     namespace = {}
-    exec(_block("**SLURM**"), namespace)
+    exec(_block("## SLURM"), namespace)
     cluster = namespace["cluster"]
     try:
         script = cluster.job_script()
@@ -70,7 +71,7 @@ def test_the_kubernetes_setup_makes_one_thread_workers_and_grades_on_them(runs, 
             return False
 
     monkeypatch.setattr(operator, "KubeCluster", KubeCluster)
-    exec(_block("**Kubernetes**"), {})
+    exec(_block("## Kubernetes"), {})
     (spec,) = made
     worker = spec["spec"]["worker"]
     container, = worker["spec"]["containers"]

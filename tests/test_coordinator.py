@@ -32,6 +32,8 @@ from autograder.record.gradebook import CourseGradebook
 HIDDEN = "assert double(21) == 42  # the hidden check"
 SOLUTION = "def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION"
 
+pytestmark = pytest.mark.slow  # grades a class: run by make test, not make test-quick
+
 
 def _source_notebook(stem):
     """A chapter in miniature: a solution, a test cell with a hidden part, a written answer."""

@@ -11,7 +11,7 @@ from autograder.record import export
 from autograder.report.spreadsheet import spreadsheet_cell
 
 # nbgrader's add_submission trips SQLAlchemy's autoflush notice; harmless.
-pytestmark = pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")
+pytestmark = [pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning"), pytest.mark.slow]
 
 
 def _class_gradebook(path):

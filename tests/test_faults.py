@@ -20,6 +20,8 @@ from tests.test_coordinator import (course, gradebook, grade, grades, klass,  # 
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root")
 
+pytestmark = pytest.mark.slow  # grades a class: run by make test, not make test-quick
+
 
 @contextmanager
 def tmpfs(path, size):

@@ -5,12 +5,15 @@ after grading by hand."""
 import shutil
 
 import nbformat
+import pytest
 from nbgrader.api import Comment
 from nbgrader.preprocessors import SaveAutoGrades
 
 from autograder.record import feedback
 from autograder.record.gradebook import CourseGradebook
 from tests.test_coordinator import course, grade, klass  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.slow  # grades a class: run by make test, not make test-quick
 
 
 def test_the_workers_grades_are_what_nbgraders_saveautogrades_records(klass, course, tmp_path):

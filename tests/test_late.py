@@ -47,6 +47,7 @@ def gradebook(tmp_path):
     gb.close()
 
 
+@pytest.mark.slow
 def test_penalties_in_the_gradebook_and_the_export(gradebook, tmp_path):
     extensions_file = tmp_path / "extensions.csv"
     extensions_file.write_text("student_id,assignment,hours\nextended,a1,3\n")

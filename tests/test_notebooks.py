@@ -45,6 +45,7 @@ def course(tmp_path_factory):
 
 
 @pytest.mark.parametrize("assignment", BUILT)
+@pytest.mark.slow
 def test_release_is_what_nbgrader_generates(course, assignment):
     for generated in sorted((course / "release" / assignment).iterdir()):
         committed = ROOT / "release" / assignment / generated.name
@@ -94,6 +95,7 @@ def autograded(course):
 
 
 @pytest.mark.parametrize("assignment", BUILT)
+@pytest.mark.slow
 def test_nbgrader_scores_blank_key_and_wrong(autograded, assignment):
     tests = graded_tests(read(source_notebook(assignment)))
     for test_id in tests:
@@ -106,6 +108,7 @@ def test_nbgrader_scores_blank_key_and_wrong(autograded, assignment):
 
 
 @pytest.mark.parametrize("assignment", BUILT)
+@pytest.mark.slow
 def test_release_runs_with_errors_only_in_stub_tests(course, autograded, assignment):
     """A blank release notebook, run top to bottom, errs only in the test cells of the stubs."""
     (path,) = (course / "autograded" / "blank" / assignment).glob("*.ipynb")

@@ -1,5 +1,5 @@
 """The contract's rule, checked on the code: a graded function may not call the library
-routine that is its answer (the graded contract, ``EXERCISES.md`` of the course brief).
+routine that is its answer (the graded contract, ``docs/contract.md``).
 
 The notebook's code cells are read as one program (``autograder.engine.program``): for every
 binding of a global, the routine names it mentions (``F.conv2d``, ``from

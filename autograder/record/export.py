@@ -205,7 +205,7 @@ def _check_exists(db_url):
 def main(argv=None):
     """``autograde export``: exit 0 when written with nothing to report, 1 when written but a
     student is missing from the roster or has no submission, 2 for bad arguments or input."""
-    from autograder.cli import course_dir, db_url_argument
+    from autograder.coursedir import course_dir, db_url_argument
     from autograder.record.gradebook import CourseGradebook
     cli = argparse.ArgumentParser(prog="autograde export", description=__doc__.splitlines()[0])
     cli.add_argument("--format", required=True, choices=("csv", "canvas", "moodle"))

@@ -27,6 +27,7 @@ from nbconvert.exporters import html as nbconvert_html
 from nbconvert.filters import Highlight2HTML
 from nbconvert.preprocessors import Preprocessor
 from nbgrader import utils
+from nbgrader.preprocessors import GetGrades
 from traitlets import default
 from traitlets.utils.importstring import import_item
 
@@ -150,6 +151,24 @@ class _Highlight(Highlight2HTML):
     def _highlight(self, source, language, magics_language):
         metadata = {"magics_language": magics_language} if magics_language else None
         return super().__call__(source, language, metadata)
+
+
+class GetPendingGrades(GetGrades):
+    """nbgrader's ``GetGrades``, an answer that no one has scored yet shown as pending."""
+
+    def preprocess(self, nb, resources):
+        self.pending = 0.0
+        nb, resources = super().preprocess(nb, resources)
+        resources["nbgrader"]["score"] = notebook_score(resources["nbgrader"]["score"],
+                                                        self.pending)
+        return nb, resources
+
+    def _get_score(self, cell, resources):
+        grade = self.gradebook.find_grade(cell.metadata["nbgrader"]["grade_id"], self.notebook_id,
+                                          self.assignment_id, self.student_id)
+        cell.metadata.nbgrader["score"] = grade.score
+        cell.metadata.nbgrader["points"] = grade.max_score
+        self.pending += mark_pending(cell, grade.auto_score, grade.manual_score)
 
 
 class _SetGrades(Preprocessor):
@@ -287,9 +306,7 @@ def _make_exporter():
     its ``GetGrades`` (the course's pending-aware one) replaced by ``_SetGrades``."""
     from nbgrader.converters import GenerateFeedback
     from nbgrader.coursedir import CourseDirectory
-    from nbgrader.preprocessors import GetGrades
     from autograder.coursedir import nbgrader_config
-    from autograder.nbgrader_safe import GetPendingGrades
     config = nbgrader_config()
     converter = GenerateFeedback(coursedir=CourseDirectory(config=config), config=config)
     exporter = FeedbackExporter(config=converter.config)
