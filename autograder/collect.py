@@ -19,7 +19,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.intake import links, lms, names, reader, unzip
+from autograder.intake import links, names, reader, unzip
 from autograder.intake.names import Ignored
 
 #: Files that nbgrader's own ``collect`` puts next to the notebooks.
@@ -229,7 +229,7 @@ def _candidates(notebooks, expected):
     """The file names among ``notebooks`` that look like a notebook saved under another name
     (``locality (1).ipynb``, ``Locality.IPYNB``, ``locality.ipynb.json`` as some browsers save
     it) and are not one of the ``expected`` names."""
-    return {name for name in notebooks - expected if lms.is_notebook_name(name)}
+    return {name for name in notebooks - expected if names.is_notebook_name(name)}
 
 
 def _renamed(folder, notebooks, expected):

@@ -68,12 +68,6 @@ class _Found:
     late: bool = False
 
 
-def is_notebook_name(name):
-    """A notebook's file name, however a browser saved it (``x.ipynb``, ``x (1).IPYNB``,
-    ``x.ipynb.json``)."""
-    return ".ipynb" in name.lower()
-
-
 def _files(root):
     """The regular files under ``root`` (symlinks and clutter skipped), sorted."""
     for path in sorted(root.rglob("*")):
@@ -184,7 +178,7 @@ def import_download(download, lms, assignment, roster, into, due=None):
         find = _lookup(roster, lms)
         by_student = {}
         for item in found:
-            if not is_notebook_name(item.original):
+            if not names.is_notebook_name(item.original):
                 done.unplaced.add("files that are not notebooks", item.where)
                 continue
             student, why = find(item.lms_id, item.name)

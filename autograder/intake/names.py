@@ -21,6 +21,12 @@ def student_id(folder_name):
     return os.fsencode(folder_name).decode("utf-8", "backslashreplace")
 
 
+def is_notebook_name(name):
+    """A notebook's file name, however a browser saved it (``x.ipynb``, ``x (1).IPYNB``,
+    ``x.ipynb.json``)."""
+    return ".ipynb" in name.lower()
+
+
 def shown(text):
     """``text`` safe to print on one line: control and format characters (newlines, terminal
     escapes, right-to-left overrides) and undecodable bytes written as escapes."""
