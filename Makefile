@@ -50,7 +50,7 @@ audit: install
 	$(BIN)/python -m autograder.author.audit
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache docs/_build
 
 notebooks: install
 	$(BIN)/python -m autograder.author
