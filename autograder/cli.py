@@ -4,6 +4,7 @@
               [--workers N] [--timeout SECONDS] [--db URL] [--course DIR]
               [--isolation auto|root|userns|landlock|none] [--scheduler ADDRESS]
     autograde export --format csv|canvas|moodle --out FILE [--roster FILE] ...  (see export.py)
+    autograde serve [--course DIR] (--tokens FILE | --hub) ...  (see autograder/serve/service.py)
 
 Exit status: 0 when the batch finished (whatever the submissions did), 1 when the grader cannot
 run (no release, no gradebook, no sandbox), 2 for bad arguments, 130 when interrupted (grades recorded so far
@@ -103,6 +104,9 @@ def main(argv=None):
     if argv[:1] == ["export"]:
         from autograder.record import export
         return export.main(argv[1:])
+    if argv[:1] == ["serve"]:
+        from autograder.serve import service
+        return service.main(argv[1:])
     cli = parser()
     args = cli.parse_args(argv)
     submissions, out = Path(args.submissions), Path(args.out)
