@@ -278,6 +278,7 @@ class Service:
                 "status": results.ERROR, "reason": f"{failure}: this did not use an attempt; "
                 "submit again, and tell your instructor if it happens again"})
             return
+        started = time.perf_counter()
         policy = self.policies[row["assignment"]]
         counted = not (row["late"] and policy.after_deadline == "feedback") and \
             self.queue.counts(row, record["score"], policy)
@@ -293,9 +294,10 @@ class Service:
                     "this did not use an attempt: submit again later"})
                 return
         self.queue.finish(row["id"], DONE, view, counted, record["score"], record["max_score"])
-        log.info("%s/%s #%d: %s %g/%g%s", row["student"], row["assignment"], row["id"],
-                 record["status"], record["score"], record["max_score"],
-                 " (counted)" if counted else "")
+        log.info("%s/%s #%d: %s %g/%g%s (graded in %.2f s, recorded in %.2f s)", row["student"],
+                 row["assignment"], row["id"], record["status"], record["score"],
+                 record["max_score"], " (counted)" if counted else "",
+                 record["timings"].get("total", 0), time.perf_counter() - started)
 
     def _record_counted(self, row, record):
         """Put the submission in ``submitted/`` and record it (a second try with the
@@ -325,6 +327,8 @@ class Service:
             return False
         self.queue.finish(row["id"], DONE, verdict(record, self.policies[row["assignment"]]),
                           True, record["score"], record["max_score"])
+        log.info("%s/%s #%d: recorded before the service stopped: verdict from the journal",
+                 row["student"], row["assignment"], row["id"])
         return True
 
     def _report(self, force=False):
@@ -525,7 +529,8 @@ def main(argv):
     if argv[:1] == ["token"]:
         return token_main(argv[1:])
     args = parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s autograde serve: %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s autograde serve: %(message)s")
+    log.setLevel(logging.INFO)
     course = Path(args.course).resolve()
     state = Path(args.state or course / "serve")
     state.mkdir(parents=True, exist_ok=True)
