@@ -30,6 +30,7 @@ grades it again (grading writes nothing).
 """
 import argparse
 import asyncio
+import copy
 import functools
 import json
 import logging
@@ -266,12 +267,27 @@ class Service:
 
     def _record_later(self, row, record, failure):
         loop = asyncio.get_running_loop()
-        done = loop.run_in_executor(self.recording, self._record, row, record, failure)
-        done.add_done_callback(lambda _: self._notify(row["id"]))
+        loop.run_in_executor(self.recording, self._record, row, record, failure, loop)
 
-    def _record(self, row, record, failure):
+    def _record(self, row, record, failure, loop):
         """(recorder thread) Record a graded ``row`` (``record``; or its grader ``failure``),
-        then write its verdict: the queue's row last."""
+        then write its verdict: the queue's row last; tell the waiting clients (on ``loop``),
+        then rewrite the CSVs and the report if it is time."""
+        try:
+            self._record_one(row, record, failure)
+        except Exception as error:  # noqa: BLE001 (say so to the student; the service goes on)
+            log.exception("%s/%s #%d could not be recorded", row["student"], row["assignment"],
+                          row["id"])
+            self.queue.finish(row["id"], FAILED, {
+                "status": results.ERROR, "reason": f"it could not be recorded ({error}); this "
+                "did not use an attempt: submit again later"})
+        loop.call_soon_threadsafe(self._notify, row["id"])
+        try:
+            self._report()
+        except GraderError as error:
+            log.error("the CSVs and the report could not be written: %s", error)
+
+    def _record_one(self, row, record, failure):
         if failure is not None:
             log.error("%s/%s #%d: %s", row["student"], row["assignment"], row["id"], failure)
             self.queue.finish(row["id"], FAILED, {
@@ -284,15 +300,7 @@ class Service:
             self.queue.counts(row, record["score"], policy)
         view = verdict(record, policy)
         if counted:
-            try:
-                self._record_counted(row, record)
-            except GraderError as error:
-                log.error("%s/%s #%d not recorded: %s", row["student"], row["assignment"],
-                          row["id"], error)
-                self.queue.finish(row["id"], FAILED, {
-                    "status": results.ERROR, "reason": "the gradebook could not record it; "
-                    "this did not use an attempt: submit again later"})
-                return
+            self._record_counted(row, record)
         self.queue.finish(row["id"], DONE, view, counted, record["score"], record["max_score"])
         log.info("%s/%s #%d: %s %g/%g%s (graded in %.2f s, recorded in %.2f s)", row["student"],
                  row["assignment"], row["id"], record["status"], record["score"],
@@ -308,7 +316,7 @@ class Service:
         key = self.journal.key(row["assignment"], folder)
         for attempt in (1, 2):
             try:
-                self.recorder.record(record, folder, key)
+                self.recorder.record(copy.deepcopy(record), folder, key)   # it takes the pages
                 self.recorder.flush()
                 break
             except GraderError:
@@ -316,7 +324,6 @@ class Service:
                     raise
                 self._open()
         self.dirty = True
-        self._report()
 
     def _recover(self, row):
         """(recorder thread) Whether a queued ``row`` was recorded before the service was
