@@ -21,11 +21,11 @@ from pathlib import Path
 import pytest
 
 from autograder.serve.client import grade_via_service
+from autograder.serve.policy import Policy, PolicyError, policies
+from autograder.serve.queue import Queue, Refused
 from course.submit import ServiceError, Verdict, request, submit, wait
 from tests.hostile import course_fixture
 from tests.hostile.attacks import ATTACKS, WRONG_CORR2D
-
-pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parent.parent
 ASSIGNMENT = course_fixture.ASSIGNMENT
@@ -134,6 +134,7 @@ def hidden_test_lines(root):
     return lines
 
 
+@pytest.mark.slow
 def test_a_student_sees_each_verdict_right_then_wrong(served):
     right = send(served, "stu1", notebook(served.root))
     assert right["state"] == "done" and right["counted"] and right["attempts_used"] == 1
@@ -153,6 +154,7 @@ def test_a_student_sees_each_verdict_right_then_wrong(served):
     served.stu1 = right, wrong
 
 
+@pytest.mark.slow
 def test_another_students_token_cannot_read_or_submit_as_them(served):
     if not hasattr(served, "stu1"):
         served.stu1 = (send(served, "stu1", notebook(served.root)),)
@@ -179,6 +181,7 @@ def test_another_students_token_cannot_read_or_submit_as_them(served):
     assert theirs in [s["id"] for s in seen["submissions"]]
 
 
+@pytest.mark.slow
 def test_the_attempt_limit_holds_against_parallel_requests_and_retries(served):
     nb = notebook(served.root)
     body = {"assignment": ASSIGNMENT, "notebooks": {course_fixture.STEM: nb}}
@@ -209,6 +212,7 @@ def test_the_attempt_limit_holds_against_parallel_requests_and_retries(served):
     assert refused.value.status == 429
 
 
+@pytest.mark.slow
 def test_the_instructor_sees_both_and_the_counted_one_everywhere(served):
     if not hasattr(served, "stu1") or len(served.stu1) < 2:
         served.stu1 = (send(served, "stu1", notebook(served.root)),
@@ -237,6 +241,7 @@ def test_the_instructor_sees_both_and_the_counted_one_everywhere(served):
     assert grade_via_service(served.root.parent, "stu1", ASSIGNMENT) is False   # none there
 
 
+@pytest.mark.slow
 def test_hostile_submissions_change_no_other_verdict(served):
     victim = send(served, "victim", notebook(served.root))
     assert victim["verdict"]["score"] == FULL
@@ -277,6 +282,7 @@ def test_hostile_submissions_change_no_other_verdict(served):
     assert not list(served.root.glob("**/*HACKED*"))
 
 
+@pytest.mark.slow
 def test_killed_with_submissions_queued_each_is_graded_once(tmp_path):
     root = tmp_path / "course"
     tokens, issued = make_course(root)
@@ -316,3 +322,60 @@ def test_killed_with_submissions_queued_each_is_graded_once(tmp_path):
     with CourseGradebook(root) as book:
         held = book.submissions()
     assert sorted(s for s, _ in held) == sorted(students)
+
+
+# -- the policy and the queue alone (no service) ----------------------------------------------
+
+def test_a_bad_policy_is_refused_naming_the_key():
+    from traitlets.config import Config
+    for given, words in [({"*": {"atempts": 3}}, "unknown atempts"),
+                         ({"*": {"show": "all"}}, "show is 'all'"),
+                         ({"*": {"attempts": 0}}, "attempts is 0"),
+                         ({"02_other": {}}, "'02_other', which is not released"),
+                         ({"*": {"deadline": "next friday"}}, "YYYY-MM-DD HH:MM")]:
+        config = Config()
+        config.AutogradeServe.policies = given
+        with pytest.raises(PolicyError, match=re.escape(words)):
+            policies(config, ["01_locality"])
+    config = Config()
+    config.AutogradeServe.policies = {"*": {"attempts": 2}, "01_locality": {"counts": "best"}}
+    found = policies(config, ["01_locality", "02_cross_correlation"])
+    assert found["01_locality"] == Policy(attempts=2, counts="best")
+    assert found["02_cross_correlation"] == Policy(attempts=2)
+    assert policies(Config(), ["01_locality"])["01_locality"] == Policy()
+
+
+def _accept(queue, student, policy, now, key=None):
+    return queue.accept(student, "a", key or f"{student}-{now}", student,
+                        lambda folder: folder.mkdir(parents=True, exist_ok=True), policy, now=now)
+
+
+def test_interval_and_deadline_are_kept_by_the_queue(tmp_path):
+    from datetime import datetime, timezone
+    queue = Queue(tmp_path / "queue.db")
+    every_minute = Policy(attempts=None, interval=60)
+    _accept(queue, "s", every_minute, now=1000.0)
+    with pytest.raises(Refused, match="try again in 30 s") as refused:
+        _accept(queue, "s", every_minute, now=1030.0)
+    assert refused.value.status == 429
+    _accept(queue, "s", every_minute, now=1061.0)
+    _accept(queue, "t", every_minute, now=1030.0)   # another student's clock
+    deadline = datetime.fromtimestamp(2000, timezone.utc).replace(tzinfo=None)
+    with pytest.raises(Refused, match="has passed") as refused:
+        _accept(queue, "s", Policy(deadline=deadline), now=2001.0)
+    assert refused.value.status == 403
+    row, new = _accept(queue, "s", Policy(deadline=deadline, after_deadline="late"), now=2001.0)
+    assert new and row["late"]
+    row, new = _accept(queue, "s", Policy(deadline=deadline), now=1999.0)
+    assert new and not row["late"]
+
+
+def test_last_or_best_decides_which_submission_counts(tmp_path):
+    queue = Queue(tmp_path / "queue.db")
+    rows = [_accept(queue, "s", Policy(attempts=None), now=float(n))[0] for n in range(3)]
+    best, last = Policy(counts="best"), Policy(counts="last")
+    assert queue.counts(rows[0], 5.0, best)
+    queue.finish(rows[0]["id"], "done", {}, True, 5.0, 10.0)
+    assert not queue.counts(rows[1], 4.0, best) and queue.counts(rows[1], 6.0, best)
+    queue.finish(rows[2]["id"], "done", {}, True, 1.0, 10.0)   # the last one, graded first
+    assert not queue.counts(rows[1], 9.0, last)                # an earlier one does not replace it

@@ -148,7 +148,7 @@ def _check(db, student, assignment, policy, now, late):
     if policy.attempts is not None and used >= policy.attempts:
         raise Refused(429, f"you have used all {policy.attempts} checked submissions of "
                            f"{assignment}")
-    if last is not None and now - last < policy.interval:
+    if policy.interval and last is not None and now - last < policy.interval:
         raise Refused(429, f"one checked submission of {assignment} every "
                            f"{policy.interval:g} s: try again in "
                            f"{policy.interval - (now - last):.0f} s")
