@@ -79,6 +79,8 @@ def check(notebook=None, *, assignment=None, url=None, token=None, timeout=300.0
     """Submit ``notebook`` (default: this notebook, as saved) of ``assignment`` (default: its
     folder's name) and return its verdict, shown in the notebook."""
     path = Path(notebook or os.environ.get("JPY_SESSION_NAME") or "")
+    if not notebook and not path.is_file():   # a path from the server's root: the kernel
+        path = Path(path.name)                # runs in the notebook's folder
     if path.suffix != ".ipynb" or not path.is_file():
         return Verdict({"error": "cannot tell which notebook this is: call "
                                  "check('path/to/notebook.ipynb')"})

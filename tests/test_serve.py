@@ -23,7 +23,7 @@ import pytest
 from autograder.serve.client import grade_via_service
 from autograder.serve.policy import Policy, PolicyError, policies
 from autograder.serve.queue import Queue, Refused
-from course.submit import ServiceError, Verdict, request, submit, wait
+from course.submit import ServiceError, Verdict, check, request, submit, wait
 from tests.hostile import course_fixture
 from tests.hostile.attacks import ATTACKS, WRONG_CORR2D
 
@@ -135,8 +135,15 @@ def hidden_test_lines(root):
 
 
 @pytest.mark.slow
-def test_a_student_sees_each_verdict_right_then_wrong(served):
-    right = send(served, "stu1", notebook(served.root))
+def test_a_student_sees_each_verdict_right_then_wrong(served, tmp_path, monkeypatch):
+    # the notebook's one line, as in the student's kernel: this notebook, as saved
+    saved = tmp_path / ASSIGNMENT / f"{course_fixture.STEM}.ipynb"
+    saved.parent.mkdir()
+    saved.write_text(json.dumps(notebook(served.root)))
+    monkeypatch.setenv("JPY_SESSION_NAME", str(saved))
+    monkeypatch.setenv("AUTOGRADE_URL", served.url)
+    monkeypatch.setenv("AUTOGRADE_TOKEN", served.issued["stu1"])
+    right = check()
     assert right["state"] == "done" and right["counted"] and right["attempts_used"] == 1
     assert right["verdict"]["score"] == FULL and right["verdict"]["max_score"] == FULL
     assert all(t["status"] == "passed" for t in right["verdict"]["tests"])

@@ -8,7 +8,8 @@ The batch's parts, kept up: the pool's workers (``autograder.pool``: forked from
 forkserver that imported the grader, each with its sandbox template warm), the engine
 (``autograder.engine.job.grade``) and the recorder (``autograder.record.recorder``: the
 gradebook, ``autograded/``, ``OUT/feedback``, the journal ``OUT/records``; the CSVs and the
-report rewritten at most every ``REPORT_SECONDS``). The submission that counts (``policy``)
+report rewritten when the queue is empty, or every ``REPORT_SECONDS`` in a rush). The
+submission that counts (``policy``)
 is also put in ``submitted/<student>/<assignment>/``, as ``nbgrader collect`` does, so a
 later ``autograde submitted`` finds it graded and the formgrader shows it.
 
@@ -58,7 +59,8 @@ from autograder.serve.queue import DONE, FAILED, QUEUED, Queue, Refused
 
 log = logging.getLogger("autograde.serve")
 MAX_BODY = 32 << 20          # bytes of one request: a few notebooks with their outputs
-REPORT_SECONDS = 10.0        # the CSVs and the class report, rewritten at most this often
+REPORT_SECONDS = 60.0        # in a rush, the CSVs and the class report rewritten this often
+IDLE_REPORT_SECONDS = 5.0    # and when the queue is empty, at most this often
 WAIT_MAX = 60.0              # seconds a GET may wait for a verdict
 
 
@@ -66,13 +68,13 @@ class Service:
     """The queue, the warm pool and the recorder of one course (see the module)."""
 
     def __init__(self, course_root, out, state, *, db_url=None, workers=2, cell_timeout=30.0,
-                 isolation="auto", grade=None, warm_up=None):
+                 isolation="auto"):
         from autograder.coursedir import CourseDir
         from autograder.record.journal import Journal
         self.course, self.out, self.state = CourseDir(Path(course_root).resolve()), \
             Path(out).resolve(), Path(state).resolve()
         self.db_url, self.workers, self.cell_timeout = db_url, workers, cell_timeout
-        self.isolation, self.grade, self.warm_up = isolation, grade, warm_up
+        self.isolation = isolation
         self.released = self.course.released()
         if not self.released:
             raise GraderError(f"no release found in {self.course.root / 'release'}: release "
@@ -86,7 +88,7 @@ class Service:
         self.pending, self.suspects, self.in_flight = deque(), deque(), {}
         self.strikes, self.alone = {}, False
         self.waiters, self.dirty, self.reported = {}, False, 0.0
-        self.pool, self.wakeup = None, None
+        self.pool, self.wakeup, self.stopping = None, None, False
 
     # -- start and stop -------------------------------------------------------------------
 
@@ -107,9 +109,8 @@ class Service:
     def _new_pool(self):
         from autograder import pool
         from autograder.engine import job as engine
-        grade = self.grade or engine.grade
-        warm_up = self.warm_up or functools.partial(engine.warm_up, self.isolation)
-        return pool.LocalPool(self.workers, grade, warm_up)
+        return pool.LocalPool(self.workers, engine.grade,
+                              functools.partial(engine.warm_up, self.isolation))
 
     def _wait_warm(self):
         for future in self.pool.pool.ready:
@@ -133,6 +134,7 @@ class Service:
     async def stop(self):
         """Stop grading (what was running stays queued for the next start), write the CSVs
         and the report, close the gradebook."""
+        self.stopping = True
         if self.pool is not None:
             self.pool.close()
         loop = asyncio.get_running_loop()
@@ -249,8 +251,8 @@ class Service:
         row = self.in_flight.pop(future)
         alone, self.alone = self.alone, False
         error = None if future.cancelled() else future.exception()
-        if future.cancelled():
-            return     # stopping: it stays queued
+        if future.cancelled() or self.stopping:
+            return     # it stays queued for the next start
         if isinstance(error, BrokenProcessPool):
             if self.pool.pool is not None and getattr(self.pool.pool, "_broken", False):
                 self.pool.pool = pool.Pool(self.workers, self.pool.warm_up)
@@ -339,8 +341,13 @@ class Service:
         return True
 
     def _report(self, force=False):
-        """(recorder thread) The CSVs and the class report, from the journal (as the batch)."""
-        if self.dirty and (force or time.monotonic() - self.reported > REPORT_SECONDS):
+        """(recorder thread) The CSVs and the class report, from the journal (as the batch):
+        when nothing is left to grade (at most every ``IDLE_REPORT_SECONDS``), or every
+        ``REPORT_SECONDS`` in a rush."""
+        idle = not (self.pending or self.in_flight or self.suspects)
+        since = time.monotonic() - self.reported
+        if self.dirty and (force or since > REPORT_SECONDS or
+                           (idle and since > IDLE_REPORT_SECONDS)):
             from autograder.coordinator import write_outputs
             write_outputs(self.out, self.journal.records(), Ignored(), self.course.root / "release")
             self.dirty, self.reported = False, time.monotonic()

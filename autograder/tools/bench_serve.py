@@ -6,7 +6,7 @@ In a scratch course (one chapter's release and source, no attempt limit) it star
 wait for the verdict):
 
 1. ``one_at_a_time``: one student submitting the chapter notebook ``--warm`` times, each after
-   the verdict of the one before (the warm service);
+   the verdict of the one before (the warm service, after one untimed submission);
 2. ``rush``: ``--students`` students submitting ``--each`` notebooks each (right and partly
    wrong answers), the submissions spread over ``--rush-seconds`` in random order, each client
    waiting for its own verdict;
@@ -115,6 +115,7 @@ def figures(latencies, submitted, graded, seconds):
 
 
 def one_at_a_time(url, token, chapter, stem, nb, count):
+    submit(chapter, {stem: nb}, url=url, token=token)   # untimed: each worker's first
     latencies = []
     started = time.perf_counter()
     for _ in range(count):
