@@ -18,6 +18,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import psutil
 import pytest
 
 from autograder.serve.client import grade_via_service
@@ -307,8 +308,11 @@ def test_killed_with_submissions_queued_each_is_graded_once(tmp_path):
         assert first["state"] == "done"
         queued = [s for s in students if request(
             "GET", f"{service.url}api/submissions/{ids[s]}", issued[s])["state"] == "queued"]
+        tree = psutil.Process(service.process.pid).children(recursive=True)
         service.kill()
         assert queued, "nothing was left queued to test the restart with"
+        gone, alive = psutil.wait_procs(tree, timeout=60)   # the workers die with it
+        assert not alive, alive
         service.start()
         # the client's retry after the restart: the same submission
         again = request("POST", f"{service.url}api/submissions", issued["stu2"],

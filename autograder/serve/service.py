@@ -9,9 +9,9 @@ forkserver that imported the grader, each with its sandbox template warm), the e
 (``autograder.engine.job.grade``) and the recorder (``autograder.record.recorder``: the
 gradebook, ``autograded/``, ``OUT/feedback``, the journal ``OUT/records``; the CSVs and the
 report rewritten when the queue is empty, or every ``REPORT_SECONDS`` in a rush). The
-submission that counts (``policy``)
-is also put in ``submitted/<student>/<assignment>/``, as ``nbgrader collect`` does, so a
-later ``autograde submitted`` finds it graded and the formgrader shows it.
+submission that counts (``policy``) is also put in ``submitted/<student>/<assignment>/``, as
+``nbgrader collect`` does, so a later ``autograde submitted`` finds it graded and the
+formgrader shows it.
 
 HTTP API (JSON; ``Authorization: token <token>``, see ``identity``):
 
