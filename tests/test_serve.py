@@ -14,7 +14,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -40,7 +39,8 @@ c.AutogradeServe.policies = {{"*": {{"attempts": {ATTEMPTS}}}}}
 
 
 def make_course(root):
-    """The fixture course with its policy; ``{user: token}`` of three students and a TA."""
+    """The fixture course with its policy; the tokens file and ``{user: token}`` of four
+    students and a TA."""
     course_fixture.build(root)
     (root / "nbgrader_config.py").write_text(CONFIG)
     tokens = root.parent / "tokens.json"
