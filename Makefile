@@ -9,7 +9,7 @@ export MPLBACKEND := Agg
 
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-quick docs bench bench-isolation bench-scale audit notebooks student clean
+.PHONY: install demo test test-quick docs bench bench-isolation bench-scale bench-serve audit notebooks student clean
 
 install: $(STAMP)
 
@@ -44,6 +44,10 @@ bench: install
 
 bench-scale: install
 	$(BIN)/python -m autograder.tools.bench_scale
+
+# The grading service (autograde serve): one student at a time, then a deadline rush.
+bench-serve: install
+	$(BIN)/python -m autograder.tools.bench_serve
 
 # Mutation testing of the hidden tests: every first-order mutant of the answer key.
 audit: install

@@ -6,6 +6,7 @@
     autograde export --format csv|canvas|moodle --out FILE [--roster FILE] ...  (see export.py)
     autograde import --lms canvas|moodle DOWNLOAD --assignment NAME --roster FILE
                      --into SUBMITTED [--due WHEN]                     (see intake/lms.py)
+    autograde serve [--course DIR] (--tokens FILE | --hub) ...  (see autograder/serve/service.py)
 
 Exit status: 0 when the batch finished (whatever the submissions did), 1 when the grader cannot
 run (no release, no gradebook, no sandbox), 2 for bad arguments, 130 when interrupted (grades recorded so far
@@ -85,6 +86,9 @@ def main(argv=None):
     if argv[:1] == ["import"]:
         from autograder.intake import lms
         return lms.main(argv[1:])
+    if argv[:1] == ["serve"]:
+        from autograder.serve import service
+        return service.main(argv[1:])
     cli = parser()
     args = cli.parse_args(argv)
     submissions, out = Path(args.submissions), Path(args.out)
