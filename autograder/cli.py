@@ -17,21 +17,9 @@ import os
 import sys
 from pathlib import Path
 
-from autograder.coursedir import course_dir, db_url_argument
+from autograder.coursedir import course_dir, db_url_argument, positive
 from autograder.engine import isolation
 from autograder.record import results
-
-
-def _positive(kind):
-    def parse(text):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"must be positive, not {text}")
-        return value
-    return parse
 
 
 def parser():
@@ -52,10 +40,10 @@ def parser():
     parser.add_argument("--force", action="store_true",
                         help="regrade submissions that did not change since the last run (a "
                              "hand grade of an unchanged written answer is kept)")
-    parser.add_argument("--workers", type=_positive(int), default=os.cpu_count(), metavar="N",
+    parser.add_argument("--workers", type=positive(int), default=os.cpu_count(), metavar="N",
                         help="parallel grading processes (default: the number of cores, "
                              f"{os.cpu_count()})")
-    parser.add_argument("--timeout", type=_positive(float), default=30.0, metavar="SECONDS",
+    parser.add_argument("--timeout", type=positive(float), default=30.0, metavar="SECONDS",
                         help="wall time allowed per cell and per test cell (default: 30)")
     parser.add_argument("--db", type=db_url_argument, metavar="URL",
                         help="gradebook SQLAlchemy URL (default: sqlite:///<course>/gradebook.db)")
@@ -70,12 +58,6 @@ def parser():
                              "local processes")
     course_dir(parser)
     return parser
-
-
-def announce(layer):
-    """The first line of a run: the sandbox layer in force (shouted when there is none)."""
-    text = f"autograde: sandbox: {isolation.DESCRIPTIONS[layer]}"
-    return f"{'!' * 88}\n{text}\n{'!' * 88}" if layer == "none" else text
 
 
 def main(argv=None):
@@ -112,7 +94,7 @@ def main(argv=None):
         except isolation.Unavailable as error:
             print(f"autograde: error: {error}", file=sys.stderr)
             return 1
-        print(announce(layer), file=sys.stderr, flush=True)
+        print(isolation.announce(layer), file=sys.stderr, flush=True)
         # The forkserver imports the grader (torch) while this process imports the rest.
         from autograder import lifecycle
         lifecycle.start_forkserver("autograder.preload")

@@ -96,3 +96,16 @@ def db_url_argument(text):
             f"{text!r} is not an SQLAlchemy URL (e.g. sqlite:////path/gradebook.db or "
             "postgresql://user@host/db)") from None
     return text
+
+
+def positive(kind):
+    """An argparse type: a positive ``kind`` (int, float)."""
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be positive, not {text}")
+        return value
+    return parse

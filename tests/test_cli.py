@@ -162,8 +162,8 @@ def test_a_class_end_to_end_with_the_real_engine(tmp_path):
 
 
 def test_no_sandbox_is_announced_loudly():
-    assert cli.announce("root") == f"autograde: sandbox: {isolation.DESCRIPTIONS['root']}"
-    first, text, last = cli.announce("none").splitlines()
+    assert isolation.announce("root") == f"autograde: sandbox: {isolation.DESCRIPTIONS['root']}"
+    first, text, last = isolation.announce("none").splitlines()
     assert first == last == "!" * 88 and "NONE: student code runs unconfined" in text
 
 

@@ -491,14 +491,14 @@ def application(service, identities, prefix="/"):
 # -- command line ---------------------------------------------------------------------------
 
 def parser():
-    from autograder import cli
+    from autograder import coursedir
     from autograder.engine import isolation
     parser = argparse.ArgumentParser(
         prog="autograde serve",
         description="Grade each submission as it arrives, with warm workers; students see the "
                     "hidden tests' verdicts in seconds (docs/serve.md). "
                     "`autograde serve token USER --tokens FILE` issues a token.")
-    cli.course_dir(parser)
+    coursedir.course_dir(parser)
     parser.add_argument("--out", metavar="OUT",
                         help="autograde's OUT folder (default: <course>/out, as the "
                              "formgrader's Autograde button uses)")
@@ -506,10 +506,10 @@ def parser():
                         help="the queue and the submissions received (default: <course>/serve)")
     parser.add_argument("--ip", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8787, help="0: any free port")
-    parser.add_argument("--workers", type=cli._positive(int), default=os.cpu_count())
-    parser.add_argument("--timeout", type=cli._positive(float), default=30.0, metavar="SECONDS",
+    parser.add_argument("--workers", type=coursedir.positive(int), default=os.cpu_count())
+    parser.add_argument("--timeout", type=coursedir.positive(float), default=30.0, metavar="SECONDS",
                         help="wall time allowed per cell and per test cell (default: 30)")
-    parser.add_argument("--db", type=cli.db_url_argument, metavar="URL")
+    parser.add_argument("--db", type=coursedir.db_url_argument, metavar="URL")
     parser.add_argument("--isolation", choices=isolation.CHOICES, default="auto")
     who = parser.add_mutually_exclusive_group(required=True)
     who.add_argument("--tokens", metavar="FILE",
@@ -553,14 +553,14 @@ def main(argv):
     except (RuntimeError, ValueError) as error:
         print(f"autograde serve: error: {error}", file=sys.stderr)
         return 2
-    from autograder import cli, lifecycle
+    from autograder import lifecycle
     from autograder.engine import isolation
     try:
         layer = isolation.probe(args.isolation)
     except isolation.Unavailable as error:
         print(f"autograde serve: error: {error}", file=sys.stderr)
         return 1
-    print(cli.announce(layer), file=sys.stderr, flush=True)
+    print(isolation.announce(layer), file=sys.stderr, flush=True)
     lifecycle.start_forkserver("autograder.preload")
     service = Service(course, args.out or course / "out", state, db_url=args.db,
                       workers=args.workers, cell_timeout=args.timeout, isolation=layer)

@@ -136,7 +136,8 @@ def main(argv=None):
     parser.add_argument("--isolation", choices=isolation.CHOICES, default="auto")
     args = parser.parse_args(argv)
     from autograder import author
-    from autograder.cli import announce, describe
+    from autograder.cli import describe
+    from autograder.engine.isolation import announce
     from autograder.coordinator import GraderError, run
 
     try:

@@ -144,3 +144,8 @@ def _rehearse(layer):
     kernel.prctl(kernel.PR_SET_NO_NEW_PRIVS, 1, "PR_SET_NO_NEW_PRIVS")
     seccomp.install(strict_unix=layer == "landlock")
 
+
+def announce(layer):
+    """The first line of a run: the sandbox layer in force (shouted when there is none)."""
+    text = f"autograde: sandbox: {DESCRIPTIONS[layer]}"
+    return f"{'!' * 88}\n{text}\n{'!' * 88}" if layer == "none" else text
