@@ -2,8 +2,8 @@
 
 The hidden tests run in the worker, never in the sandbox, in a namespace where each graded
 name is a proxy: :class:`RemoteFunction` sends the arguments (``wire.dump_value``) over a
-:class:`Channel` to a fork of the student's final state and rebuilds the answer with
-``autograder.engine.wire.load_value``, so only genuine tensors and plain values reach the test.
+:class:`Channel` to a fork of the student's process as it is at the test cell and rebuilds
+the answer with ``autograder.engine.wire.load_value``, so only genuine tensors and plain values reach the test.
 Objects (a ``Conv2D`` layer) stay in the sandbox behind a :class:`StudentObject` handle whose
 parameters are mirrored here, so tests can read, set and differentiate them.
 """
@@ -26,7 +26,7 @@ class StudentTimeout(BaseException):
 
 
 class Channel:
-    """The checker's line to one server process (a fork of the student's final state):
+    """The checker's line to one server process (a fork of the student's process at a test cell):
     ``peer`` its :class:`wire.Peer`, ``stop()`` kills it (and its sandbox) on a timeout."""
 
     def __init__(self, sock, budget, peer, stop):

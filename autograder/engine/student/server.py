@@ -1,5 +1,6 @@
-"""The server T: a fork of the student's final state that calls the student's functions for the
-trusted checker (``autograder.engine.proxies``), one request at a time."""
+"""The server T: a fork of the student's process, paused where a test cell stands, that calls the
+student's functions for the trusted checker (``autograder.engine.proxies``), one request at a
+time."""
 import types
 
 from autograder.engine import wire
