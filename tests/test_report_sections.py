@@ -37,7 +37,7 @@ def test_outcomes_are_split():
 
 def test_failures_name_their_students_and_crashes_are_apart():
     html = sections.failures_section(RECORDS)
-    failures, crashes = html.split("<h2>Crashes and timeouts</h2>")
+    failures, crashes = html.split("<h2>Test cells that crashed or timed out</h2>")
     row = re.search(r"<tr><td>2</td><td>02_cc</td><td>test_g</td><td>kernel flipped\?</td>"
                     r"<td>(.*?)</td></tr>", failures).group(1)
     assert row == ('<a href="feedback/ann/02_cc/cc.html">ann</a>, '
