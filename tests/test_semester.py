@@ -122,6 +122,10 @@ def semester(tmp_path_factory):
     (course / "submitted" / "carl" / CHAPTER).mkdir(parents=True)
     (course / "submitted" / "carl" / CHAPTER / f"{NOTEBOOK}.ipynb").write_text(
         with_markers(key))
+    shutil.copy(course / "submitted" / "ann" / CHAPTER / "timestamp.txt",    # as if collected
+                course / "submitted" / "carl" / CHAPTER)
+    (course / "submitted" / "carl" / CHAPTER / "submission_secret.txt").write_text(
+        os.urandom(16).hex())
     run(course, "autograde", "submitted", "--out", "out", "--workers", "1")
     first = {"autograded": {s: (course / "autograded" / s / CHAPTER).exists()
                             and sorted(p.name for p in (course / "autograded" / s / CHAPTER)
