@@ -90,7 +90,7 @@ class Recorder:
             self.batch.enter_context(self.gradebook.transaction())
             self.opened = time.monotonic()
         self.pending.append((record, key))
-        given = nbgrader_files(submission)
+        given = _nbgrader_files(submission)
         timestamp = given.get("timestamp.txt", "").strip() or None
         by_hand, created = self.gradebook.save(record, timestamp,
                                                before=self.journal.previous(student, assignment))
@@ -160,7 +160,7 @@ class Recorder:
         self.batch = contextlib.ExitStack()
 
 
-def nbgrader_files(submission):
+def _nbgrader_files(submission):
     """``{name: text}`` of the files nbgrader's ``submit`` and ``collect`` put next to the
     notebooks of the ``submission`` folder (``collect.NBGRADER_FILES``: ``timestamp.txt``,
     ``submission_secret.txt``) that are there. ``autograded/<student>/<assignment>/`` and the
