@@ -158,14 +158,21 @@ def run(submissions, out, *, course_root=ROOT, assignments=None, students=None, 
 def _whole_class(records, journal, students, assignments):
     """``records`` of this run, and for a run limited to some ``students`` or ``assignments``
     the journal's records of every other submission as they are (the CSVs and the report
-    show the whole class; a regrade of some changes only their rows)."""
+    show the whole class; a regrade of some changes only their rows). A chapter not
+    submitted shows only for the assignments asked for and those graded before."""
     if not students and not assignments:
         return records
-    shown = {results.key(record) for record in records}
-    return records + [record for record in journal.records()
-                      if results.key(record) not in shown and not (
-                          (not students or record["student_id"] in students)
-                          and (not assignments or record["assignment"] in assignments))]
+
+    def chosen(record):
+        return (not students or record["student_id"] in students) and (
+            not assignments or record["assignment"] in assignments)
+
+    earlier = [record for record in journal.records() if not chosen(record)]
+    shown = {record["assignment"] for record in earlier} | set(assignments or ())
+    kept = [record for record in records
+            if not assignments or record["assignment"] in shown]
+    keys = {results.key(record) for record in kept}
+    return kept + [record for record in earlier if results.key(record) not in keys]
 
 
 def _only(batch, students):
