@@ -123,8 +123,8 @@ def describe(summary, out):
               for status in results.RECORD_STATUSES}
     lines = [f"{len(summary.records)} submissions: {counts[results.GRADED]} graded, "
              f"{counts[results.FLAGGED]} flagged for a human, {counts[results.ERROR]} could not "
-             "be graded "
-             f"({summary.graded} graded now, {summary.skipped} unchanged since the last run)"]
+             f"be graded (this run sent {summary.graded} to the grader; {summary.skipped} were "
+             "unchanged since the last run)"]
     if summary.ignored:
         lines.append(f"{len(summary.ignored)} inputs ignored (all in the report):")
         lines += [f"  {line}" for line in summary.ignored.lines()]

@@ -1,7 +1,8 @@
 """Collect: a folder (or .zip) of submissions -> the submissions to grade, and what cannot be.
 
 The layout is nbgrader's ``submitted/``: ``<student_id>/<assignment>/<notebook>.ipynb`` (an
-optional ``timestamp.txt`` next to the notebooks, as ``nbgrader collect`` writes it). Whatever
+optional ``timestamp.txt`` and ``submission_secret.txt`` next to the notebooks, as nbgrader's
+``submit`` and ``collect`` write them). Whatever
 does not fit is reported with a reason, never fatal: a stray file, an unknown assignment folder,
 a notebook with the wrong name (graded and flagged when it is the folder's only notebook) or
 that cannot be read (``autograder.intake.reader``), a chapter
@@ -22,8 +23,9 @@ from pathlib import Path
 from autograder.intake import links, names, reader, unzip
 from autograder.intake.names import Ignored
 
-#: Files that nbgrader's own ``collect`` puts next to the notebooks.
-NBGRADER_FILES = {"timestamp.txt"}
+#: Files that nbgrader's own ``submit`` and ``collect`` put next to the notebooks (the
+#: submission's time, and the secret its feedback is released under).
+NBGRADER_FILES = ("timestamp.txt", "submission_secret.txt")
 #: Clutter that archivers and editors leave behind; skipped without a word.
 CLUTTER = {"__MACOSX", ".DS_Store", ".ipynb_checkpoints", "Thumbs.db"}
 
@@ -102,7 +104,8 @@ def collect(folder, released, only=None, refused=None, ignored=None, instructor=
     file may be a hard link to; ``scratch``, a folder for copies of renamed notebooks
     (``_add_submission``). A chapter counts as
     missing for a student when another student submitted it, or when it was asked for by
-    name in ``only``.
+    name in ``only``; ``missing`` holds those of every released assignment (the CSVs show
+    every row of the class, whatever a run grades).
     """
     selected = list(only) if only else list(released)
     batch = Batch(refused=refused or {}, ignored=ignored if ignored is not None else Ignored())
@@ -111,7 +114,7 @@ def collect(folder, released, only=None, refused=None, ignored=None, instructor=
         if entry.name in CLUTTER:
             continue
         if entry.is_symlink():   # refused, for each assignment it seems to hold
-            seen[entry.name] = ({a: entry for a in selected if (entry / a).is_dir()}
+            seen[entry.name] = ({a: entry for a in released if (entry / a).is_dir()}
                                 or dict.fromkeys(selected, entry))
         elif not entry.is_dir():
             batch.ignored.add("stray files at the top level", entry.name,
@@ -119,10 +122,10 @@ def collect(folder, released, only=None, refused=None, ignored=None, instructor=
         elif entry.name.startswith("."):
             batch.ignored.add("hidden folders", f"{entry.name}/")
         else:
-            seen[entry.name] = _student_folders(entry, released, selected, batch.ignored)
+            seen[entry.name] = _student_folders(entry, released, batch.ignored)
     for where, why in batch.refused.items():   # a name too long to unpack: that student only
         parts = where.relative_to(folder).parts if where.is_relative_to(folder) else ()
-        if len(parts) > 1 and not (Path(folder) / parts[0]).exists() and parts[1] in selected:
+        if len(parts) > 1 and not (Path(folder) / parts[0]).exists() and parts[1] in released:
             seen.setdefault(parts[0], {})[parts[1]] = None
     submitted = {a for folders in seen.values() for a in folders}
     linked = links.refusals({(name, a): f for name, folders in seen.items()
@@ -130,26 +133,32 @@ def collect(folder, released, only=None, refused=None, ignored=None, instructor=
                                  p.is_symlink() for p in (f, f.parent))}, instructor)
     for name, folders in seen.items():
         student_id = names.student_id(name)
-        for assignment in selected:
+        for assignment in released:
             if assignment in folders:
-                _add_submission(batch, name, assignment, folders[assignment],
-                                released[assignment], linked.get((name, assignment)), scratch)
-            elif assignment in submitted or only:
+                if assignment in selected:
+                    _add_submission(batch, name, assignment, folders[assignment],
+                                    released[assignment], linked.get((name, assignment)),
+                                    scratch)
+                elif folders[assignment] is not None and not folders[assignment].is_symlink():
+                    folder = folders[assignment]
+                    _strays(batch, f"{name}/{assignment}", assignment, _names(folder),
+                            _expected(released[assignment]))
+            elif assignment in submitted or (only and assignment in selected):
                 batch.missing.append(Submission(
                     student_id, assignment, None,
                     f"not submitted: no folder {names.shown(name)}/{assignment}/"))
     return batch
 
 
-def _student_folders(student, released, selected, ignored):
-    """``{assignment: folder}`` of one student's folders of ``selected`` assignments; what is
+def _student_folders(student, released, ignored):
+    """``{assignment: folder}`` of one student's folders of released assignments; what is
     not a released assignment is noted in ``ignored``."""
     folders = {}
     for entry in sorted(student.iterdir()):
         where = f"{student.name}/{entry.name}"
         if entry.name in CLUTTER:
             continue
-        if entry.name in selected and (entry.is_dir() or entry.is_symlink()):
+        if entry.name in released and (entry.is_dir() or entry.is_symlink()):
             folders[entry.name] = entry
         elif not entry.is_dir():
             ignored.add("stray files in a student folder", where,
@@ -159,6 +168,25 @@ def _student_folders(student, released, selected, ignored):
             ignored.add("folders that are not a released assignment", f"{where}/",
                         f"did you mean {guess[0]}?" if guess else "")
     return folders
+
+
+def _names(folder):
+    """The names in ``folder``, clutter left out."""
+    return {p.name for p in folder.iterdir() if p.name not in CLUTTER}
+
+
+def _expected(stems):
+    """The release's notebook file names of an assignment of notebook ``stems``."""
+    return {f"{stem}.ipynb" for stem in stems}
+
+
+def _strays(batch, where, assignment, notebooks, expected):
+    """Note in ``batch.ignored`` the names among ``notebooks`` (in the folder ``where``) that
+    are neither the ``expected`` notebooks of ``assignment`` nor nbgrader's files."""
+    for stray in sorted(notebooks - expected - set(NBGRADER_FILES)):
+        guess = difflib.get_close_matches(stray, sorted(expected), n=1, cutoff=0.4)
+        batch.ignored.add(f"files that are not a notebook of {assignment}", f"{where}/{stray}",
+                          f"expected {guess[0]}" if guess else "")
 
 
 def _add_submission(batch, name, assignment, folder, stems, linked=None, scratch=None):
@@ -188,8 +216,7 @@ def _add_submission(batch, name, assignment, folder, stems, linked=None, scratch
     if linked:
         batch.unusable.append(Submission(student_id, assignment, folder, linked, flag=linked))
         return
-    notebooks = {p.name for p in folder.iterdir() if p.name not in CLUTTER}
-    expected = {f"{stem}.ipynb" for stem in stems}
+    notebooks, expected = _names(folder), _expected(stems)
     renamed = _renamed(folder, notebooks, expected)
     if renamed and scratch is not None:
         (original, notebook), = renamed.items()
@@ -199,15 +226,12 @@ def _add_submission(batch, name, assignment, folder, stems, linked=None, scratch
         notebooks = notebooks - {original} | {notebook}
     else:
         flag = ""
-    for stray in sorted(notebooks - expected - NBGRADER_FILES):
-        guess = difflib.get_close_matches(stray, sorted(expected), n=1, cutoff=0.4)
-        batch.ignored.add(f"files that are not a notebook of {assignment}", f"{where}/{stray}",
-                          f"expected {guess[0]}" if guess else "")
+    _strays(batch, where, assignment, notebooks, expected)
     reasons = []
     for notebook in sorted(expected):
         if notebook not in notebooks:
             candidates = sorted(_candidates(notebooks, expected))
-            strays = candidates or sorted(notebooks - expected - NBGRADER_FILES)
+            strays = candidates or sorted(notebooks - expected - set(NBGRADER_FILES))
             listed = candidates if candidates else strays[:3]
             found = (f"; found {', '.join(names.shown(s) for s in listed)}: "
                      f"{'keep one and name it' if len(candidates) > 1 else 'rename it to'} "

@@ -24,6 +24,12 @@ from autograder.report import class_report, tables
 __all__ = ["GraderError", "Interrupted", "Summary", "run"]
 
 
+#: What a human must do about a submission the grader itself failed on.
+GRADER_FAULT = ("a fault of the grader, not of the submission, and not recorded (the gradebook "
+                "keeps its earlier grade, if any): grade it by hand in the formgrader and "
+                "report the fault with this submission")
+
+
 class Interrupted(GraderError):
     """The run was stopped (Ctrl-C); every grade recorded so far is kept."""
 
@@ -43,8 +49,9 @@ def run(submissions, out, *, course_root=ROOT, assignments=None, students=None, 
         isolation="auto", scheduler=None):
     """Grade the folder or .zip ``submissions`` into ``out`` and the gradebook; a ``Summary``.
 
-    ``students`` limits the run to these student ids (the other students' grades stay as they
-    are, and stay in the CSVs and the report); ``force`` regrades submissions that did not change
+    ``students`` and ``assignments`` limit the run to these student ids and assignments (every
+    other submission's grades stay as they are, and its rows in the CSVs and the report stay
+    byte for byte); ``force`` regrades submissions that did not change
     (a hand grade of a written answer that did not change is kept either way).
     ``grade``/``warm_up`` default to the engine's (``autograder.engine.job``, its sandbox in
     the ``isolation`` layer); tests inject others.
@@ -110,9 +117,11 @@ def run(submissions, out, *, course_root=ROOT, assignments=None, students=None, 
                     graded()
 
                 def on_failure(job, reason):
-                    # Reported, not recorded in the gradebook or the journal: the next run retries.
+                    # Reported, not recorded in the gradebook or the journal. A retry does not
+                    # help: a worker that died did so again grading it alone (pool.py), an
+                    # exception is a bug of the grader.
                     summary.records.append(results.error_record(
-                        job.student_id, job.assignment, f"{reason} (run again to retry)",
+                        job.student_id, job.assignment, f"{reason}: {GRADER_FAULT}",
                         job.release))
                     graded()
 
@@ -126,8 +135,9 @@ def run(submissions, out, *, course_root=ROOT, assignments=None, students=None, 
                     if grading_pool is not None:
                         grading_pool.grade_all(list(pending), on_result, on_failure, progress)
                 except KeyboardInterrupt:
-                    write_outputs(out, summary.records + missing, summary.ignored,
-                                  course.root / "release")
+                    write_outputs(out, _whole_class(summary.records + missing, journal,
+                                                    students, assignments),
+                                  summary.ignored, course.root / "release")
                     raise Interrupted(
                         f"interrupted: {summary.graded} of {len(pending)} submissions graded "
                         "and recorded this run; run the same command again to grade the "
@@ -139,12 +149,32 @@ def run(submissions, out, *, course_root=ROOT, assignments=None, students=None, 
                 grading_pool.close()
     summary.records += missing
     writing = time.perf_counter()
-    others = [r for r in journal.records() if r["student_id"] not in students] if students else []
-    write_outputs(out, summary.records + others, summary.ignored, course.root / "release")
+    write_outputs(out, _whole_class(summary.records, journal, students, assignments),
+                  summary.ignored, course.root / "release")
     summary.seconds["csv+report"] = time.perf_counter() - writing
     summary.seconds["total"] = time.perf_counter() - started
     summary.records.sort(key=results.key)
     return summary
+
+
+def _whole_class(records, journal, students, assignments):
+    """``records`` of this run, and for a run limited to some ``students`` or ``assignments``
+    the journal's records of every other submission as they are (the CSVs and the report
+    show the whole class; a regrade of some changes only their rows). A chapter not
+    submitted shows only for the assignments asked for and those graded before."""
+    if not students and not assignments:
+        return records
+
+    def chosen(record):
+        return (not students or record["student_id"] in students) and (
+            not assignments or record["assignment"] in assignments)
+
+    earlier = [record for record in journal.records() if not chosen(record)]
+    shown = {record["assignment"] for record in earlier} | set(assignments or ())
+    kept = [record for record in records
+            if not assignments or record["assignment"] in shown]
+    keys = {results.key(record) for record in kept}
+    return kept + [record for record in earlier if results.key(record) not in keys]
 
 
 def _only(batch, students):

@@ -460,6 +460,37 @@ def test_regrade_of_one_student_keeps_the_others(klass, course, tmp_path):
         grade(klass, course, out, students=["zed"])
 
 
+def _outputs(out):
+    """The lines of ``grades.csv`` and ``cells.csv`` in ``out``."""
+    return {name: (out / name).read_text().splitlines() for name in ("grades.csv", "cells.csv")}
+
+
+def test_a_regrade_of_one_submission_leaves_every_other_row_byte_for_byte(klass, course,
+                                                                        tmp_path):
+    out = tmp_path / "out"
+    grade(klass, course, out)
+    before = _outputs(out)
+    submit(klass, course, "ada", "a1", "return 3 * x  # WRONG")   # ada's a1 changes
+    summary = grade(klass, course, out, students=["ada"], assignments=["a1"], force=True)
+    assert summary.graded == 1
+    after = _outputs(out)
+    for name, lines in before.items():
+        regraded = [line for line in after[name] if line.startswith("ada,a1,")]
+        assert regraded and regraded != [l for l in lines if l.startswith("ada,a1,")], name
+        assert [line for line in after[name] if not line.startswith("ada,a1,")] == \
+            [line for line in lines if not line.startswith("ada,a1,")], name
+    # one assignment for everyone: the other assignment's rows (missing ones too) stay
+    assert grade(klass, course, out, assignments=["a2"], force=True).graded == 3
+    assert _outputs(out) == after
+    # and it is what grading the whole class again writes
+    fresh = tmp_path / "fresh"
+    grade(klass, course, fresh)
+    assert _outputs(fresh) == after
+    report = (out / "report.html").read_text()
+    assert report.replace(str(out), "") == (fresh / "report.html").read_text().replace(
+        str(fresh), "")
+
+
 def test_a_hand_grade_survives_a_regrade_unless_the_answer_changed(klass, course, tmp_path):
     out = tmp_path / "out"
     grade(klass, course, out)

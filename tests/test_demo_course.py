@@ -15,7 +15,7 @@ import pytest
 
 from autograder.coursedir import nbgrader_api
 from autograder.engine import cells
-from autograder.tools.demo import build_course
+from autograder.tools.demo import build_course, next_commands, same_command
 from tests.test_nbgrader_safe import _hidden_lines
 
 pytestmark = pytest.mark.slow
@@ -25,14 +25,38 @@ CHAPTER, NOTEBOOK, ANSWER = "01_locality", "locality", "q_invariance"
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
     """A demo course of one chapter (ann: the answer key, bob: the release), autograded from
-    inside the course directory (``--course`` defaults to it)."""
+    inside the course directory (``--course`` defaults to it) with the command the demo
+    prints as its own."""
     root = tmp_path_factory.mktemp("demo")
     build_course(root, {("ann", CHAPTER): "complete", ("bob", CHAPTER): "blank"})
+    done = _shell(same_command(), root)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return root
+
+
+def _shell(command, cwd):
+    """Run a command as the demo prints it, with the venv's commands first on PATH."""
     bin_dir = Path(sys.executable).parent
     env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    subprocess.run([bin_dir / "autograde", "submitted", "--out", "out", "--workers", "1"],
-                   cwd=root, env=env, check=True, capture_output=True)
-    return root
+    return subprocess.run(command.split(), cwd=cwd, env=env, capture_output=True, text=True)
+
+
+def test_every_command_the_demo_prints_exists_and_runs(course):
+    """What ``make demo`` tells the instructor to run next, run as printed (``--help`` for a
+    server that would wait for a browser)."""
+    commands = [command for command, _ in next_commands([CHAPTER])]
+    assert any("generate_feedback" in c for c in commands) and "jupyter lab" in commands
+    from nbgrader.apps.nbgraderapp import NbGraderApp
+    for command in commands:
+        words = command.split()
+        if words[0] == "nbgrader":   # nbgrader prints its help and exits 0 for any other word
+            assert words[1] in NbGraderApp.subcommands, command
+        run = f"{command} --help" if command == "jupyter lab" else command
+        done = _shell(run, course)
+        assert done.returncode == 0, (run, done.stdout[-2000:], done.stderr[-2000:])
+        assert "Unrecognized" not in done.stderr and "expected one argument" not in done.stderr
+    assert (course / "grades.csv").exists()
+    assert (course / "feedback" / "ann" / CHAPTER / f"{NOTEBOOK}.html").exists()
 
 
 def _secret(course, student):

@@ -64,3 +64,26 @@ def test_stock_config_is_stock_autograde(tmp_path):
     autograde = Autograde(coursedir=CourseDirectory(config=merged), config=merged)
     assert [p.__name__ for p in autograde.autograde_preprocessors][0] == "Execute"
     assert "OverwriteCells" in [p.__name__ for p in autograde.sanitize_preprocessors]
+
+
+def test_nbgraders_markers_in_a_students_cell_are_data():
+    """A solution that writes ``# BEGIN HIDDEN TESTS`` (never closed) keeps it; the test cells
+    still lose their hidden regions (nbgrader's own step fails the whole page)."""
+    nb = nbformat.read(str(ROOT / "source" / "02_cross_correlation" / "cross_correlation.ipynb"),
+                       as_version=4)
+    tests = [c for c in nb.cells if HIDDEN in c.source]
+    hidden = {id(c): {line.strip() for line in _hidden_lines(c)} for c in tests}
+    solution = next(c for c in nb.cells if nbgrader(c).get("solution")
+                    and c.cell_type == "code")
+    solution.source += "\n# BEGIN HIDDEN TESTS\n# ### BEGIN SOLUTION"
+    written = solution.source
+    nb, _ = ClearHiddenTestCode().preprocess(nb, {})
+    assert solution.source == written
+    assert tests and all(hidden.values())
+    for cell in tests:
+        assert not hidden[id(cell)] & {line.strip() for line in cell.source.split("\n")}
+    forged = nbformat.v4.new_code_cell("x = 1\n### BEGIN HIDDEN TESTS\nassert secret()",
+                                       metadata={"nbgrader": {"grade": True, "solution": False,
+                                                              "grade_id": "t", "points": 1}})
+    ClearHiddenTestCode().preprocess_cell(forged, {}, 0)   # unclosed: hidden to the end
+    assert forged.source == "x = 1"

@@ -37,7 +37,7 @@ def test_outcomes_are_split():
 
 def test_failures_name_their_students_and_crashes_are_apart():
     html = sections.failures_section(RECORDS)
-    failures, crashes = html.split("<h2>Crashes and timeouts</h2>")
+    failures, crashes = html.split("<h2>Test cells that crashed or timed out</h2>")
     row = re.search(r"<tr><td>2</td><td>02_cc</td><td>test_g</td><td>kernel flipped\?</td>"
                     r"<td>(.*?)</td></tr>", failures).group(1)
     assert row == ('<a href="feedback/ann/02_cc/cc.html">ann</a>, '
@@ -64,3 +64,21 @@ def test_similar_answers_grouped_side_by_side():
     assert html.count("<details>") == 2 and html.count("<pre>") == 2 + 2 + 2
     assert "<b>ann, cem</b>" in html and "x&lt;1" in html
     assert "<p>None.</p>" in sections.similarity_section([])
+
+
+def test_a_submission_that_could_not_be_graded_counts_as_zero_in_every_section():
+    """The table's mean, the score plot and the per-cell chart take the same submissions: one
+    that could not be graded is there as a 0, as in the gradebook and the formgrader."""
+    from autograder.report import class_report
+    ann = _record("ann", [("test_f", "passed", ""), ("test_g", "passed", "")])
+    for cell in ann["notebooks"][0]["cells"][:2]:
+        cell["points"] = 1.0
+    ann.update(score=2.0, max_score=4.0)
+    bob = _record("bob", [("test_f", "missing", "not valid JSON"),
+                          ("test_g", "missing", "not valid JSON")])
+    bob.update(status="error", score=0.0, max_score=4.0)
+    (row,) = class_report._status_rows([ann, bob])
+    assert row[:5] == ("02_cc", 1, 0, 1, "1.00 / 2")
+    assert class_report.autograded_shares([ann, bob]) == {"02_cc": [100.0, 0.0]}
+    counts = sections.outcome_counts([ann, bob])
+    assert all(sum(c.values()) == 2 for c in counts.values())

@@ -9,8 +9,8 @@
   is that rule), from the ``grades`` the worker computed with nbgrader's ``determine_grade``
   (``autograder.record.feedback.autograded_grades``): manually graded answers stay "needs
   manual grading"; a notebook that could not be graded scores 0, as ``nbgrader autograde``
-  does for a missing notebook; a flagged record flags its notebooks for a human, as the
-  formgrader's flag button does. A new submission's rows go in as a few bulk inserts; one
+  does for a missing notebook; a flagged record, and one that could not be graded, flags its
+  notebooks for a human, as the formgrader's flag button does. A new submission's rows go in as a few bulk inserts; one
   graded again goes through nbgrader's ORM (``update_or_create_submission``), where a hand
   grade of a written answer whose text is the one graded before (the journal's previous record
   keeps each notebook's ``answers``) stays graded: nbgrader's own rule marks every hand-graded
@@ -38,6 +38,7 @@ from sqlalchemy import insert
 from sqlalchemy.exc import SAWarning
 
 from autograder.coursedir import nbgrader_config
+from autograder.record import results
 
 
 def _open(db_url, course_id):
@@ -106,6 +107,12 @@ def autograde(name, cells, manual_score, unchanged):
     if name in unchanged and auto is None and manual_score is not None:
         return auto, False   # the answer graded by hand, unchanged
     return auto, manual_score is not None or auto is None
+
+
+def _to_look_at(record):
+    """Whether a results record's notebooks are flagged for a human in the gradebook (the
+    formgrader's flag): it is flagged, or could not be graded (its 0 is no verdict)."""
+    return bool(record["flags"]) or record["status"] == results.ERROR
 
 
 def _answers(record, name):
@@ -221,7 +228,7 @@ class CourseGradebook:
         notebooks, grades, comments = [], [], []
         for notebook in shape.notebooks:
             row = {"id": new_uuid(), "assignment_id": submission, "notebook_id": notebook.id,
-                   "flagged": bool(record["flags"]) and notebook.name in graded}
+                   "flagged": _to_look_at(record) and notebook.name in graded}
             notebooks.append(row)
             result = graded.get(notebook.name)
             cells = result["grades"]["cells"] if result and result.get("grades") else None
@@ -264,7 +271,7 @@ class CourseGradebook:
                     comment.auto_comment = cells[comment.name].get("comment")
                 if comment.manual_comment:
                     by_hand.add(notebook["name"])
-            if record["flags"]:   # never unflag: a grader may have flagged it
+            if _to_look_at(record):   # never unflag: a grader may have flagged it
                 submitted.flagged = True
         gb.db.commit()
         return by_hand

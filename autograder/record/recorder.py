@@ -24,6 +24,7 @@ from nbgrader.api import InvalidEntry
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from autograder import GraderError
+from autograder.collect import NBGRADER_FILES
 from autograder.intake import reader
 from autograder.record import feedback, late
 from autograder.record.gradebook import CourseGradebook
@@ -89,7 +90,9 @@ class Recorder:
             self.batch.enter_context(self.gradebook.transaction())
             self.opened = time.monotonic()
         self.pending.append((record, key))
-        by_hand, created = self.gradebook.save(record, _timestamp(submission),
+        given = _nbgrader_files(submission)
+        timestamp = given.get("timestamp.txt", "").strip() or None
+        by_hand, created = self.gradebook.save(record, timestamp,
                                                before=self.journal.previous(student, assignment))
         policy, extensions = self.late_policy
         if created and self.gradebook.duedate(assignment) is None and (
@@ -100,15 +103,27 @@ class Recorder:
                                        extensions)
         self.seconds["gradebook"] += time.perf_counter() - started
         started = time.perf_counter()
+        autograded = self.autograded / student / assignment
+        pages = self.out / "feedback" / student / assignment
+        written = False
         for notebook in record["notebooks"]:
             page, text = notebook.pop("feedback_html", None), notebook.pop("autograded_ipynb", None)
-            if page is not None and (notebook["name"] in by_hand or late_seconds > 0):
-                page = self._page_again(student, assignment, notebook["name"], text)
+            name = notebook["name"]
+            if page is not None and (name in by_hand or late_seconds > 0):
+                page = self._page_again(student, assignment, name, text)
             if page is not None:
-                write_atomic(self.out / "feedback" / student / assignment
-                             / f"{notebook['name']}.html", page)
-                write_atomic(self.autograded / student / assignment
-                             / f"{notebook['name']}.ipynb", text)
+                write_atomic(pages / f"{name}.html", page)
+                write_atomic(autograded / f"{name}.ipynb", text)
+                written = True
+            else:   # not graded: nothing of an earlier submission is left to pass for it
+                (pages / f"{name}.html").unlink(missing_ok=True)
+                (autograded / f"{name}.ipynb").unlink(missing_ok=True)
+        for folder in (autograded, pages):   # as nbgrader's autograde and generate_feedback
+            for name in NBGRADER_FILES:
+                if written and name in given:
+                    write_atomic(folder / name, given[name])
+                else:
+                    (folder / name).unlink(missing_ok=True)
         self.seconds["files"] += time.perf_counter() - started
         if len(self.pending) >= self.BATCH or time.monotonic() - self.opened > self.BATCH_SECONDS:
             self.flush()
@@ -145,14 +160,22 @@ class Recorder:
         self.batch = contextlib.ExitStack()
 
 
-def _timestamp(submission):
-    """The ``timestamp.txt`` that ``nbgrader collect`` writes next to the notebooks, or None."""
-    if os.path.islink(submission):
-        return None
-    try:
-        return reader.read_bytes(Path(submission, "timestamp.txt"), 1024).decode().strip() or None
-    except (reader.Unreadable, UnicodeDecodeError):
-        return None
+def _nbgrader_files(submission):
+    """``{name: text}`` of the files nbgrader's ``submit`` and ``collect`` put next to the
+    notebooks of the ``submission`` folder (``collect.NBGRADER_FILES``: ``timestamp.txt``,
+    ``submission_secret.txt``) that are there. ``autograded/<student>/<assignment>/`` and the
+    feedback folder get copies, as nbgrader's ``autograde`` and ``generate_feedback`` copy
+    them: ``generate_feedback`` compares the timestamps to make a resubmission's page again,
+    ``release_feedback`` files each page under its submission's secret."""
+    if submission is None or os.path.islink(submission):
+        return {}
+    found = {}
+    for name in NBGRADER_FILES:
+        try:
+            found[name] = reader.read_bytes(Path(submission, name), 1024).decode()
+        except (reader.Unreadable, UnicodeDecodeError):
+            continue
+    return found
 
 
 AGAIN = "every grade recorded so far is kept; run the same command again to grade the rest"

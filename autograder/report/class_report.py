@@ -23,12 +23,12 @@ def manual_points(record):
 
 
 def autograded_shares(records):
-    """``{assignment: [autograded score as % of the autograded points]}`` of graded and flagged
-    submissions."""
+    """``{assignment: [autograded score as % of the autograded points]}`` of every submission
+    (one that could not be graded scores 0, as in the gradebook and the formgrader)."""
     shares = defaultdict(list)
     for record in records:
         autograded = record["max_score"] - manual_points(record)
-        if record["status"] != results.ERROR and autograded > 0:
+        if autograded > 0:
             shares[record["assignment"]].append(100 * record["score"] / autograded)
     return dict(shares)
 
@@ -60,15 +60,16 @@ def score_plot(records):
 
 
 def _status_rows(records):
-    """Per assignment: the submissions by status, the mean autograded score, the pending points."""
+    """Per assignment: the submissions by status, the mean autograded score (of every
+    submission: one that could not be graded scores 0), the pending points."""
     by_assignment = defaultdict(Counter)
     scores, pending = defaultdict(list), defaultdict(list)
     for record in records:
         by_assignment[record["assignment"]][record["status"]] += 1
-        if record["status"] != results.ERROR:
-            autograded = record["max_score"] - manual_points(record)
+        autograded = record["max_score"] - manual_points(record)
+        if autograded > 0:
             scores[record["assignment"]].append((record["score"], autograded))
-            pending[record["assignment"]].append(pending_points(record))
+        pending[record["assignment"]].append(pending_points(record))
     rows = []
     for assignment, counts in sorted(by_assignment.items()):
         marks = scores[assignment]
@@ -102,7 +103,9 @@ def html(records, problems, release_root=None):
         f"<h1>Class report</h1><p>{students} students, {len(records)} submissions.</p>"
         f"<p>Sandbox: {_sandbox(records)}</p>",
         "<h2>Submissions</h2><p>Autograded points and the written answers' points still to "
-        "grade by hand (in the formgrader) apart: pending points are not zeros.</p>" + table(
+        "grade by hand (in the formgrader) apart: pending points are not zeros. Every "
+        "count and mean here, in the plots below, in grades.csv and in the gradebook takes "
+        "every submission: one that could not be graded scores 0.</p>" + table(
             ["assignment", "graded", "flagged", "error", "mean autograded score",
              "pending hand grading"], _status_rows(records)),
         "<h2>Autograded scores</h2>" + score_plot(records),

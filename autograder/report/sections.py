@@ -129,7 +129,9 @@ def failures_section(records, top=TOP_MESSAGES):
             "(answers left as released and crashes are not counted here).</p>"
             + (table(["submissions", "assignment", "cell", "message", "students"], rows)
                if rows else "<p>No wrong answers.</p>")
-            + "<h2>Crashes and timeouts</h2>"
+            + "<h2>Test cells that crashed or timed out</h2><p>A timeout in a cell of the "
+              "student's own, not a test, is not counted here: that submission is flagged "
+              "for a human (below).</p>"
             + (table(["assignment", "cell", "student", "what happened"], sorted(crashes))
                if crashes else "<p>None.</p>"))
 

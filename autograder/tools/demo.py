@@ -5,7 +5,8 @@ course directory (its own ``nbgrader_config.py``, ``source/`` and ``release/``) 
 of sample submissions of every chapter in ``demo/submitted/`` (complete, blank, partial, partly
 wrong, a broken file, an infinite loop), grades them with the coordinator into ``demo/out/``,
 ``demo/autograded/`` and the gradebook ``demo/gradebook.db``, and prints the grade table and
-what to open next: ``nbgrader formgrader`` (or ``jupyter lab``) in ``demo/`` shows every
+the commands to go on with (``next_commands``: each one exists in nbgrader 0.9.6 and is run by
+tests/test_demo_course.py): ``jupyter lab`` in ``demo/`` (Nbgrader > Formgrader) shows every
 submission. ``demo/`` is rebuilt from scratch on every run (and ignored by git).
 """
 import argparse
@@ -128,10 +129,29 @@ def grade_table(records):
     return "\n".join(lines)
 
 
+#: The demo's seconds per cell: it has an infinite loop.
+TIMEOUT = 20.0
+
+
+def same_command(timeout=TIMEOUT):
+    """The demo's grading as one command, run in the demo course directory."""
+    return f"autograde submitted --out out --timeout {timeout:g}"
+
+
+def next_commands(assignments):
+    """``[(command, what it does)]`` to go on with in the demo course directory, after the
+    grading: grade the written answers in the formgrader, export, and nbgrader's feedback."""
+    return [("jupyter lab", "then Nbgrader > Formgrader: grade the written answers"),
+            ("autograde export --format canvas --out grades.csv", "the final grades, for Canvas"),
+            *((f"nbgrader generate_feedback {assignment}", "the students' feedback pages, "
+               "hand grades included") for assignment in assignments)]
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--timeout", type=float, default=20.0,
-                        help="seconds per cell (default 20: the demo has an infinite loop)")
+    parser.add_argument("--timeout", type=float, default=TIMEOUT,
+                        help=f"seconds per cell (default {TIMEOUT:g}: the demo has an "
+                             "infinite loop)")
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--isolation", choices=isolation.CHOICES, default="auto")
     args = parser.parse_args(argv)
@@ -173,10 +193,10 @@ def main(argv=None):
     print()
     print(describe(summary, DEMO / "out"))
     print(f"gradebook: {DEMO / 'gradebook.db'} (autograded notebooks: {DEMO / 'autograded'})")
-    print(f"the same from the command line: cd {DEMO} && autograde submitted --out out")
-    print(f"grade the written answers: cd {DEMO} && nbgrader formgrader (or jupyter lab, "
-          "Nbgrader > Formgrader); then autograde export --format canvas --out grades.csv "
-          "and nbgrader generate_feedback --all")
+    print(f"the same from the command line: cd {DEMO} && {same_command(args.timeout)}")
+    print(f"then, in {DEMO} (the semester with nbgrader's exchange: docs/semester.md):")
+    for command, what in next_commands(assignments):
+        print(f"  {command}    # {what}")
 
 
 if __name__ == "__main__":
