@@ -144,7 +144,7 @@ print("corr2d passes the hidden tests")
 
 # %% widget
 from course.explorers import correlation_explorer
-correlation_explorer(corr2d)
+correlation_explorer()
 
 # %% [markdown]
 # ## Convolutional layers

@@ -263,7 +263,7 @@ for args, kwargs, want in [(((8, 8), 3), {}, torch_shape((8, 8), 3)),
 
 # %% widget
 from course.explorers import padding_stride_explorer
-padding_stride_explorer(conv_output_shape)
+padding_stride_explorer()
 
 # %% [markdown]
 # ### Exercise 2 · `pad2d` (3 points)

@@ -317,7 +317,7 @@ result = expect_no_library(pool2d_pad_stride, X.float(), 3, 2, 1, families=("poo
 
 # %% widget
 from course.explorers import pooling_explorer
-pooling_explorer(pool2d_pad_stride)
+pooling_explorer()
 
 # %% [markdown]
 # ## Multiple channels
