@@ -139,8 +139,9 @@ print("corr2d passes the hidden tests")
 #
 # Pick an input and a kernel (the notes' `K`, the edge kernel, a blur, or type your own), then
 # move the kernel with the row and column sliders. The window, the kernel and the output cell are
-# highlighted and the sum of products is written out. Once your `corr2d` passes its tests, the
-# explorer also checks your answer against PyTorch's.
+# highlighted and the sum of products is written out. The explorer also checks the `corr2d` you
+# ran last against PyTorch's: it redraws after any cell that changes it, and its caption names
+# that cell.
 
 # %% widget
 from course.explorers import correlation_explorer

@@ -312,8 +312,9 @@ result = expect_no_library(pool2d_pad_stride, X.float(), 3, 2, 1, families=("poo
 # ### Explore: pooling
 #
 # Window, stride, padding and max or average on a small image with its values written in the
-# cells; pick an output cell to see which input cell it came from. Your `pool2d_pad_stride` is
-# compared with PyTorch's.
+# cells; pick an output cell to see which input cell it came from. The `pool2d_pad_stride` you ran
+# last is compared with PyTorch's: the explorer redraws after any cell that changes it, and its
+# caption names that cell.
 
 # %% widget
 from course.explorers import pooling_explorer
