@@ -18,6 +18,7 @@ from functools import lru_cache
 import ipywidgets as widgets
 import numpy as np
 import torch
+from traitlets import Unicode
 from matplotlib.artist import Artist
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_rgba
@@ -266,6 +267,12 @@ def plain(markup):
     return html.unescape(re.sub(r"<br\s*/?>", " ", re.sub(r"<(?!br)[^>]+>", "", markup))).strip()
 
 
+class Picture(widgets.Image):
+    """An image widget whose ``tooltip`` is its text alternative (the ``title`` that screen
+    readers read). ipywidgets' view reads ``description`` to place a tooltip, which Image lacks."""
+    description = Unicode("").tag(sync=True)
+
+
 class Explorer(widgets.VBox):
     """The widget a chapter shows: controls on top, the figure as a PNG, a caption below.
 
@@ -282,7 +289,7 @@ class Explorer(widgets.VBox):
         self._render = render
         self._used = None  # the definitions of ``answers`` at the last redraw
         self.error = None  # the last rendering error's traceback, None when all went well
-        self.image = widgets.Image(format="png", layout=widgets.Layout(
+        self.image = Picture(format="png", layout=widgets.Layout(
             max_height=PICTURE_MAX_HEIGHT))
         self.caption = widgets.HTML()
         header = widgets.HTML(f"{STYLE}<div class='explorer-caption'><p class='explorer-title' "

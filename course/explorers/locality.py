@@ -2,14 +2,13 @@
 from dataclasses import dataclass
 from functools import lru_cache
 
-import ipywidgets as widgets
 import numpy as np
 import torch
 from matplotlib.artist import Artist
 from matplotlib.collections import LineCollection
 
 from course.explorers._base import COLORS, Canvas, Explorer, label
-from course.explorers.controls import SLIDER_STYLE, SLIDER_WIDTH, int_slider
+from course.explorers.controls import int_slider, selection_slider
 from course.explorers.drawing import outline, reset
 
 #: Image sizes offered by the size slider (square images, n x n pixels).
@@ -161,9 +160,7 @@ def locality_description(state):
 def locality_explorer():
     """Sliders for image size and window half-width Δ; three layers' parameter counts."""
     controls = {
-        "n": widgets.SelectionSlider(options=IMAGE_SIZES, value=32, description="image size n",
-                                     style=SLIDER_STYLE,
-                                     layout=widgets.Layout(width=SLIDER_WIDTH)),
+        "n": selection_slider("image size n", IMAGE_SIZES, 32),
         "delta": int_slider("half-width Δ", 2, 0, MAX_DELTA),
     }
     canvas = Canvas(9.6, 3.8)

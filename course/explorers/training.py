@@ -4,14 +4,13 @@ import math
 from dataclasses import dataclass
 from functools import lru_cache
 
-import ipywidgets as widgets
 import torch
 from matplotlib import colormaps
 from matplotlib.lines import Line2D
 from torch.nn import functional as F
 
 from course.explorers._base import Canvas, Explorer, label, single_thread
-from course.explorers.controls import SLIDER_STYLE, SLIDER_WIDTH, column, int_slider
+from course.explorers.controls import column, int_slider, selection_slider
 from course.explorers.drawing import draw_grid, reset
 from course.explorers.correlation import stripe_image
 
@@ -178,9 +177,8 @@ def training_description(state):
 def kernel_training_explorer():
     """Learning-rate, epoch and seed sliders for the notes' kernel-learning loop."""
     controls = {
-        "lr": widgets.SelectionSlider(options=LEARNING_RATES, value=3e-2,
-                                      description="learning rate", style=SLIDER_STYLE,
-                                      layout=widgets.Layout(width=SLIDER_WIDTH)),
+        "lr": selection_slider("learning rate", LEARNING_RATES, 3e-2,
+                               [f"{lr:g}" for lr in LEARNING_RATES]),
         "epochs": int_slider("epochs", 10, 1, MAX_EPOCHS),
         "seed": int_slider("random seed", NOTES_SEED, 0, 99),
     }
