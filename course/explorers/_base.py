@@ -28,6 +28,8 @@ from matplotlib.font_manager import FontProperties, findfont, get_font
 from course.explorers import yours
 
 #: Colours shared by every explorer, so that "input", "kernel", "output" look the same everywhere.
+#: Told apart by colour-blind readers too (light blue, orange, green fills; vermillion for wrong,
+#: always with a hatch or a cross as well); text at least 4.5:1 on white.
 COLORS = {
     "input": "#dbe9f6",
     "padding": "#eeeeee",
@@ -37,9 +39,9 @@ COLORS = {
     "highlight": "#fdae6b",
     "unseen": "#f8c9c9",
     "yours": "#e5d8f0",
-    "wrong": "#d62728",
+    "wrong": "#b33c00",
     "text": "#222222",
-    "muted": "#888888",
+    "muted": "#595959",
 }
 
 #: The explorers' page style: JupyterLab's theme variables (light, dark, high contrast), with

@@ -10,7 +10,7 @@ from torch.nn import functional as F
 
 from course.explorers._base import COLORS, Canvas, Explorer, diagram_axes, label, note, plain
 from course.explorers.controls import column, int_slider
-from course.explorers.drawing import draw_grid, outline, reset
+from course.explorers.drawing import draw_grid, hatch, outline, reset
 from course.explorers.yours import Answer, checked, verdict
 
 
@@ -73,7 +73,7 @@ def window_colors(count):
 
 
 def draw_padding_stride(canvas, ax, state):
-    """Padded input (padding grey, cells no window sees red), window centres, output grid."""
+    """Padded input (padding grey, cells no window sees hatched red), window centres, output grid."""
     reset(ax)
     (p_h, p_w), (n_h, n_w) = state.padding, state.input_shape
     ph, pw = state.padded_shape
@@ -89,6 +89,7 @@ def draw_padding_stride(canvas, ax, state):
     fill[p_h:p_h + n_h, p_w:p_w + n_w] = to_rgba(COLORS["input"])
     fill[state.unseen] = to_rgba(COLORS["unseen"])
     draw_grid(ax, (ph, pw), fill=fill)
+    hatch(ax, state.unseen)
     outline(ax, p_w, p_h, n_w, n_h, color="#3465a4", linewidth=1.5)
     title = f"input {n_h}×{n_w}" + (f", padded by ({p_h}, {p_w})" if p_h or p_w else "")
     label(ax, 0, -0.4, title, va="bottom", fontsize=12, ha="left")
@@ -139,7 +140,7 @@ def padding_stride_caption(state, call):
                      f"colour of its output cell.")
         unseen = int(state.unseen.sum())
         if unseen:
-            lines.append(f"{unseen} input cell(s), crossed out in red, are never seen by any "
+            lines.append(f"{unseen} input cell(s), hatched in red, are never seen by any "
                          f"window: the stride jumps over them (the floor in the formula).")
     else:
         lines.append(f"<span class='impossible'>✗ Impossible: the {k[0]}×{k[1]} kernel is larger "
@@ -173,7 +174,7 @@ def padding_stride_description(state):
     unseen = int(state.unseen.sum())
     return (text + f" {len(state.window_rows)} by {len(state.window_cols)} window positions, "
             f"each marked by a dot at its centre, give the {state.output_shape[0]}×"
-            f"{state.output_shape[1]} output" + (f"; {unseen} input cell(s) are crossed out: no "
+            f"{state.output_shape[1]} output" + (f"; {unseen} input cell(s) are hatched: no "
                                                  f"window sees them." if unseen else "."))
 
 

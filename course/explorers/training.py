@@ -71,7 +71,7 @@ LEARNING_RATES = (0.001, 0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.3, 0.
 NOTES_SEED = 27
 #: Losses above this are drawn at the top of the loss plot (the caption says it diverged).
 LOSS_CEILING = 1e6
-WEIGHT_COLORS = ("#2ca02c", "#d62728")
+WEIGHT_COLORS = ("#0072b2", "#d55e00")  # blue and vermillion: safe for colour-blind readers
 
 
 def training_axes(figure):
@@ -87,13 +87,13 @@ def training_axes(figure):
     ax_loss.set_title("loss (sum of squared errors)", fontsize=11)
     ax_weights = figure.add_axes((0.385, 0.16, 0.25, 0.72))
     ax_weights.set_xlim(-1, MAX_EPOCHS + 1)
-    ax_weights.set_ylim(-2.2, 2.9)
+    ax_weights.set_ylim(-2.6, 3.4)
     ax_weights.set_yticks([-2, -1, 0, 1, 2])
     ax_weights.set_xlabel("epoch")
     ax_weights.set_title("the kernel's two weights", fontsize=11)
     names = ("K[0,0] → 1", "K[0,1] → −1")
-    ax_weights.legend(handles=[Line2D([], [], color=c, marker="o", markersize=3, label=name)
-                               for c, name in zip(WEIGHT_COLORS, names)],
+    ax_weights.legend(handles=[Line2D([], [], color=c, marker=m, markersize=3, label=name)
+                               for c, m, name in zip(WEIGHT_COLORS, "os", names)],
                       loc="upper center", ncol=2, fontsize=9, frameon=False, handlelength=1.5,
                       columnspacing=1)
     for ax in (ax_loss, ax_weights):
@@ -131,8 +131,8 @@ def draw_training(ax_loss, ax_weights, ax_output, state):
     off = [epoch for epoch, loss in enumerate(losses, 1) if math.isnan(loss)]
     if off:  # where the loss leaves the chart: a triangle at the top, and a label
         ax_loss.plot(off, [LOSS_CEILING * 2] * len(off), "^", color="#3465a4", markersize=5)
-        label(ax_loss, off[0], LOSS_CEILING * 2.6, f"▲ off the chart from epoch {off[0]}",
-              ha="left" if off[0] < MAX_EPOCHS / 2 else "right", va="top", fontsize=9)
+        label(ax_loss, off[0] + 1, LOSS_CEILING / 20, f"▲ off the chart from epoch {off[0]}",
+              ha="left" if off[0] < MAX_EPOCHS / 2 else "right", va="center", fontsize=9)
 
     reset(ax_weights)
     steps = range(epochs + 1)
@@ -142,9 +142,11 @@ def draw_training(ax_loss, ax_weights, ax_output, state):
         ax_weights.plot(steps, values, marker + "-", color=color, markersize=3)
         off = [step for step, value in zip(steps, values.tolist()) if math.isnan(value)]
         if off:  # the weight leaves the chart: mark where, at the edge it crossed
-            edge = [2.6 if state.weights[step, 0 if target == 1 else 1] > 0 else -2.1
-                    for step in off]
-            ax_weights.plot(off, edge, "^" if target == 1 else "v", color=color, markersize=5)
+            column = 0 if target == 1 else 1
+            for sign, marker in ((1, "^"), (-1, "v")):
+                steps_off = [step for step in off if sign * state.weights[step, column] > 0]
+                ax_weights.plot(steps_off, [2.45 * sign] * len(steps_off), marker, color=color,
+                                markersize=5)
 
     reset(ax_output)
     draw_heatmap(ax_output, state.Y_hat)

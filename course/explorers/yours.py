@@ -155,7 +155,7 @@ def compare_outputs(yours, expected, library=""):
         return yours, verdict(False, "", f"{library}" if wrong else
                               f"your answer matches PyTorch, but {library}")
     return yours, verdict(wrong == 0, "your answer matches PyTorch",
-                          f"{wrong} cell(s) differ from PyTorch (red)")
+                          f"{wrong} cell(s) differ from PyTorch (hatched)")
 
 
 def verdict(ok, yes, no):
