@@ -35,6 +35,6 @@ def violations(page, include=None):
 
 
 def summary(found):
-    """One line per violated rule: its id, help and how many elements, with the first one."""
+    """One line per violated rule: its id, help and how many elements, with the first few."""
     return "\n".join(f"{v['id']} ({v['impact']}): {v['help']}: {len(v['nodes'])} element(s), "
-                     f"e.g. {v['nodes'][0]}" for v in found)
+                     f"e.g. {' | '.join(sorted(set(v['nodes']))[:6])}" for v in found)

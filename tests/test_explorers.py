@@ -486,12 +486,13 @@ def test_a_page_without_the_live_widget_shows_the_first_picture():
     from nbconvert import HTMLExporter
 
     explorer = make("channels_explorer")
-    bundle = explorer._repr_mimebundle_()
+    bundle, metadata = explorer._repr_mimebundle_()
     assert base64.b64decode(bundle["image/png"]) == explorer.image.value
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("channels_explorer()", outputs=[
-        nbformat.v4.new_output("display_data", data=bundle)])])
+        nbformat.v4.new_output("display_data", data=bundle, metadata=metadata)])])
     page, _ = HTMLExporter().from_notebook_node(nb)
     assert f"data:image/png;base64,{bundle['image/png']}" in page
+    assert 'alt="Picture: A stack of 2 input channels of 3×3' in page
     model_id = bundle["application/vnd.jupyter.widget-view+json"]["model_id"]
     nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {
         "state": {model_id: {}}, "version_major": 2, "version_minor": 0}}

@@ -317,11 +317,12 @@ class Explorer(widgets.VBox):
     def _repr_mimebundle_(self, **kwargs):
         """The widget view and, beside it, a PNG of the figure as first drawn: what a page
         without the live widget shows (nbconvert's HTML, as in the feedback, picks it when no
-        widget state is saved)."""
+        widget state is saved), with its text alternative in the PNG's metadata."""
         data = super()._repr_mimebundle_(**kwargs)
-        if data is not None and self.image.value:
-            data["image/png"] = base64.b64encode(self.image.value).decode("ascii")
-        return data
+        if data is None or not self.image.value:
+            return data
+        data["image/png"] = base64.b64encode(self.image.value).decode("ascii")
+        return data, {"image/png": {"alt": self.image.tooltip or self.title}}
 
     def values(self):
         """The current value of every control, by name."""
