@@ -291,8 +291,8 @@ def test_filled_with_the_answer_key_validate_names_unanswered_then_succeeds(brow
         unanswered = validate(page, f"{FILLED}-validate-unanswered.png")
         assert "Success" not in unanswered
         assert unanswered.count("You did not provide a response") == len(written), unanswered
-        for _, grade_id in written:  # each named by the label above its "YOUR ANSWER HERE"
-            assert f"Your answer to {grade_id}:" in unanswered, unanswered
+        for number, _ in enumerate(written, 1):  # each named by the label above its answer
+            assert f"Your answer to Question {number}:" in unanswered, unanswered
         for index, _ in written:
             type_into(page, cells.nth(index), WRITTEN)
         answered = validate(page, f"{FILLED}-validate-answered.png")
