@@ -1,7 +1,8 @@
 """The explorers' controls, with one look: aligned sliders in titled columns.
 
 ``Slider`` is a native ``<input type="range">`` with a ``<label>`` (an anywidget): screen
-readers read its name and value, and the keyboard moves it (arrows, Page Up/Down, Home/End).
+readers read its name and value, and the keyboard moves it (arrows, Page Up/Down, Home/End),
+also in a notebook, whose shortcuts would otherwise take the arrows.
 ipywidgets' own sliders give their handle no accessible name (WCAG 4.1.2).
 """
 import anywidget
@@ -25,6 +26,12 @@ function render({ model, el }) {
   input.type = "range";
   input.step = 1;
   el.classList.add("course-slider");
+  // the notebook around it takes arrow keys (to move between cells): keep the slider's own
+  const keys = ["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown", "Home", "End", "PageUp",
+                "PageDown"];
+  input.addEventListener("keydown", (event) => {
+    if (keys.includes(event.key)) event.stopPropagation();
+  });
   el.append(label, input, output);
   const text = (value) => model.get("labels")[model.get("options").indexOf(value)] ?? String(value);
   const draw = () => {
