@@ -27,8 +27,8 @@ def violations(page, include=None):
         page.add_script_tag(path=str(install_axe()))
     context = json.dumps({"include": [[include]]} if include else {"include": [["html"]]})
     return page.evaluate(f"""async () => {{
-        const result = await axe.run({context}, {{runOnly: {{type: 'tag', values: {json.dumps(WCAG_AA)}}},
-                                                   resultTypes: ['violations']}});
+        const only = {{type: 'tag', values: {json.dumps(WCAG_AA)}}};
+        const result = await axe.run({context}, {{runOnly: only, resultTypes: ['violations']}});
         return result.violations.map(v => ({{id: v.id, impact: v.impact, help: v.help,
                                             nodes: v.nodes.map(n => n.html.slice(0, 200))}}));
     }}""")

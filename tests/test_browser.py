@@ -250,13 +250,13 @@ def show(page, output):
 
 
 def move_a_slider(page, output):
-    """Press → on the explorer's first slider (from the keyboard, as a student without a mouse
-    would); returns a problem, or None once the picture's pixels changed."""
+    """Press → (← at its end) on the explorer's first slider, from the keyboard as a student
+    without a mouse would; returns a problem, or None once the picture's pixels changed."""
     image = output.locator("img.widget-image")
     before_src, before_pixels = image.get_attribute("src"), image.screenshot()
     slider = output.locator("input[type=range]").first
     slider.focus()
-    slider.press("ArrowRight")
+    slider.press("ArrowLeft" if slider.evaluate("e => e.value === e.max") else "ArrowRight")
     try:
         page.wait_for_function("([img, src]) => img.src !== src && img.complete",
                                arg=[image.element_handle(), before_src], timeout=15_000)

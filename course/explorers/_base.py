@@ -18,18 +18,18 @@ from functools import lru_cache
 import ipywidgets as widgets
 import numpy as np
 import torch
-from traitlets import Unicode
 from matplotlib.artist import Artist
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties, findfont, get_font
+from traitlets import Unicode
 
 from course.explorers import yours
 
 #: Colours shared by every explorer, so that "input", "kernel", "output" look the same everywhere.
 #: Told apart by colour-blind readers too (light blue, orange, green fills; vermillion for wrong,
-#: always with a hatch or a cross as well); text at least 4.5:1 on white.
+#: always with a hatch as well); text at least 4.5:1 on white.
 COLORS = {
     "input": "#dbe9f6",
     "padding": "#eeeeee",
@@ -50,7 +50,8 @@ COLORS = {
 #: without its kernel (ipywidgets marks it disconnected), hides its controls and says what to run.
 STYLE = """<style>
 .course-explorer {color: var(--jp-content-font-color1, #1a1a1a);}
-.explorer-caption {font-size: 14px; line-height: 1.45; color: var(--jp-content-font-color1, #1a1a1a);}
+.explorer-caption {font-size: 14px; line-height: 1.45;
+  color: var(--jp-content-font-color1, #1a1a1a);}
 .explorer-caption .explorer-title {font-size: 16px; font-weight: 600; margin: 0;}
 .explorer-caption code, .explorer-caption .formula {font-family: var(--jp-code-font-family,
   monospace); background: var(--jp-layout-color2, #eee); color: inherit; padding: 1px 4px;
@@ -60,7 +61,8 @@ STYLE = """<style>
   font-weight: 600;}
 .explorer-caption .note {border-color: var(--jp-warn-color1, #f57c00); font-weight: normal;}
 .explorer-caption .ok {border-color: var(--jp-success-color1, #388e3c);}
-.explorer-caption .bad, .explorer-caption .impossible {border-color: var(--jp-error-color1, #d32f2f);}
+.explorer-caption .bad, .explorer-caption .impossible {
+  border-color: var(--jp-error-color1, #d32f2f);}
 .course-explorer .widget-image {width: auto; height: auto; object-fit: contain;}
 body[data-jp-theme-light="false"] .course-explorer .widget-image {
   filter: invert(0.92) hue-rotate(180deg);}
@@ -280,8 +282,8 @@ class Explorer(widgets.VBox):
 
     ``controls`` maps names to value widgets; on every change ``render(values)`` is called with
     ``{name: widget.value}`` and must return ``(png_bytes, caption_html, description)``;
-    ``answers`` are the student's functions it calls, redrawn when a cell redefines one. Any error in
-    rendering is shown in the caption instead of disappearing into the kernel log.
+    ``answers`` are the student's functions it calls, redrawn when a cell redefines one. Any
+    error in rendering is shown in the caption instead of disappearing into the kernel log.
     """
 
     def __init__(self, title, controls, rows, render, intro="", answers=()):

@@ -151,7 +151,7 @@ def locality_caption(state):
 def locality_description(state):
     """The picture in words (its text alternative)."""
     n, side, c = state.n, state.side, state.counts
-    return (f"A {n}×{n} image of a landscape with a {side}×{side} window around its centre pixel. "
+    return (f"A {n}×{n} image of a landscape, a {side}×{side} window around its centre pixel. "
             f"Bars on a log scale: dense {in_words(c['dense'])}, locally connected "
             f"{in_words(c['locally connected'])}, convolution {in_words(c['convolution'])} "
             f"parameters.")

@@ -73,7 +73,7 @@ def window_colors(count):
 
 
 def draw_padding_stride(canvas, ax, state):
-    """Padded input (padding grey, cells no window sees hatched red), window centres, output grid."""
+    """Padded input (padding grey, cells no window sees hatched), window centres, output grid."""
     reset(ax)
     (p_h, p_w), (n_h, n_w) = state.padding, state.input_shape
     ph, pw = state.padded_shape
@@ -143,9 +143,10 @@ def padding_stride_caption(state, call):
             lines.append(f"{unseen} input cell(s), hatched in red, are never seen by any "
                          f"window: the stride jumps over them (the floor in the formula).")
     else:
-        lines.append(f"<span class='impossible'>✗ Impossible: the {k[0]}×{k[1]} kernel is larger "
-                     f"than the {state.padded_shape[0]}×{state.padded_shape[1]} padded input, so "
-                     f"there is no window position and PyTorch raises an error.</span>")
+        padded = f"{state.padded_shape[0]}×{state.padded_shape[1]}"
+        lines.append(f"<span class='impossible'>✗ Impossible: the {k[0]}×{k[1]} kernel is "
+                     f"larger than the {padded} padded input, so there is no window position "
+                     f"and PyTorch raises an error.</span>")
     lines.append(your_line(state, call))
     return "<br>".join(lines) + checked(call)
 
