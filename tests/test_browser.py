@@ -376,7 +376,7 @@ def agreement_problems(page, assignment, nb, explorers):
     (index,) = [index for explorer, index in explorers if EXPECTED_TEXT[explorer] == "still a stub"]
     output = explorer_output(page, index)
     problems = []
-    for kind in ("right", "wrong", "library", "right"):
+    for kind in ("right", "wrong", "library"):
         type_into(page, solution, answers[kind])
         count = run_cell(page, solution)
         run_cell(page, test)
