@@ -3,11 +3,18 @@
 One JupyterLab server (with the student's configuration, student/jupyter/) on a copy of
 ``release/``. For each chapter the test opens its notebook, runs Run All (the stubs' failing
 cells carry ``raises-exception``, so Run All goes on), requires every explorer to be drawn with
-its expected text and one slider of each to change the picture. Then it fills one chapter's
-stubs with the answer key through the page and presses nbgrader's Validate: the unanswered
-written answers fail it, and once they are written it says "Success!". Screenshots of every
-explorer and of the Validate dialogs are kept in artifacts/ (gitignored; <chapter>_failure.png
-when a chapter never showed its explorers). Run it alone with ``pytest -m browser tests/test_browser.py``.
+its expected text, one slider of each, moved from the keyboard, to change the picture, each to
+fit a 1366x768 screen with its sliders, picture and caption, and axe-core to find no WCAG 2.0/2.1
+A or AA violation in the explorers' DOM, in the light and the dark theme (JupyterLab's own
+violations are written to artifacts/axe-jupyterlab.txt, not asserted). In the chapters whose
+explorer checks the student's function, it types a right, a wrong and a library-calling answer,
+runs the answer and its test cell, moves a slider: the explorer agrees with the test each time.
+Then it fills one chapter's stubs with the answer key through the page and presses nbgrader's
+Validate: the unanswered written answers fail it, and once they are written it says "Success!".
+Last, a saved notebook is reopened on a new kernel and its explorer's advice followed.
+Screenshots (1366x768) of every explorer in both themes and of the Validate dialogs are kept in
+artifacts/ (gitignored; <chapter>_failure.png when a chapter failed). Run it alone with
+``pytest -m browser tests/test_browser.py``.
 """
 import contextlib
 import json
@@ -26,6 +33,7 @@ import pytest
 
 from autograder.coursedir import ROOT, CourseDir
 from autograder.tools.submissions import key_code
+from tests import axe
 from tests.chapters import BUILT, read, source_notebook
 
 ARTIFACTS = ROOT / "artifacts"
@@ -38,6 +46,35 @@ EXPECTED_TEXT = {"locality_explorer": "parameters", "correlation_explorer": "sti
                  "kernel_training_explorer": "learning rate",
                  "padding_stride_explorer": "still a stub",
                  "channels_explorer": "multiply-accumulates", "pooling_explorer": "still a stub"}
+#: The screen the explorers must fit, with their sliders, picture and caption in view together.
+SCREEN = {"width": 1366, "height": 768}
+#: Per chapter whose explorer checks the student's function: its name and answers to type in its
+#: solution cell besides the answer key's: a wrong one and one that calls the library routine.
+#: Each defines the function again after the key (``_key``), as a student's edit would.
+STUDENT_ANSWERS = {
+    "02_cross_correlation": ("corr2d", {
+        "wrong": "_key = corr2d\n\ndef corr2d(X, K):\n    return _key(X, K.flip(0, 1))",
+        "library": "from torch.nn import functional as F\n\ndef corr2d(X, K):\n"
+                   "    return F.conv2d(X[None, None], K[None, None])[0, 0]"}),
+    "03_padding_stride": ("conv_output_shape", {
+        "wrong": "_key = conv_output_shape\n\n"
+                 "def conv_output_shape(input_shape, kernel_size, padding=0, stride=1):\n"
+                 "    h, w = _key(input_shape, kernel_size, padding, stride)\n    return h + 1, w",
+        "library": "import torch\nfrom torch.nn import functional as F\n"
+                   "from torch.nn.modules.utils import _pair\n\n"
+                   "def conv_output_shape(input_shape, kernel_size, padding=0, stride=1):\n"
+                   "    X = torch.zeros(1, 1, *_pair(input_shape))\n"
+                   "    K = torch.zeros(1, 1, *_pair(kernel_size))\n"
+                   "    return tuple(F.conv2d(X, K, padding=padding, stride=stride).shape[-2:])"}),
+    "05_pooling": ("pool2d_pad_stride", {
+        "wrong": "_key = pool2d_pad_stride\n\n"
+                 "def pool2d_pad_stride(X, pool_size, stride=None, padding=0, mode='max'):\n"
+                 "    return _key(X, pool_size, stride, padding, mode) + 1",
+        "library": "from torch.nn import functional as F\n\n"
+                   "def pool2d_pad_stride(X, pool_size, stride=None, padding=0, mode='max'):\n"
+                   "    pool = F.max_pool2d if mode == 'max' else F.avg_pool2d\n"
+                   "    return pool(X[None, None].float(), pool_size, stride, padding)[0, 0]"}),
+}
 STARTUP_TIMEOUT = 60  # seconds for JupyterLab to answer
 OUTPUT_TIMEOUT = 90_000  # milliseconds for the kernel to start and every explorer to show
 
@@ -65,8 +102,9 @@ def free_port():
         return sock.getsockname()[1]
 
 
-#: The chapter that is saved, its kernel ended, and reopened.
-REOPENED = "04_channels"
+#: The chapter that is saved, its kernel ended, and reopened: its explorer checks the student's
+#: function, defined only in a cell above it.
+REOPENED = "03_padding_stride"
 #: The chapter whose stubs the test fills with the answer key through the page, then validates.
 FILLED = "01_locality"
 WRITTEN = "A translation-invariant layer applies the same weights at every position."
@@ -145,12 +183,14 @@ def browser(jupyterlab):
 
     url, token, _ = jupyterlab
     ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "axe-jupyterlab.txt").unlink(missing_ok=True)
+    axe.install_axe()
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
 
         def open_notebook(path):
             shut_down_kernels(url, token)  # one torch kernel at a time on a small machine
-            page = chromium.new_page(viewport={"width": 1500, "height": 1100})
+            page = chromium.new_page(viewport=SCREEN)
             page.goto(f"{url}/doc/tree/{path}?token={token}")
             page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=OUTPUT_TIMEOUT)
             # "No Kernel | Initializing", then "Python 3 (ipykernel) | Idle" once it is ready
@@ -198,43 +238,180 @@ def wait_for_images(page, count):
         arg=count, timeout=OUTPUT_TIMEOUT)
 
 
+def explorer_output(page, index):
+    """The output area of the notebook's cell ``index`` (an explorer's)."""
+    return page.locator(".jp-Notebook .jp-Cell").nth(index).locator(".jp-OutputArea-output").last
+
+
+def show(page, output):
+    """Scroll the notebook so that ``output`` starts at the top of the view."""
+    output.evaluate("e => e.scrollIntoView({block: 'start'})")
+    page.wait_for_timeout(300)
+
+
+def move_a_slider(page, output):
+    """Press → (← at its end) on the explorer's first slider, from the keyboard as a student
+    without a mouse would; returns a problem, or None once the picture's pixels changed."""
+    image = output.locator("img.widget-image")
+    before_src, before_pixels = image.get_attribute("src"), image.screenshot()
+    slider = output.locator("input[type=range]").first
+    slider.focus()
+    slider.press("ArrowLeft" if slider.evaluate("e => e.value === e.max") else "ArrowRight")
+    try:
+        page.wait_for_function("([img, src]) => img.src !== src && img.complete",
+                               arg=[image.element_handle(), before_src], timeout=15_000)
+    except Exception as error:  # Playwright's TimeoutError
+        return f"the image did not change after a slider move ({error})"
+    if image.screenshot() == before_pixels:
+        return "the image's source changed, not its pixels"
+    return None
+
+
+def fit_problem(page, output):
+    """Whether the explorer (title to caption) fits in the notebook's view at once."""
+    show(page, output)
+    box = output.bounding_box()
+    view = page.locator(".jp-NotebookPanel-notebook").first.bounding_box()
+    if box["height"] > view["height"] or box["y"] + box["height"] > view["y"] + view["height"]:
+        return (f"{box['height']:.0f} px tall, the notebook shows {view['height']:.0f} px at "
+                f"{SCREEN['width']}x{SCREEN['height']}")
+    return None
+
+
+def set_theme(page, name):
+    """Pick JupyterLab's theme ``name`` from the Settings menu."""
+    page.locator(".lm-MenuBar-itemLabel", has_text="Settings").first.click()
+    page.locator(".lm-Menu-itemLabel", has_text="Theme").first.hover()
+    page.locator(".lm-Menu-itemLabel", has_text=name).first.click()
+    light = "false" if "Dark" in name else "true"
+    page.wait_for_function(f"document.body.dataset.jpThemeLight === '{light}'", timeout=30_000)
+    page.wait_for_timeout(1000)
+
+
 def explorer_problems(page, assignment, explorers):
-    """What is wrong with each explorer of the open page: its text, and a slider that does not
-    change its picture. Keeps a screenshot of each."""
+    """What is wrong with each explorer of the open page: its text, a slider that does not
+    change its picture (or its text alternative), a size that does not fit the screen. Keeps a
+    screenshot of the screen with each explorer in view."""
     from playwright.sync_api import expect
 
     problems = []
     for name, index in explorers:
         expected = EXPECTED_TEXT[name]
-        output = page.locator(".jp-Notebook .jp-Cell").nth(index).locator(".jp-OutputArea-output")
-        output.last.scroll_into_view_if_needed()
+        output = explorer_output(page, index)
+        output.scroll_into_view_if_needed()
         try:
-            expect(output.last).to_contain_text(expected, timeout=15_000)
+            expect(output).to_contain_text(expected, timeout=15_000)
         except AssertionError:
             problems.append(f"{assignment} {name}: expected {expected!r} in its output, "
-                            f"got {output.last.inner_text()[:300]!r}")
-        if "failed" in output.last.inner_text():
+                            f"got {output.inner_text()[:300]!r}")
+        if "failed" in output.inner_text():
             problems.append(f"{assignment} {name}: its output says something failed")
-        image = output.last.locator("img.widget-image")
-        before_src, before_pixels = image.get_attribute("src"), image.screenshot()
-        handle = output.last.locator(".noUi-handle").first
-        handle.focus()
-        handle.press("ArrowRight")
-        try:
-            page.wait_for_function("([img, src]) => img.src !== src && img.complete",
-                                   arg=[image.element_handle(), before_src], timeout=15_000)
-        except Exception as error:  # Playwright's TimeoutError
-            problems.append(f"{assignment} {name}: the image did not change after a slider move "
-                            f"({error})")
-        else:
-            if image.screenshot() == before_pixels:
-                problems.append(f"{assignment} {name}: the image's source changed, not its pixels")
-        output.last.screenshot(path=str(ARTIFACTS / f"{assignment}-{name}.png"))
+        alt = output.locator("img.widget-image").get_attribute("title") or ""
+        if not alt.startswith("Picture: "):
+            problems.append(f"{assignment} {name}: the picture has no text alternative")
+        moved = move_a_slider(page, output)
+        if moved:
+            problems.append(f"{assignment} {name}: {moved}")
+        elif output.locator("img.widget-image").get_attribute("title") == alt:
+            problems.append(f"{assignment} {name}: the text alternative did not follow the picture")
+        too_big = fit_problem(page, output)
+        if too_big:
+            problems.append(f"{assignment} {name}: does not fit the screen: {too_big}")
+        page.screenshot(path=str(ARTIFACTS / f"{assignment}-{name}-light.png"))
+    return problems
+
+
+def theme_problems(page, assignment, explorers):
+    """In JupyterLab's dark theme: axe-core on the explorers, their text light on dark, and a
+    screenshot of each. Back to the light theme after."""
+    problems = []
+    set_theme(page, "JupyterLab Dark")
+    try:
+        found = axe.violations(page, ".course-explorer")
+        if found:
+            problems.append(f"{assignment} dark theme, axe-core:\n{axe.summary(found)}")
+        for name, index in explorers:
+            output = explorer_output(page, index)
+            show(page, output)
+            color = output.locator(".explorer-caption").first.evaluate(
+                "e => getComputedStyle(e).color")
+            if color != "rgb(255, 255, 255)":
+                problems.append(f"{assignment} {name}: caption text {color} in the dark theme")
+            page.screenshot(path=str(ARTIFACTS / f"{assignment}-{name}-dark.png"))
+    finally:
+        set_theme(page, "JupyterLab Light")
+    return problems
+
+
+def cell_prompt(cell):
+    """The execution count in a cell's prompt, "[12]:" -> 12 (None while "[*]" or empty)."""
+    digits = cell.locator(".jp-InputPrompt").inner_text().strip().strip("[]: ")
+    return int(digits) if digits.isdigit() else None
+
+
+def run_cell(page, cell):
+    """Run the notebook's cell ``cell`` in place (Control+Enter) and wait for it to finish;
+    returns its execution count."""
+    before = cell_prompt(cell)
+    cell.locator(".cm-content").click()
+    page.keyboard.press("Control+Enter")
+    page.wait_for_function(
+        "([e, before]) => { const t = e.innerText.replace(/[^0-9]/g, '');"
+        " return t !== '' && t !== String(before); }",
+        arg=[cell.locator(".jp-InputPrompt").element_handle(), before], timeout=OUTPUT_TIMEOUT)
+    return cell_prompt(cell)
+
+
+def agreement_problems(page, assignment, nb, explorers):
+    """Type a right, a wrong and a library-calling answer into the chapter's solution cell, run
+    it and its test cell, then move a slider: the explorer must agree with the test each time
+    and name the cell it used."""
+    from playwright.sync_api import expect
+
+    name, answers = STUDENT_ANSWERS[assignment]
+    answers = {"right": key_code(read(source_notebook(assignment)))[name], **answers}
+    ids = [cell.metadata.get("nbgrader", {}).get("grade_id") for cell in nb.cells]
+    cells = page.locator(".jp-Notebook .jp-Cell")
+    solution, test = cells.nth(ids.index(name)), cells.nth(ids.index(f"test_{name}"))
+    (index,) = [index for explorer, index in explorers if EXPECTED_TEXT[explorer] == "still a stub"]
+    output = explorer_output(page, index)
+    problems = []
+    for kind in ("right", "wrong", "library"):
+        type_into(page, solution, answers[kind])
+        count = run_cell(page, solution)
+        run_cell(page, test)
+        verdict = test.locator(".jp-OutputArea").inner_text()
+        passed = "Error" not in verdict and "Traceback" not in verdict
+        expected = {"right": "✓", "wrong": "✗", "library": "scores 0"}[kind]
+        for moved in (False, True):
+            try:
+                expect(output).to_contain_text(f"from cell [{count}]", timeout=15_000)
+                expect(output).to_contain_text(expected, timeout=15_000)
+            except AssertionError:
+                problems.append(f"{assignment} {kind} answer{' after a slider move' * moved}: "
+                                f"the test says {verdict[-200:]!r}, the explorer "
+                                f"{output.inner_text()[-300:]!r}")
+            caption = output.locator(".explorer-caption").last.inner_text()
+            if passed != (kind == "right") or ("✓" in caption) != (kind == "right"):
+                problems.append(f"{assignment} {kind} answer: the test (passed={passed}) and the "
+                                f"explorer ({caption[-200:]!r}) disagree")
+            if kind == "library" and "scores 0" not in verdict:
+                problems.append(f"{assignment} library answer: the test says {verdict[-200:]!r}")
+            if not moved:
+                show(page, output)
+                slider_moved = move_a_slider(page, output)
+                if slider_moved:
+                    problems.append(f"{assignment} {kind} answer: {slider_moved}")
+        if kind == "wrong":
+            page.screenshot(path=str(ARTIFACTS / f"{assignment}-explorer-wrong-answer.png"))
     return problems
 
 
 @pytest.mark.parametrize("assignment", BUILT)
 def test_run_all_draws_every_explorer_and_its_sliders_redraw(browser, assignment):
+    """Run All: every explorer drawn, keyboard-operable, fitting the screen, free of WCAG
+    violations in both themes; where it checks the student's function, it agrees with the test
+    beside it for a right, a wrong and a library-calling answer."""
     nb, path = release_notebook(assignment)
     explorers = explorer_cells(nb)
     assert explorers, f"{assignment} has no explorer"
@@ -245,6 +422,15 @@ def test_run_all_draws_every_explorer_and_its_sliders_redraw(browser, assignment
         run_all(page)
         wait_for_images(page, len(explorers))
         problems = explorer_problems(page, assignment, explorers)
+        found = axe.violations(page, ".course-explorer")
+        if found:
+            problems.append(f"{assignment} axe-core in the explorers:\n{axe.summary(found)}")
+        with open(ARTIFACTS / "axe-jupyterlab.txt", "a") as report:  # JupyterLab's own, apart
+            report.write(f"== {assignment}: the whole page, explorers included\n"
+                         f"{axe.summary(axe.violations(page)) or 'none'}\n")
+        problems += theme_problems(page, assignment, explorers)
+        if assignment in STUDENT_ANSWERS:
+            problems += agreement_problems(page, assignment, nb, explorers)
     except Exception:
         page.screenshot(path=str(ARTIFACTS / f"{assignment}_failure.png"))
         raise
@@ -291,8 +477,8 @@ def test_filled_with_the_answer_key_validate_names_unanswered_then_succeeds(brow
         unanswered = validate(page, f"{FILLED}-validate-unanswered.png")
         assert "Success" not in unanswered
         assert unanswered.count("You did not provide a response") == len(written), unanswered
-        for _, grade_id in written:  # each named by the label above its "YOUR ANSWER HERE"
-            assert f"Your answer to {grade_id}:" in unanswered, unanswered
+        for number, _ in enumerate(written, 1):  # each named by the label above its answer
+            assert f"Your answer to Question {number}:" in unanswered, unanswered
         for index, _ in written:
             type_into(page, cells.nth(index), WRITTEN)
         answered = validate(page, f"{FILLED}-validate-answered.png")
@@ -306,8 +492,10 @@ def test_filled_with_the_answer_key_validate_names_unanswered_then_succeeds(brow
 
 def test_a_reopened_notebook_still_shows_its_explorers(browser, jupyterlab):
     """Run All, save, end the kernel, reopen: the explorers are drawn from the widget state
-    saved with the notebook (the student's setting), never "model not found"; the saved
-    output carries the PNG that pages without widgets show."""
+    saved with the notebook (the student's setting), never "model not found", their sliders
+    hidden and their advice shown; the saved output carries the PNG that pages without widgets
+    show. Following the advice, running the explorer's cell alone in the new kernel, gives a
+    working explorer that says what to run for the student's function."""
     _, _, folder = jupyterlab
     nb, path = release_notebook(REOPENED)
     explorers = explorer_cells(nb)
@@ -329,11 +517,26 @@ def test_a_reopened_notebook_still_shows_its_explorers(browser, jupyterlab):
     page = browser(path)  # its kernel ended first: a fresh one, without the widgets' models
     try:
         wait_for_images(page, len(explorers))
-        output = page.locator(".jp-Notebook .jp-Cell").nth(explorers[0][1])
-        output.scroll_into_view_if_needed()
-        output.screenshot(path=str(ARTIFACTS / f"{REOPENED}-reopened.png"))
+        cell = page.locator(".jp-Notebook .jp-Cell").nth(explorers[0][1])
+        output = explorer_output(page, explorers[0][1])
+        show(page, output)
+        page.screenshot(path=str(ARTIFACTS / f"{REOPENED}-reopened.png"))
         text = page.locator(".jp-Notebook").inner_text()
         assert "model not found" not in text and "Error displaying widget" not in text
+        explorer = output.locator(".course-explorer").first
+        advice = explorer.evaluate("e => getComputedStyle(e, '::before').content")
+        assert "run this cell" in advice and "nothing from the cells above" in advice, advice
+        assert output.locator("input[type=range]").first.is_hidden(), "live-looking sliders"
+        run_cell(page, cell)  # the advice: run this cell, alone, in the new kernel
+        page.wait_for_function("e => e.querySelector('input[type=range]') && "
+                               "e.querySelector('img.widget-image')?.complete",
+                               arg=output.element_handle(), timeout=OUTPUT_TIMEOUT)
+        text = output.inner_text()
+        assert "Error" not in text and "Traceback" not in text, text
+        assert "not defined in this kernel yet" in text and "def conv_output_shape" in text, text
+        assert move_a_slider(page, output) is None
+        show(page, output)
+        page.screenshot(path=str(ARTIFACTS / f"{REOPENED}-reopened-after-its-advice.png"))
     except Exception:
         page.screenshot(path=str(ARTIFACTS / f"{REOPENED}_failure.png"))
         raise

@@ -304,13 +304,13 @@ def test_pooling_state_matches_torch(p_h, p_w, s_h, s_w, pad_h, pad_w, mode):
 # --- shared helpers ------------------------------------------------------------------------
 
 def test_call_student_reports_missing_stub_and_broken_functions():
-    result, why, _ = yours.call_student(None, 1)
+    result, why, *_ = yours.call_student(None, 1)
     assert result is None and "pass your function" in why
-    result, why, _ = yours.call_student(stub, 1)
+    result, why, *_ = yours.call_student(stub, 1)
     assert result is None and "still a stub" in why
-    result, why, _ = yours.call_student(broken)
+    result, why, *_ = yours.call_student(broken)
     assert result is None and "IndexError" in why and "out of bounds" in why
-    assert yours.call_student(lambda a, b=0: a + b, 1, b=2) == (3, None, "")
+    assert yours.call_student(lambda a, b=0: a + b, 1, b=2)[:3] == (3, None, "")
 
 
 def test_call_student_says_when_a_right_answer_calls_the_library():
@@ -462,16 +462,17 @@ def test_torch_threads_are_restored_after_an_update():
     assert torch.get_num_threads() == threads
 
 
-def test_the_image_is_shown_at_100_css_pixels_per_inch():
+def test_the_image_is_shown_at_100_css_pixels_per_inch_at_most():
     explorer = make("padding_stride_explorer")
     for n_w in (8, 12):
         explorer.controls["n_w"].value = n_w
         inches = explorer.image.value and decode(explorer.image.value).shape[1] / _base.DPI
-        assert abs(int(explorer.image.width) - 100 * inches) <= 1
+        assert explorer.image.layout.max_width == f"min(100%, {round(100 * inches)}px)"
+    assert explorer.image.layout.max_height == _base.PICTURE_MAX_HEIGHT
 
 
 def test_the_plain_text_of_an_explorer_is_short_and_friendly():
-    bundle = make("channels_explorer")._repr_mimebundle_()
+    bundle, _ = make("channels_explorer")._repr_mimebundle_()
     assert bundle["text/plain"] == ("Multiple input and output channels: an interactive explorer "
                                     "(run its cell to use it)")
 
@@ -485,12 +486,14 @@ def test_a_page_without_the_live_widget_shows_the_first_picture():
     from nbconvert import HTMLExporter
 
     explorer = make("channels_explorer")
-    bundle = explorer._repr_mimebundle_()
+    bundle, metadata = explorer._repr_mimebundle_()
     assert base64.b64decode(bundle["image/png"]) == explorer.image.value
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("channels_explorer()", outputs=[
-        nbformat.v4.new_output("display_data", data=bundle)])])
+        nbformat.v4.new_output("display_data", data=bundle, metadata=metadata)])])
     page, _ = HTMLExporter().from_notebook_node(nb)
     assert f"data:image/png;base64,{bundle['image/png']}" in page
+    classic, _ = HTMLExporter(template_name="classic").from_notebook_node(nb)  # the feedback's
+    assert 'alt="Picture: A stack of 2 input channels of 3×3' in classic
     model_id = bundle["application/vnd.jupyter.widget-view+json"]["model_id"]
     nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {
         "state": {model_id: {}}, "version_major": 2, "version_minor": 0}}
@@ -513,3 +516,109 @@ def test_the_training_explorer_opens_at_the_notebooks_run():
         conv2d.weight.data[:] -= 0.03 * conv2d.weight.grad
         losses.append(loss.item())
     assert training_state(0.03, 10, 27).losses == pytest.approx(losses, rel=1e-5)
+
+
+# --- the student's current answer, in a notebook ---------------------------------------------
+
+@pytest.fixture
+def shell():
+    """A real IPython shell, as a notebook's kernel has: cells run in its namespace."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    shell.run_cell("import torch\nfrom torch.nn import functional as F")
+    yield shell
+    yours._WATCHED.clear()
+    InteractiveShell.clear_instance()
+
+
+def run(shell, code):
+    """Run ``code`` as the next cell; fail on an error."""
+    result = shell.run_cell(code, store_history=True)
+    assert result.success, result.error_in_exec or result.error_before_exec
+
+
+CORR2D = {
+    "right": "def corr2d(X, K):\n    w = X.unfold(0, K.shape[0], 1).unfold(1, K.shape[1], 1)\n"
+             "    return (w * K).sum(dim=(-2, -1))",
+    "wrong": "def corr2d(X, K):\n    K = K.flip(0, 1)\n    w = X.unfold(0, K.shape[0], 1)"
+             ".unfold(1, K.shape[1], 1)\n    return (w * K).sum(dim=(-2, -1))",
+    "library": "def corr2d(X, K):\n    return F.conv2d(X[None, None], K[None, None])[0, 0]",
+}
+
+
+def test_an_explorer_cell_runs_alone_and_says_what_to_run(shell):
+    run(shell, "from course.explorers import correlation_explorer\n"
+               "explorer = correlation_explorer()")
+    explorer = shell.user_ns["explorer"]
+    check_drawn(explorer, "corr2d not defined")
+    assert "not defined in this kernel" in explorer.caption.value
+    assert "def corr2d" in explorer.caption.value
+
+
+@pytest.mark.parametrize("name, answers", [
+    ("correlation_explorer", CORR2D),
+    ("pooling_explorer", {
+        "right": "def pool2d_pad_stride(X, pool_size, stride=None, padding=0, mode='max'):\n"
+                 "    from tests.test_explorers import honest_pool\n"
+                 "    return honest_pool(X, pool_size, stride, padding, mode)",
+        "wrong": "def pool2d_pad_stride(X, pool_size, stride=None, padding=0, mode='max'):\n"
+                 "    from tests.test_explorers import honest_pool\n"
+                 "    return honest_pool(X, pool_size, stride, padding, mode) + 1",
+        "library": "def pool2d_pad_stride(X, pool_size, stride=None, padding=0, mode='max'):\n"
+                   "    f = F.max_pool2d if mode == 'max' else F.avg_pool2d\n"
+                   "    return f(X[None, None], pool_size, stride, padding)[0, 0]"}),
+    ("padding_stride_explorer", {
+        "right": "def conv_output_shape(n, k, p, s):\n"
+                 "    return tuple((n[i] - k[i] + 2 * p[i] + s[i]) // s[i] for i in range(2))",
+        "wrong": "def conv_output_shape(n, k, p, s):\n"
+                 "    return tuple((n[i] - k[i] + 2 * p[i]) // s[i] for i in range(2))",
+        "library": "def conv_output_shape(n, k, p, s):\n    return tuple(F.conv2d(torch.zeros(1, "
+                   "1, *n), torch.zeros(1, 1, *k), padding=p, stride=s).shape[-2:])"}),
+])
+def test_the_explorer_follows_every_new_definition_after_its_cell(shell, name, answers):
+    """The explorer's cell ran once; each later cell that redefines the function redraws it
+    (post_run_cell), and the caption names the cell it used: never a stale verdict."""
+    run(shell, f"from course.explorers import {name}\nexplorer = {name}()")
+    explorer = shell.user_ns["explorer"]
+    for kind in ("right", "wrong", "library", "right"):
+        run(shell, answers[kind])
+        count = shell.execution_count - 1
+        caption = explorer.caption.value
+        check_drawn(explorer, kind)
+        assert f"from cell [{count}]" in caption, (kind, caption)
+        if kind == "right":
+            assert "✓" in caption and "✗" not in caption, caption
+        elif kind == "wrong":
+            assert "✗" in caption and "✓" not in caption, caption
+        else:
+            assert "scores 0" in caption and "✓" not in caption, caption
+        assert explorer.image.tooltip.startswith("Picture: "), explorer.image.tooltip
+    run(shell, "del " + answers["right"].split("(")[0].split()[-1])
+    assert "not defined in this kernel" in explorer.caption.value
+
+
+def test_every_picture_has_a_text_alternative_that_follows_it():
+    explorer = make("correlation_explorer", honest_corr2d)
+    before = explorer.image.tooltip
+    assert "Y[0, 0] = 0·0 + 1·1 + 3·2 + 4·3 = 19" in before and "matches PyTorch" in before
+    explorer.controls["col"].value = 1
+    assert "Y[0, 1]" in explorer.image.tooltip
+    for name in ALL:
+        assert len(make(name).image.tooltip) > 60, name
+
+
+def test_locality_gives_the_chosen_delta_back_on_a_larger_image():
+    explorer = make("locality_explorer")
+    explorer.controls["delta"].value = 3
+    explorer.controls["n"].value = 4
+    assert explorer.controls["delta"].value == 1
+    explorer.controls["n"].value = 32
+    assert explorer.controls["delta"].value == 3
+
+
+def test_the_own_kernel_box_is_live_only_when_chosen():
+    explorer = make("correlation_explorer")
+    assert explorer.controls["own"].disabled
+    explorer.controls["kernel"].value = "your own"
+    assert not explorer.controls["own"].disabled

@@ -128,6 +128,11 @@ def parse(path):
     duplicated = sorted({g for g in grade_ids if grade_ids.count(g) > 1})
     if duplicated:
         raise AuthoringError(f"{path}: grade ids used twice: {', '.join(duplicated)}")
+    # a label outside the solution markers stays in the release above "YOUR ANSWER HERE", so
+    # that a student (and Validate's list of unanswered cells) sees which question it answers
+    answers = [c for c in cells if c.cell_type == "markdown" and "nbgrader" in c.metadata]
+    for number, cell in enumerate(answers, 1):
+        cell.source = f"**Your answer to Question {number}:**\n\n{cell.source}"
     nb = nbformat.v4.new_notebook(cells=cells)
     nb.metadata["kernelspec"] = KERNELSPEC
     nb.metadata["language_info"] = {"name": "python"}
@@ -175,11 +180,8 @@ def _cell(header, body, path):
         return nbformat.v4.new_code_cell(text, metadata=dict(metadata, tags=[RAISES]))
     if not markdown:
         raise AuthoringError(f"{path}:{lineno}: a written answer is a markdown cell")
-    # the label outside the solution markers stays in the release above "YOUR ANSWER HERE", so
-    # that Validate's list of unanswered cells names each question
-    label = f"**Your answer to {names[0]}:**"
     return nbformat.v4.new_markdown_cell(
-        f"{label}\n\n### BEGIN SOLUTION\n{text}\n### END SOLUTION",
+        f"### BEGIN SOLUTION\n{text}\n### END SOLUTION",
         metadata=_grading(names[0], grade=True, solution=True, locked=False, points=points))
 
 

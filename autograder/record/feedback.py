@@ -131,7 +131,8 @@ class FeedbackExporter(HTMLExporter):
         # nbgrader's feedback template calls nbconvert's mathjax macro without the exporter's
         # mathjax_url: point the page at the configured copy (a local one, nbgrader_config.py)
         page = page.replace(_CDN_MATHJAX, self.mathjax_url)
-        return page.replace("</head>", _WRAP_OUTPUTS + "</head>", 1), resources
+        page = page.replace("<html>", '<html lang="en">', 1)
+        return page.replace("</head>", _WRAP_OUTPUTS + _READABLE + "</head>", 1), resources
 
 
 _CDN_MATHJAX = HTMLExporter.mathjax_url.default_value
@@ -139,6 +140,14 @@ _CDN_MATHJAX = HTMLExporter.mathjax_url.default_value
 #: rather than hide its end behind a horizontal scroll bar.
 _WRAP_OUTPUTS = ("<style>.output_text pre { white-space: pre-wrap; overflow-wrap: anywhere; }"
                  "</style>\n")
+
+
+#: WCAG 2.1 AA on the feedback template (nbgrader's, on nbconvert's classic one): links
+#: underlined (not told by colour alone) and every text at least 4.5:1 on its background.
+_READABLE = ("<style>a, a:hover, a:focus {text-decoration: underline;}"
+             "a {color: #0b4f9c;} div.nbgrader_cell .panel-heading a {color: inherit;}"
+             "li.late-penalty {color: #a8322d;}"
+             "</style>\n")
 
 
 class _Highlight(Highlight2HTML):

@@ -125,8 +125,10 @@ def html(records, problems, release_root=None):
         + (table(["what"], [(p,) for p in problems]) if problems else "<p>None.</p>"),
     ]
     style = ("body{font-family:sans-serif;max-width:64em;margin:2em auto;color:#222}"
+             "a{color:#0b4f9c;text-decoration:underline}"
              "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;"
              "padding:.2em .5em;text-align:left;font-size:90%}img{max-width:100%;height:auto}"
              + sections.STYLE)
-    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Class report</title>"
+    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+            f"<title>Class report</title>"
             f"<style>{style}</style></head><body>{''.join(parts)}</body></html>")

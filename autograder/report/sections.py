@@ -162,4 +162,5 @@ def similarity_section(groups):
 
 
 STYLE = ("details{margin:.2em 0}summary{cursor:pointer}.side-by-side{display:flex;flex-wrap:wrap;gap:1em}.side-by-side>div{flex:1;min-width:20em}"
-         ".side-by-side pre{background:#f6f6f6;padding:.5em;overflow-x:auto;font-size:85%}")
+         ".side-by-side pre{background:#f6f6f6;padding:.5em;font-size:85%;white-space:pre-wrap;"
+         "overflow-wrap:anywhere}")

@@ -9,6 +9,7 @@ import base64
 import contextlib
 import html
 import os
+import re
 import struct
 import traceback
 import zlib
@@ -22,8 +23,13 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties, findfont, get_font
+from traitlets import Unicode
+
+from course.explorers import yours
 
 #: Colours shared by every explorer, so that "input", "kernel", "output" look the same everywhere.
+#: Told apart by colour-blind readers too (light blue, orange, green fills; vermillion for wrong,
+#: always with a hatch as well); text at least 4.5:1 on white.
 COLORS = {
     "input": "#dbe9f6",
     "padding": "#eeeeee",
@@ -33,26 +39,47 @@ COLORS = {
     "highlight": "#fdae6b",
     "unseen": "#f8c9c9",
     "yours": "#e5d8f0",
-    "wrong": "#d62728",
+    "wrong": "#b33c00",
     "text": "#222222",
-    "muted": "#888888",
+    "muted": "#595959",
 }
 
+#: The explorers' page style: JupyterLab's theme variables (light, dark, high contrast), with
+#: fallbacks for pages without them; verdicts carry a sign (✓ ✗), never colour alone. In a
+#: dark theme the picture (drawn on white) is inverted with its hues kept. A saved picture, shown
+#: without its kernel (ipywidgets marks it disconnected), hides its controls and says what to run.
 STYLE = """<style>
-.explorer-caption {font-size: 14px; line-height: 1.5; color: #222;}
-.explorer-caption code, .explorer-caption .formula {font-family: ui-monospace, Menlo, Consolas,
-  monospace; background: #f4f4f4; padding: 1px 4px; border-radius: 3px;}
-.explorer-caption .note {color: #8a6d00; background: #fff8e1; padding: 2px 6px; border-radius: 3px;}
-.explorer-caption .ok {color: #1a7f37; font-weight: 600;}
-.explorer-caption .bad {color: #c62828; font-weight: 600;}
-.explorer-caption .impossible {color: #c62828; font-weight: 600; font-size: 15px;}
+.course-explorer {color: var(--jp-content-font-color1, #1a1a1a);}
+.explorer-caption {font-size: 14px; line-height: 1.45;
+  color: var(--jp-content-font-color1, #1a1a1a);}
+.explorer-caption .explorer-title {font-size: 16px; font-weight: 600; margin: 0;}
+.explorer-caption code, .explorer-caption .formula {font-family: var(--jp-code-font-family,
+  monospace); background: var(--jp-layout-color2, #eee); color: inherit; padding: 1px 4px;
+  border-radius: 3px;}
+.explorer-caption .note, .explorer-caption .ok, .explorer-caption .bad,
+.explorer-caption .impossible {color: inherit; padding: 0 6px; border-left: 4px solid;
+  font-weight: 600;}
+.explorer-caption .note {border-color: var(--jp-warn-color1, #f57c00); font-weight: normal;}
+.explorer-caption .ok {border-color: var(--jp-success-color1, #388e3c);}
+.explorer-caption .bad, .explorer-caption .impossible {
+  border-color: var(--jp-error-color1, #d32f2f);}
+.course-explorer .widget-image {width: auto; height: auto; object-fit: contain;}
+body[data-jp-theme-light="false"] .course-explorer .widget-image {
+  filter: invert(0.92) hue-rotate(180deg);}
 .course-explorer .jupyter-widgets-disconnected::before {display: none !important;}
+.course-explorer.jupyter-widgets-disconnected .explorer-controls {display: none !important;}
 .course-explorer.jupyter-widgets-disconnected::before {display: block;
-  content: "Saved picture: run this cell to use the sliders." !important;
+  content: "Saved picture, without its kernel: run this cell (Shift+Enter) to get its sliders "
+           "back. It needs nothing from the cells above." !important;
   position: static !important; width: auto !important; height: auto !important;
-  margin: 0 0 4px !important; font: 13px sans-serif !important; color: #8a6d00 !important;
-  background: #fff8e1; padding: 2px 6px; border-radius: 3px;}
+  margin: 0 0 4px !important; font: 14px sans-serif !important;
+  color: var(--jp-content-font-color1, #1a1a1a) !important; background: none !important;
+  border-left: 4px solid var(--jp-warn-color1, #f57c00); padding: 2px 6px;}
 </style>"""
+
+#: The tallest a picture is drawn: with the controls and the caption, an explorer fits a
+#: 1366x768 screen in JupyterLab (its bars take about 140 px of the height).
+PICTURE_MAX_HEIGHT = "max(220px, calc(100vh - 470px))"
 
 
 #: Pixels per inch of every picture; it is shown at 100 per inch (CSS), so sharper on HiDPI screens.
@@ -239,32 +266,50 @@ def note(text):
     return f'<span class="note">{text}</span>'
 
 
+def plain(markup):
+    """The text of a caption's HTML, for a text alternative: tags dropped, entities decoded."""
+    return html.unescape(re.sub(r"<br\s*/?>", " ", re.sub(r"<(?!br)[^>]+>", "", markup))).strip()
+
+
+class Picture(widgets.Image):
+    """An image widget whose ``tooltip`` is its text alternative (the ``title`` that screen
+    readers read). ipywidgets' view reads ``description`` to place a tooltip, which Image lacks."""
+    description = Unicode("").tag(sync=True)
+
+
 class Explorer(widgets.VBox):
     """The widget a chapter shows: controls on top, the figure as a PNG, a caption below.
 
     ``controls`` maps names to value widgets; on every change ``render(values)`` is called with
-    ``{name: widget.value}`` and must return ``(png_bytes, caption_html)``. Any error in
-    rendering is shown in the caption instead of disappearing into the kernel log.
+    ``{name: widget.value}`` and must return ``(png_bytes, caption_html, description)``;
+    ``answers`` are the student's functions it calls, redrawn when a cell redefines one. Any
+    error in rendering is shown in the caption instead of disappearing into the kernel log.
     """
 
-    def __init__(self, title, controls, rows, render, intro=""):
+    def __init__(self, title, controls, rows, render, intro="", answers=()):
         self.title = title
         self.controls = controls
+        self.answers = tuple(answers)  # the student's functions it calls (yours.Answer)
         self._render = render
+        self._used = None  # the definitions of ``answers`` at the last redraw
         self.error = None  # the last rendering error's traceback, None when all went well
-        self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
+        self.image = Picture(format="png", layout=widgets.Layout(
+            max_height=PICTURE_MAX_HEIGHT))
         self.caption = widgets.HTML()
-        header = widgets.HTML(f"{STYLE}<div class='explorer-caption'><b style='font-size:16px'>"
-                              f"{title}</b><br>{intro}</div>")
+        header = widgets.HTML(f"{STYLE}<div class='explorer-caption'><p class='explorer-title' "
+                              f"role='heading' aria-level='4'>{title}</p>{intro}</div>")
         for row in rows:
-            row.layout.margin = "0 24px 4px 0"
+            row.layout.margin = "0 16px 2px 0"
         panel = widgets.HBox(rows, layout=widgets.Layout(flex_flow="row wrap"))
+        panel.add_class("explorer-controls")
         super().__init__([header, panel, self.image, self.caption])
         self.add_class("course-explorer")
         for control in controls.values():
             control.observe(self._on_change, names="value")
         if os.environ.get("NBGRADER_EXECUTION"):
             return  # being graded (nbgrader sets this): nobody sees the picture, skip drawing it
+        if self.answers:
+            yours.watch(self)
         self.refresh()
 
     def __repr__(self):
@@ -274,11 +319,12 @@ class Explorer(widgets.VBox):
     def _repr_mimebundle_(self, **kwargs):
         """The widget view and, beside it, a PNG of the figure as first drawn: what a page
         without the live widget shows (nbconvert's HTML, as in the feedback, picks it when no
-        widget state is saved)."""
+        widget state is saved), with its text alternative in the PNG's metadata."""
         data = super()._repr_mimebundle_(**kwargs)
-        if data is not None and self.image.value:
-            data["image/png"] = base64.b64encode(self.image.value).decode("ascii")
-        return data
+        if data is None or not self.image.value:
+            return data
+        data["image/png"] = base64.b64encode(self.image.value).decode("ascii")
+        return data, {"image/png": {"alt": self.image.tooltip or self.title}}
 
     def values(self):
         """The current value of every control, by name."""
@@ -287,22 +333,29 @@ class Explorer(widgets.VBox):
     def _on_change(self, change):
         self.refresh()
 
+    def answers_changed(self):
+        """Whether a cell run since the last redraw changed a definition the explorer uses."""
+        return self._used != [answer.lookup()[0] for answer in self.answers]
+
     def refresh(self):
-        """Redraw the figure and the caption for the current control values."""
+        """Redraw the figure, its text alternative and the caption for the current values.
+
+        ``render`` returns ``(png, caption_html, description)``: ``description`` says in words
+        what the picture shows (the image's text alternative, read by screen readers)."""
+        self._used = [answer.lookup()[0] for answer in self.answers]
         try:
             with single_thread():
-                png, caption = self._render(self.values())
+                png, caption, description = self._render(self.values())
         except Exception:  # keep the widget alive and tell the student what happened
             self.error = traceback.format_exc()
             lines = self.error.strip().splitlines()[-3:]
             failure = html.escape(" ".join(lines))
             self.caption.value = (f"{STYLE}<div class='explorer-caption'><span class='bad'>"
-                                  f"The explorer failed: {failure}</span></div>")
+                                  f"✗ The explorer failed: {failure}</span></div>")
             return
         self.error = None
         if png is not None:
             self.image.value = png
-            width = str(round(png_width(png) * 100 / DPI))
-            if self.image.width != width:
-                self.image.width = width  # 1 figure inch = 100 CSS pixels (max-width may shrink)
+            self.image.layout.max_width = f"min(100%, {round(png_width(png) * 100 / DPI)}px)"
+        self.image.tooltip = f"Picture: {description}" if description else None
         self.caption.value = f"{STYLE}<div class='explorer-caption'>{caption}</div>"

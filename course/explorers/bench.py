@@ -11,10 +11,10 @@ import argparse
 import statistics
 import time
 
-import ipywidgets as widgets
 from torch.nn import functional as F
 
 from course import explorers
+from course.explorers.controls import Slider
 from course.explorers.padding_stride import padding_stride_state
 
 
@@ -49,12 +49,7 @@ def slider_moves(explorer):
     moves = []
     for control in explorer.controls.values():
         start = control.value
-        if isinstance(control, (widgets.IntSlider, widgets.FloatLogSlider)):
-            low, high = control.min, control.max
-            if isinstance(control, widgets.FloatLogSlider):
-                low, high = control.base ** low, control.base ** high
-            moves += [(control, low), (control, high), (control, start)]
-        elif isinstance(control, widgets.SelectionSlider):
+        if isinstance(control, Slider):
             options = control.options
             moves += [(control, options[0]), (control, options[-1]), (control, start)]
         elif hasattr(control, "options"):

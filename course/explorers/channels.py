@@ -167,6 +167,17 @@ def channels_caption(state):
     return "<br>".join(lines)
 
 
+def channels_description(state):
+    """The picture in words (its text alternative)."""
+    c_i, c_o, k, n, out = state.c_i, state.c_o, state.k, state.n, state.output_size
+    output = f"a stack of {c_o} output channels of {out}×{out}" if out else "no output"
+    return (f"A stack of {c_i} input channels of {n}×{n}, an arrow to the kernel tensor drawn as "
+            f"{c_o} rows (output channels) of {c_i} tiles (input channels) of {k}×{k} weights, "
+            f"orange positive and purple negative, then an arrow to {output}. On the right, "
+            f"{c_i * c_o} lines join each input channel to each output channel, thicker for "
+            f"stronger weights.")
+
+
 def channels_explorer():
     """Sliders for input channels, output channels, kernel size and input size."""
     controls = {
@@ -188,7 +199,7 @@ def channels_explorer():
     def render(v):
         state = channels_state(v["c_i"], v["c_o"], v["k"], v["n"])
         draw_channels(ax_tensor, ax_mix, state)
-        return canvas.png(), channels_caption(state)
+        return canvas.png(), channels_caption(state), channels_description(state)
 
     rows = [column("channels", controls["c_i"], controls["c_o"]),
             column("sizes", controls["k"], controls["n"])]

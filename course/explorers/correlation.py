@@ -9,10 +9,10 @@ import torch
 from matplotlib.colors import to_rgba
 from torch.nn import functional as F
 
-from course.explorers._base import COLORS, Canvas, Explorer, diagram_axes, label, note
+from course.explorers._base import COLORS, Canvas, Explorer, diagram_axes, label, note, plain
 from course.explorers.controls import SLIDER_STYLE, SLIDER_WIDTH, column, int_slider
 from course.explorers.drawing import draw_grid, draw_yours, labels_of, number, outline, reset
-from course.explorers.yours import call_student, compare_outputs
+from course.explorers.yours import Answer, checked, compare_outputs
 
 
 def stripe_image():
@@ -148,8 +148,25 @@ def draw_correlation(canvas, ax, state, yours=None):
         draw_yours(ax, x_output + o_w + 2, Y, yours, "your corr2d", font)
 
 
+def correlation_description(state, verdict_text=""):
+    """The picture in words (its text alternative): the window, its products and the output."""
+    (n_h, n_w), (k_h, k_w) = state.X.shape, state.K.shape
+    if state.Y is None:
+        return (f"A {n_h}×{n_w} input and a {k_h}×{k_w} kernel that does not fit in it: "
+                f"no output.")
+    o_h, o_w = state.Y.shape
+    return (f"A {n_h}×{n_w} input, a {k_h}×{k_w} kernel and the {o_h}×{o_w} output. The "
+            f"window at input rows {state.row} to {state.row + k_h - 1}, columns {state.col} to "
+            f"{state.col + k_w - 1} is highlighted; it gives output Y[{state.row}, {state.col}] "
+            f"= {sum_of_products(state)}. The output is filled in up to that cell."
+            + (f" {verdict_text}" if verdict_text else ""))
+
+
 def correlation_explorer(corr2d=None):
-    """Move the kernel over the input with row and column sliders; pick the input and kernel."""
+    """Move the kernel over the input with row and column sliders; pick the input and kernel.
+
+    Without ``corr2d`` it checks the notebook's current ``corr2d`` at every redraw."""
+    answer = Answer("corr2d", corr2d)
     controls = {
         "input": widgets.Dropdown(options=list(INPUTS), value="the notes' X (3×3)",
                                   description="input", style=SLIDER_STYLE,
@@ -168,28 +185,34 @@ def correlation_explorer(corr2d=None):
     cache = {}
 
     def student_output(X, K, Y):
-        """``(tensor or None, html)``: the student's corr2d on (X, K), computed once per pair."""
-        key = (X.numpy().tobytes(), K.numpy().tobytes(), tuple(K.shape))
+        """``(tensor or None, html)``: the student's corr2d on (X, K), once per pair and
+        definition."""
+        key = (X.numpy().tobytes(), K.numpy().tobytes(), tuple(K.shape), answer.lookup()[0])
         if key not in cache:
-            call = call_student(corr2d, X.clone(), K.clone(), graded="corr2d")
+            call = answer.call(X.clone(), K.clone())
             cache.clear()
-            cache[key] = ((None, note(call.note)) if call.note is not None
-                          else compare_outputs(call.result, Y, call.library))
+            yours, message = ((None, note(call.note)) if call.note is not None
+                              else compare_outputs(call.result, Y, call.library))
+            cache[key] = yours, message + checked(call)
         return cache[key]
 
     def render(v):
         X = INPUTS[v["input"]]
         K = KERNELS[v["kernel"]]
-        if K is None:
+        own = K is None
+        controls["own"].disabled = not own
+        if own:
             try:
                 K = parse_kernel(v["own"])
             except ValueError as error:
-                return None, note(f"your own kernel: {error}")
+                return None, note(f"your own kernel: {error}"), f"your own kernel: {error}"
         state = correlation_state(X, K, v["row"], v["col"])
         yours = None
+        message = ""
         if state.Y is None:
-            caption = (f"<span class='impossible'>The {K.shape[0]}×{K.shape[1]} kernel is larger "
-                       f"than the {X.shape[0]}×{X.shape[1]} input: no position fits.</span>")
+            caption = (f"<span class='impossible'>✗ The {K.shape[0]}×{K.shape[1]} kernel is "
+                       f"larger than the {X.shape[0]}×{X.shape[1]} input: no position fits."
+                       f"</span>")
         else:
             _fit_slider(controls["row"], state.Y.shape[0] - 1)
             _fit_slider(controls["col"], state.Y.shape[1] - 1)
@@ -197,13 +220,14 @@ def correlation_explorer(corr2d=None):
             caption = (f"<b>Y[{state.row}, {state.col}]</b> = window × kernel, summed = "
                        f"<span class='formula'>{sum_of_products(state)}</span><br>{message}")
         draw_correlation(canvas, ax, state, yours)
-        return canvas.png(), caption
+        return canvas.png(), caption, correlation_description(state, plain(message))
 
     rows = [column("what to correlate", controls["input"], controls["kernel"], controls["own"]),
             column("where the kernel is", controls["row"], controls["col"])]
     return Explorer("Cross-correlation: slide the kernel", controls, rows, render,
                     intro="Each output cell is the sum of the highlighted input window times the "
-                          "kernel, element by element.")
+                          "kernel, element by element. Pick “your own” kernel to type one.",
+                    answers=[answer])
 
 
 def _fit_slider(slider, high):

@@ -65,12 +65,27 @@ def labels_of(tensor):
     return [[number(v) for v in row] for row in tensor.tolist()]
 
 
+def hatch(ax, marked, x0=0.0, y0=0.0):
+    """Hatch the cells where the ``(h, w)`` bool array ``marked`` is True: wrong or unseen cells
+    are told by this pattern, not by their colour alone."""
+    rows, cols = np.nonzero(marked)
+    if not len(rows):
+        return
+    corners = np.array([(0, 0), (1, 0), (1, 1), (0, 1)], dtype=float)
+    cells = np.stack([x0 + cols, y0 + rows], axis=1)[:, None, :] + corners[None, :, :]
+    ax.add_collection(PolyCollection(cells, facecolors="none", edgecolors=COLORS["wrong"],
+                                     hatch="///", linewidths=1.2, zorder=3), autolim=False)
+
+
 def draw_yours(ax, x, Y, yours, title, fontsize=10):
-    """The student's output with its top-left corner at ``(x, 0)``, cells unlike ``Y`` in red."""
+    """The student's output with its top-left corner at ``(x, 0)``, cells unlike ``Y`` hatched
+    in red."""
     o_h, o_w = yours.shape
     fill = np.empty((o_h, o_w, 4))
     fill[:] = to_rgba(COLORS["yours"])
     if yours.shape == Y.shape:
-        fill[~torch.isclose(yours, Y, atol=1e-4, rtol=1e-4).numpy()] = to_rgba(COLORS["unseen"])
+        wrong = ~torch.isclose(yours, Y, atol=1e-4, rtol=1e-4).numpy()
+        fill[wrong] = to_rgba(COLORS["unseen"])
+        hatch(ax, wrong, x0=x)
     draw_grid(ax, (o_h, o_w), x0=x, fill=fill, labels=labels_of(yours), fontsize=fontsize)
     label(ax, x + o_w / 2, -0.3, title, fontsize=12, va="bottom")

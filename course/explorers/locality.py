@@ -2,14 +2,13 @@
 from dataclasses import dataclass
 from functools import lru_cache
 
-import ipywidgets as widgets
 import numpy as np
 import torch
 from matplotlib.artist import Artist
 from matplotlib.collections import LineCollection
 
 from course.explorers._base import COLORS, Canvas, Explorer, label
-from course.explorers.controls import SLIDER_STYLE, SLIDER_WIDTH, int_slider
+from course.explorers.controls import int_slider, selection_slider
 from course.explorers.drawing import outline, reset
 
 #: Image sizes offered by the size slider (square images, n x n pixels).
@@ -124,7 +123,8 @@ def draw_locality(ax_image, ax_counts, state):
 
 def in_words(count):
     """A count as people say it: 26,624 or 16.8 million or 1.1 trillion."""
-    for size, name in ((1e12, "trillion"), (1e9, "billion"), (1e6, "million")):
+    for size, name in ((1e15, "quadrillion"), (1e12, "trillion"), (1e9, "billion"),
+                       (1e6, "million")):
         if count >= size:
             return f"{count / size:.3g} {name}"
     return f"{count:,}"
@@ -148,12 +148,19 @@ def locality_caption(state):
         f"dense layer."])
 
 
+def locality_description(state):
+    """The picture in words (its text alternative)."""
+    n, side, c = state.n, state.side, state.counts
+    return (f"A {n}×{n} image of a landscape, a {side}×{side} window around its centre pixel. "
+            f"Bars on a log scale: dense {in_words(c['dense'])}, locally connected "
+            f"{in_words(c['locally connected'])}, convolution {in_words(c['convolution'])} "
+            f"parameters.")
+
+
 def locality_explorer():
     """Sliders for image size and window half-width Δ; three layers' parameter counts."""
     controls = {
-        "n": widgets.SelectionSlider(options=IMAGE_SIZES, value=32, description="image size n",
-                                     style=SLIDER_STYLE,
-                                     layout=widgets.Layout(width=SLIDER_WIDTH)),
+        "n": selection_slider("image size n", IMAGE_SIZES, 32),
         "delta": int_slider("half-width Δ", 2, 0, MAX_DELTA),
     }
     canvas = Canvas(9.6, 3.8)
@@ -166,7 +173,8 @@ def locality_explorer():
     ax_counts.set_xscale("log")
     ax_counts.set_xlim(1, 1e17)
     ax_counts.set_xticks([1, 1e3, 1e6, 1e9, 1e12, 1e15],
-                         ["1", "thousand", "million", "billion", "10¹²", "10¹⁵"])
+                         ["1", "thousand", "million", "billion", "trillion", "quadrillion"],
+                         fontsize=9)
     ax_counts.minorticks_off()
     ax_counts.set_yticks(range(3), LAYERS, fontsize=11)
     ax_counts.set_ylim(2.6, -0.6)
@@ -174,13 +182,22 @@ def locality_explorer():
     for side in ("top", "right"):
         ax_counts.spines[side].set_visible(False)
 
+    wanted = {"delta": controls["delta"].value}  # the Δ the student chose, beyond any clamp
+
     def render(v):
         widest = min(MAX_DELTA, (v["n"] - 1) // 2)  # the window stays inside the image
-        if controls["delta"].max != widest:
-            controls["delta"].max = widest  # may clamp the value (and render once more)
-        state = locality_state(v["n"], controls["delta"].value)
+        delta = controls["delta"]
+        if delta.max != widest:
+            chosen = wanted["delta"]
+            delta.max = widest  # may clamp the value (and render once more)
+            if delta.value != min(chosen, widest):
+                delta.value = min(chosen, widest)  # a larger image gives the chosen Δ back
+            wanted["delta"] = chosen
+        else:
+            wanted["delta"] = delta.value
+        state = locality_state(v["n"], delta.value)
         draw_locality(ax_image, ax_counts, state)
-        return canvas.png(), locality_caption(state)
+        return canvas.png(), locality_caption(state), locality_description(state)
 
     return Explorer("Locality: from dense layers to convolutions", controls,
                     list(controls.values()), render,

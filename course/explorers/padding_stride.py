@@ -8,10 +8,10 @@ from matplotlib import colormaps
 from matplotlib.colors import to_rgba
 from torch.nn import functional as F
 
-from course.explorers._base import COLORS, Canvas, Explorer, diagram_axes, label, note
+from course.explorers._base import COLORS, Canvas, Explorer, diagram_axes, label, note, plain
 from course.explorers.controls import column, int_slider
-from course.explorers.drawing import draw_grid, outline, reset
-from course.explorers.yours import call_student, verdict
+from course.explorers.drawing import draw_grid, hatch, outline, reset
+from course.explorers.yours import Answer, checked, verdict
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ def window_colors(count):
 
 
 def draw_padding_stride(canvas, ax, state):
-    """Padded input (padding grey, cells no window sees red), window centres, output grid."""
+    """Padded input (padding grey, cells no window sees hatched), window centres, output grid."""
     reset(ax)
     (p_h, p_w), (n_h, n_w) = state.padding, state.input_shape
     ph, pw = state.padded_shape
@@ -89,6 +89,7 @@ def draw_padding_stride(canvas, ax, state):
     fill[p_h:p_h + n_h, p_w:p_w + n_w] = to_rgba(COLORS["input"])
     fill[state.unseen] = to_rgba(COLORS["unseen"])
     draw_grid(ax, (ph, pw), fill=fill)
+    hatch(ax, state.unseen)
     outline(ax, p_w, p_h, n_w, n_h, color="#3465a4", linewidth=1.5)
     title = f"input {n_h}×{n_w}" + (f", padded by ({p_h}, {p_w})" if p_h or p_w else "")
     label(ax, 0, -0.4, title, va="bottom", fontsize=12, ha="left")
@@ -123,41 +124,66 @@ def same_shape(yours, expected):
         return False
 
 
-def padding_stride_caption(state, yours=None, your_note=None, library=""):
-    """HTML: the formula filled in for height and width, PyTorch's shape and the student's."""
+def padding_stride_caption(state, call):
+    """HTML: the formula filled in for height and width, PyTorch's shape and the student's
+    (``call``, a ``yours.Call`` of their ``conv_output_shape``)."""
     lines = [f"<b>height</b> <span class='formula'>⌊(n_h − k_h + 2p_h + s_h) / s_h⌋ = "
              f"{state.formula(0)}</span>",
              f"<b>width</b>&nbsp; <span class='formula'>⌊(n_w − k_w + 2p_w + s_w) / s_w⌋ = "
              f"{state.formula(1)}</span>"]
     k, p, s = state.kernel_size, state.padding, state.stride
-    call = f"nn.Conv2d(1, 1, kernel_size={k}, padding={p}, stride={s})"
+    layer = f"nn.Conv2d(1, 1, kernel_size={k}, padding={p}, stride={s})"
     if state.fits:
-        lines.append(f"PyTorch: <code>{call}</code> on a {state.input_shape[0]}×"
+        lines.append(f"PyTorch: <code>{layer}</code> on a {state.input_shape[0]}×"
                      f"{state.input_shape[1]} input gives output shape "
                      f"<b>{state.output_shape}</b>. A dot marks each window's centre, in the "
                      f"colour of its output cell.")
         unseen = int(state.unseen.sum())
         if unseen:
-            lines.append(f"{unseen} input cell(s) in red are never seen by any window: the "
-                         f"stride jumps over them (the floor in the formula).")
+            lines.append(f"{unseen} input cell(s), hatched in red, are never seen by any "
+                         f"window: the stride jumps over them (the floor in the formula).")
     else:
-        lines.append(f"<span class='impossible'>Impossible: the {k[0]}×{k[1]} kernel is larger "
-                     f"than the {state.padded_shape[0]}×{state.padded_shape[1]} padded input, so "
-                     f"there is no window position and PyTorch raises an error.</span>")
-    if your_note is not None:
-        lines.append(note(your_note))
-    else:
-        yours_text = html.escape(repr(yours)[:80])
-        shown = f"your <code>conv_output_shape</code> gives <b>{yours_text}</b> "
-        if state.fits:
-            shown += verdict(same_shape(yours, state.output_shape) and not library,
-                             "same as PyTorch", library or f"PyTorch says {state.output_shape}")
-        lines.append(shown)
-    return "<br>".join(lines)
+        padded = f"{state.padded_shape[0]}×{state.padded_shape[1]}"
+        lines.append(f"<span class='impossible'>✗ Impossible: the {k[0]}×{k[1]} kernel is "
+                     f"larger than the {padded} padded input, so there is no window position "
+                     f"and PyTorch raises an error.</span>")
+    lines.append(your_line(state, call))
+    return "<br>".join(lines) + checked(call)
+
+
+def your_line(state, call):
+    """HTML: what the student's ``conv_output_shape`` gave (``call``) and the verdict."""
+    if call.note is not None:
+        return note(call.note)
+    result = html.escape(repr(call.result)[:80])
+    shown = f"your <code>conv_output_shape</code> gives <b>{result}</b> "
+    if state.fits:
+        shown += verdict(same_shape(call.result, state.output_shape) and not call.library,
+                         "same as PyTorch", call.library or f"PyTorch says {state.output_shape}")
+    return shown
+
+
+def padding_stride_description(state):
+    """The picture in words (its text alternative)."""
+    (n_h, n_w), (k_h, k_w) = state.input_shape, state.kernel_size
+    (p_h, p_w), (s_h, s_w) = state.padding, state.stride
+    text = (f"A {n_h}×{n_w} input padded by {p_h} rows and {p_w} columns on each side to "
+            f"{state.padded_shape[0]}×{state.padded_shape[1]}; a {k_h}×{k_w} kernel with stride "
+            f"({s_h}, {s_w}).")
+    if not state.fits:
+        return text + " The kernel does not fit: no output."
+    unseen = int(state.unseen.sum())
+    return (text + f" {len(state.window_rows)} by {len(state.window_cols)} window positions, "
+            f"each marked by a dot at its centre, give the {state.output_shape[0]}×"
+            f"{state.output_shape[1]} output" + (f"; {unseen} input cell(s) are hatched: no "
+                                                 f"window sees them." if unseen else "."))
 
 
 def padding_stride_explorer(conv_output_shape=None):
-    """Sliders for input size, kernel size, padding and stride (height and width)."""
+    """Sliders for input size, kernel size, padding and stride (height and width).
+
+    Without ``conv_output_shape`` it checks the notebook's current one at every redraw."""
+    answer = Answer("conv_output_shape", conv_output_shape)
     controls = {
         "n_h": int_slider("input n_h", 8, 1, 12), "k_h": int_slider("kernel k_h", 3, 1, 7),
         "p_h": int_slider("padding p_h", 1, 0, 3), "s_h": int_slider("stride s_h", 2, 1, 4),
@@ -171,12 +197,13 @@ def padding_stride_explorer(conv_output_shape=None):
         state = padding_stride_state((v["n_h"], v["n_w"]), (v["k_h"], v["k_w"]),
                                      (v["p_h"], v["p_w"]), (v["s_h"], v["s_w"]))
         draw_padding_stride(canvas, ax, state)
-        call = call_student(conv_output_shape, state.input_shape, state.kernel_size,
-                            state.padding, state.stride, graded="conv_output_shape")
-        return canvas.png(), padding_stride_caption(state, call.result, call.note, call.library)
+        call = answer.call(state.input_shape, state.kernel_size, state.padding, state.stride)
+        return (canvas.png(), padding_stride_caption(state, call),
+                f"{padding_stride_description(state)} {plain(your_line(state, call))}")
 
     rows = [column("height", *(controls[k] for k in ("n_h", "k_h", "p_h", "s_h"))),
             column("width", *(controls[k] for k in ("n_w", "k_w", "p_w", "s_w")))]
     return Explorer("Padding and stride", controls, rows, render,
                     intro="Padding (per side, as in PyTorch) grows the input; stride skips "
-                          "window positions. Watch the output shape and the formula.")
+                          "window positions. Watch the output shape and the formula.",
+                    answers=[answer])

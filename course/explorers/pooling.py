@@ -7,10 +7,11 @@ import torch
 from matplotlib.colors import to_rgba
 from torch.nn import functional as F
 
-from course.explorers._base import COLORS, Canvas, Explorer, Labels, diagram_axes, label, note
+from course.explorers._base import (COLORS, Canvas, Explorer, Labels, diagram_axes, label, note,
+                                    plain)
 from course.explorers.controls import SLIDER_STYLE, SLIDER_WIDTH, column, int_slider
 from course.explorers.drawing import draw_grid, draw_yours, labels_of, number, outline, reset
-from course.explorers.yours import call_student, compare_outputs
+from course.explorers.yours import Answer, checked, compare_outputs
 
 #: The inputs a student can pick: the notes' examples and one with negative values.
 INPUTS = {
@@ -166,14 +167,34 @@ def draw_pooling(canvas, ax, state, yours=None):
         draw_yours(ax, x_output + o_w + 2, state.Y, yours, "yours", font)
 
 
+def pooling_description(state, verdict_text=""):
+    """The picture in words (its text alternative)."""
+    n_h, n_w = state.X.shape
+    (p_h, p_w), (pad_h, pad_w) = state.pool_size, state.padding
+    text = (f"A {n_h}×{n_w} input" + (f" padded by ({pad_h}, {pad_w})" if pad_h or pad_w else "")
+            + f", a {p_h}×{p_w} {state.mode} pooling window with stride {state.stride}.")
+    if state.Y is None:
+        return f"{text} No output: {state.problem}."
+    top, left = state.window
+    return (f"{text} The window at padded rows {top} to {top + p_h - 1}, columns {left} to "
+            f"{left + p_w - 1} is highlighted and an arrow leads to output "
+            f"Y[{state.row}, {state.col}] = {explain(state)}, in the "
+            f"{state.Y.shape[0]}×{state.Y.shape[1]} output."
+            + (f" {verdict_text}" if verdict_text else ""))
+
+
 def pooling_explorer(pool2d_pad_stride=None):
-    """Window, stride, padding, max/avg and the output cell to explain."""
+    """Window, stride, padding, max/avg and the output cell to explain.
+
+    Without ``pool2d_pad_stride`` it checks the notebook's current one at every redraw."""
+    answer = Answer("pool2d_pad_stride", pool2d_pad_stride)
     controls = {
         "input": widgets.Dropdown(options=list(INPUTS), value="the notes' 4×4 (0…15)",
                                   description="input", style=SLIDER_STYLE,
                                   layout=widgets.Layout(width=SLIDER_WIDTH)),
-        "mode": widgets.ToggleButtons(options=["max", "avg"], value="max",
-                                      style={"button_width": "60px"}),
+        "mode": widgets.ToggleButtons(options=["max", "avg"], value="max", description="pooling",
+                                      tooltips=["max pooling", "average pooling"],
+                                      style={"button_width": "60px", **SLIDER_STYLE}),
         "p_h": int_slider("window p_h", 3, 1, 4), "p_w": int_slider("window p_w", 3, 1, 4),
         "s_h": int_slider("stride s_h", 2, 1, 4), "s_w": int_slider("stride s_w", 2, 1, 4),
         "pad_h": int_slider("padding (h)", 1, 0, 2), "pad_w": int_slider("padding (w)", 1, 0, 2),
@@ -184,22 +205,23 @@ def pooling_explorer(pool2d_pad_stride=None):
     cache = {}
 
     def student_output(state):
-        key = (id(state.X), state.pool_size, state.stride, state.padding, state.mode)
+        key = (id(state.X), state.pool_size, state.stride, state.padding, state.mode,
+               answer.lookup()[0])
         if key not in cache:
-            call = call_student(pool2d_pad_stride, state.X.clone(), state.pool_size,
-                                stride=state.stride, padding=state.padding, mode=state.mode,
-                                graded="pool2d_pad_stride")
+            call = answer.call(state.X.clone(), state.pool_size, stride=state.stride,
+                               padding=state.padding, mode=state.mode)
             cache.clear()
-            cache[key] = ((None, note(call.note)) if call.note is not None
-                          else compare_outputs(call.result, state.Y, call.library))
+            yours, message = ((None, note(call.note)) if call.note is not None
+                              else compare_outputs(call.result, state.Y, call.library))
+            cache[key] = yours, message + checked(call)
         return cache[key]
 
     def render(v):
         state = pooling_state(INPUTS[v["input"]], (v["p_h"], v["p_w"]), (v["s_h"], v["s_w"]),
                               (v["pad_h"], v["pad_w"]), v["mode"], v["row"], v["col"])
-        yours = None
+        yours, message = None, ""
         if state.Y is None:
-            caption = f"<span class='impossible'>No output: {state.problem}.</span>"
+            caption = f"<span class='impossible'>✗ No output: {state.problem}.</span>"
         else:
             for name, high in (("row", state.Y.shape[0] - 1), ("col", state.Y.shape[1] - 1)):
                 if controls[name].max != high:
@@ -209,13 +231,13 @@ def pooling_explorer(pool2d_pad_stride=None):
                        f"{explain(state)}</span>. Output shape {tuple(state.Y.shape)}."
                        f"<br>{message}")
         draw_pooling(canvas, ax, state, yours)
-        return canvas.png(), caption
+        return canvas.png(), caption, pooling_description(state, plain(message))
 
-    rows = [column("input and mode", controls["input"], controls["mode"]),
+    rows = [column("input and mode", controls["input"], controls["mode"], controls["row"],
+                   controls["col"]),
             column("window and stride", controls["p_h"], controls["p_w"], controls["s_h"],
                    controls["s_w"]),
-            column("padding and output cell", controls["pad_h"], controls["pad_w"],
-                   controls["row"], controls["col"])]
+            column("padding", controls["pad_h"], controls["pad_w"])]
     return Explorer("Pooling: max and average", controls, rows, render,
                     intro="Each output is the max (or mean) of its window. Circles mark the "
-                          "input cell each max came from.")
+                          "input cell each max came from.", answers=[answer])

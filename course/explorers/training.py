@@ -4,14 +4,13 @@ import math
 from dataclasses import dataclass
 from functools import lru_cache
 
-import ipywidgets as widgets
 import torch
 from matplotlib import colormaps
 from matplotlib.lines import Line2D
 from torch.nn import functional as F
 
-from course.explorers._base import Canvas, Explorer, single_thread
-from course.explorers.controls import SLIDER_STYLE, SLIDER_WIDTH, column, int_slider
+from course.explorers._base import Canvas, Explorer, label, single_thread
+from course.explorers.controls import column, int_slider, selection_slider
 from course.explorers.drawing import draw_grid, reset
 from course.explorers.correlation import stripe_image
 
@@ -72,7 +71,7 @@ LEARNING_RATES = (0.001, 0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.3, 0.
 NOTES_SEED = 27
 #: Losses above this are drawn at the top of the loss plot (the caption says it diverged).
 LOSS_CEILING = 1e6
-WEIGHT_COLORS = ("#2ca02c", "#d62728")
+WEIGHT_COLORS = ("#0072b2", "#d55e00")  # blue and vermillion: safe for colour-blind readers
 
 
 def training_axes(figure):
@@ -88,13 +87,13 @@ def training_axes(figure):
     ax_loss.set_title("loss (sum of squared errors)", fontsize=11)
     ax_weights = figure.add_axes((0.385, 0.16, 0.25, 0.72))
     ax_weights.set_xlim(-1, MAX_EPOCHS + 1)
-    ax_weights.set_ylim(-2.2, 2.9)
+    ax_weights.set_ylim(-2.6, 3.4)
     ax_weights.set_yticks([-2, -1, 0, 1, 2])
     ax_weights.set_xlabel("epoch")
     ax_weights.set_title("the kernel's two weights", fontsize=11)
     names = ("K[0,0] → 1", "K[0,1] → −1")
-    ax_weights.legend(handles=[Line2D([], [], color=c, marker="o", markersize=3, label=name)
-                               for c, name in zip(WEIGHT_COLORS, names)],
+    ax_weights.legend(handles=[Line2D([], [], color=c, marker=m, markersize=3, label=name)
+                               for c, m, name in zip(WEIGHT_COLORS, "os", names)],
                       loc="upper center", ncol=2, fontsize=9, frameon=False, handlelength=1.5,
                       columnspacing=1)
     for ax in (ax_loss, ax_weights):
@@ -129,13 +128,25 @@ def draw_training(ax_loss, ax_weights, ax_output, state):
               for loss in state.losses]
     ax_loss.plot(range(1, epochs + 1), [max(loss, 1e-6) for loss in losses], "o-",
                  color="#3465a4", markersize=3)
+    off = [epoch for epoch, loss in enumerate(losses, 1) if math.isnan(loss)]
+    if off:  # where the loss leaves the chart: a triangle at the top, and a label
+        ax_loss.plot(off, [LOSS_CEILING * 2] * len(off), "^", color="#3465a4", markersize=5)
+        label(ax_loss, off[0] + 1, LOSS_CEILING / 20, f"▲ off the chart from epoch {off[0]}",
+              ha="left" if off[0] < MAX_EPOCHS / 2 else "right", va="center", fontsize=9)
 
     reset(ax_weights)
     steps = range(epochs + 1)
     weights = state.weights.masked_fill(~(state.weights.abs() <= 2.3), math.nan)
-    for target, color, values in zip((1, -1), WEIGHT_COLORS, weights.T):
+    for target, color, marker, values in zip((1, -1), WEIGHT_COLORS, "os", weights.T):
         ax_weights.axhline(target, color=color, linestyle=":", lw=1)
-        ax_weights.plot(steps, values, "o-", color=color, markersize=3)
+        ax_weights.plot(steps, values, marker + "-", color=color, markersize=3)
+        off = [step for step, value in zip(steps, values.tolist()) if math.isnan(value)]
+        if off:  # the weight leaves the chart: mark where, at the edge it crossed
+            column = 0 if target == 1 else 1
+            for sign, marker in ((1, "^"), (-1, "v")):
+                steps_off = [step for step in off if sign * state.weights[step, column] > 0]
+                ax_weights.plot(steps_off, [2.45 * sign] * len(steps_off), marker, color=color,
+                                markersize=5)
 
     reset(ax_output)
     draw_heatmap(ax_output, state.Y_hat)
@@ -153,14 +164,25 @@ def training_caption(state):
     return text
 
 
+def training_description(state):
+    """The picture in words (its text alternative)."""
+    first, last = state.weights[0].tolist(), state.weights[-1].tolist()
+    trend = ("rises off the chart: training diverged" if state.diverged else
+             f"goes from {state.losses[0]:.3g} to {state.losses[-1]:.3g}")
+    return (f"Three plots over {len(state.losses)} epoch(s) at learning rate {state.lr:.3g}. The "
+            f"loss, on a log scale, {trend}. The kernel's two weights move from "
+            f"[{first[0]:.3g}, {first[1]:.3g}] to [{last[0]:.3g}, {last[1]:.3g}], towards the "
+            f"dotted targets 1 and −1. Beside them the target edges Y and the output of the "
+            f"learned kernel, red for +1, white for 0, blue for −1.")
+
+
 def kernel_training_explorer():
     """Learning-rate, epoch and seed sliders for the notes' kernel-learning loop."""
     controls = {
-        "lr": widgets.SelectionSlider(options=LEARNING_RATES, value=3e-2,
-                                      description="learning rate", style=SLIDER_STYLE,
-                                      layout=widgets.Layout(width=SLIDER_WIDTH)),
+        "lr": selection_slider("learning rate", LEARNING_RATES, 3e-2,
+                               [f"{lr:g}" for lr in LEARNING_RATES]),
         "epochs": int_slider("epochs", 10, 1, MAX_EPOCHS),
-        "seed": int_slider("initial kernel", NOTES_SEED, 0, 99),
+        "seed": int_slider("random seed", NOTES_SEED, 0, 99),
     }
     canvas = Canvas(9.6, 3.2)
     ax_loss, ax_weights, ax_output = training_axes(canvas.figure)
@@ -168,10 +190,10 @@ def kernel_training_explorer():
     def render(v):
         state = training_state(v["lr"], v["epochs"], v["seed"])
         draw_training(ax_loss, ax_weights, ax_output, state)
-        return canvas.png(), training_caption(state)
+        return canvas.png(), training_caption(state), training_description(state)
 
     rows = [column("training", controls["lr"], controls["epochs"]),
-            column("start (random seed)", controls["seed"])]
+            column("the random initial kernel", controls["seed"])]
     return Explorer("Learning the edge kernel", controls, rows, render,
                     intro="The notes' loop: a 1×2 kernel starts random and learns to turn the "
                           "stripe X into its edges Y = X ⋆ [1, −1].")

@@ -1,5 +1,5 @@
 # %% [markdown]
-# # 02 Cross-correlation: convolutions for images
+# # 02 · Cross-correlation: convolutions for images
 #
 # In chapter 1 we argued our way from a fully-connected layer to a convolution: *locality*
 # (look only at a small window) and *translation invariance* (use the same window weights
@@ -48,7 +48,7 @@ from torch.nn import functional as F
 # cross-correlation: a true convolution flips the kernel first (more on that below).
 
 # %% [markdown]
-# ### Exercise: `corr2d(X, K)`
+# ### Exercise 1 · `corr2d` (3 points)
 #
 # Write `corr2d(X, K)`: the 2-D cross-correlation of `X` (shape `(n_h, n_w)`) with `K`
 # (shape `(k_h, k_w)`), returning a tensor of shape `(n_h - k_h + 1, n_w - k_w + 1)`.
@@ -90,7 +90,7 @@ expect_shape(corr2d(torch.ones(6, 8), torch.ones(1, 2)), (6, 7),
 expect_gradient(corr2d, X_notes, K_notes, name="corr2d")
 expect_no_library(corr2d, X_notes, K_notes, name="corr2d")
 print("corr2d passes the visible tests")
-### BEGIN HIDDEN TESTS
+# ### BEGIN HIDDEN TESTS
 g = torch.Generator().manual_seed(0)
 
 
@@ -132,19 +132,20 @@ out = F.conv2d(X_ref[None, None], K[None, None])[0, 0]
 expect_close(grad, X_ref.grad, "the gradient of corr2d with respect to X")
 expect_no_library(corr2d, X, K, families=("convolution",), name="corr2d")
 print("corr2d passes the hidden tests")
-### END HIDDEN TESTS
+# ### END HIDDEN TESTS
 
 # %% [markdown]
 # ### Explore: slide the kernel
 #
 # Pick an input and a kernel (the notes' `K`, the edge kernel, a blur, or type your own), then
 # move the kernel with the row and column sliders. The window, the kernel and the output cell are
-# highlighted and the sum of products is written out. Once your `corr2d` passes its tests, the
-# explorer also checks your answer against PyTorch's.
+# highlighted and the sum of products is written out. The explorer also checks the `corr2d` you
+# ran last against PyTorch's: it redraws after any cell that changes it, and its caption names
+# that cell.
 
 # %% widget
 from course.explorers import correlation_explorer
-correlation_explorer(corr2d)
+correlation_explorer()
 
 # %% [markdown]
 # ## Convolutional layers
@@ -160,7 +161,7 @@ correlation_explorer(corr2d)
 # zero.
 
 # %% [markdown]
-# ### Exercise: `Conv2D(kernel_size)`
+# ### Exercise 2 · `Conv2D` (2 points)
 #
 # Write the class `Conv2D(nn.Module)`:
 #
@@ -194,7 +195,7 @@ assert isinstance(layer.weight, nn.Parameter) and isinstance(layer.bias, nn.Para
 expect_shape(layer(torch.ones(6, 8)), (6, 7), "Conv2D((1, 2)) applied to a 6x8 input")
 expect_no_library(layer, torch.ones(6, 8), name="Conv2D")
 print("Conv2D passes the visible tests")
-### BEGIN HIDDEN TESTS
+# ### BEGIN HIDDEN TESTS
 g = torch.Generator().manual_seed(1)
 layer = Conv2D((2, 3))
 weight, bias = layer.weight, layer.bias
@@ -226,7 +227,7 @@ expect_close(weight.grad, F.conv2d(X[None, None], R[None, None])[0, 0],
 expect_close(bias.grad, R.sum().reshape(1), "the gradient of the bias")
 expect_no_library(Conv2D((2, 2)), X, families=("convolution",), name="Conv2D's forward")
 print("Conv2D passes the hidden tests")
-### END HIDDEN TESTS
+# ### END HIDDEN TESTS
 
 # %% [markdown]
 # ## Object edge detection in images
@@ -236,7 +237,7 @@ print("Conv2D passes the hidden tests")
 # $\mathbf{K} = (1, -1)$ computes "this pixel minus its right neighbour": the output is 0 where
 # the two pixels agree, 1 on an edge from white to black and $-1$ on an edge from black to white.
 #
-# ### Exercise: `edge_kernel(direction)`
+# ### Exercise 3 · `edge_kernel` (2 points)
 #
 # Write `edge_kernel(direction)`:
 #
@@ -271,7 +272,7 @@ except Exception as error:
 else:
     raise AssertionError("edge_kernel('diagonal') should raise ValueError (an unknown direction)")
 print("edge_kernel passes the visible tests")
-### BEGIN HIDDEN TESTS
+# ### BEGIN HIDDEN TESTS
 vertical, horizontal = edge_kernel('vertical'), edge_kernel('horizontal')
 expect_shape(vertical, (1, 2), "edge_kernel('vertical')",
              hint="vertical and horizontal swapped? the vertical-edge kernel is one row [[1, -1]]")
@@ -302,7 +303,7 @@ for direction in ('diagonal', 'Up', ''):
     raise AssertionError(f"edge_kernel({direction!r}) returned {result!r} instead of raising "
                          "ValueError for an unknown direction")
 print("edge_kernel passes the hidden tests")
-### END HIDDEN TESTS
+# ### END HIDDEN TESTS
 
 # %% [markdown]
 # The notes' example: the image, the kernel, the edges it finds (1 from white to black, $-1$
@@ -394,7 +395,7 @@ from course.explorers import kernel_training_explorer
 kernel_training_explorer()
 
 # %% [markdown]
-# ### Exercise: `learn_kernel(X, Y, kernel_size=(1, 2), lr=3e-2, epochs=10)`
+# ### Exercise 4 · `learn_kernel` (3 points)
 #
 # Turn the loop into a function. `X` has shape `(h, w)` and `Y` shape `(h', w')`.
 #
@@ -425,7 +426,7 @@ assert all(isinstance(loss, float) for loss in losses), (
     "the losses should be Python floats: append loss.sum().item(), not the loss tensor")
 assert losses[-1] < losses[0], f"the loss did not fall: {losses}"
 print("learn_kernel passes the visible tests")
-### BEGIN HIDDEN TESTS
+# ### BEGIN HIDDEN TESTS
 
 
 def falls(losses, factor):
@@ -476,7 +477,7 @@ assert falls(losses, 1e-3), f"the loss did not fall steadily: {losses}"
 expect_close(weight, K, "the 2x3 kernel learned from random images", atol=1e-2, rtol=0,
              hint="kernel_size or lr ignored?")
 print("learn_kernel passes the hidden tests")
-### END HIDDEN TESTS
+# ### END HIDDEN TESTS
 
 # %% [markdown]
 # ## Cross-correlation and convolution
@@ -495,7 +496,7 @@ print("learn_kernel passes the hidden tests")
 # $\mathbf{K}'$ and produce exactly the same outputs. The operation and the learned kernel change
 # together; the layer's behaviour does not.
 #
-# ### Exercise: `conv2d_true(X, K)`
+# ### Exercise 5 · `conv2d_true` (2 points)
 #
 # Write `conv2d_true(X, K)`, the strict convolution of `X` `(n_h, n_w)` with `K` `(k_h, k_w)`:
 # same output shape as `corr2d`, kernel flipped along both axes. You may use `corr2d` and
@@ -521,7 +522,7 @@ expect_close(expect_unchanged(conv2d_true, X_notes, K_notes, name="conv2d_true")
                        "K.T is [[0, 2], [1, 3]]": [[17.0, 23.0], [35.0, 41.0]]})
 expect_no_library(conv2d_true, X_notes, K_notes, name="conv2d_true")
 print("conv2d_true passes the visible tests")
-### BEGIN HIDDEN TESTS
+# ### BEGIN HIDDEN TESTS
 g = torch.Generator().manual_seed(3)
 
 
@@ -554,7 +555,7 @@ K = torch.randn(3, 2, generator=g)
 expect_gradient(conv2d_true, X, K, name="conv2d_true")
 expect_no_library(conv2d_true, X, K, families=("convolution",), name="conv2d_true")
 print("conv2d_true passes the hidden tests")
-### END HIDDEN TESTS
+# ### END HIDDEN TESTS
 
 # %% [markdown]
 # Summary point 4 of the notes, checked on the learned kernel: a cross-correlation layer that
@@ -582,7 +583,7 @@ torch.allclose(corr2d(image, K_learned), conv2d_true(image, K_learned.flip(0, 1)
 # of chapter 1 with our two principles built in: **locality** makes most entries zero, and
 # **translation invariance** makes every row hold the same $k_h k_w$ numbers, shifted.
 #
-# ### Exercise: `corr2d_as_matrix(K, n_h, n_w)`
+# ### Exercise 6 · `corr2d_as_matrix` (2 points)
 #
 # Write `corr2d_as_matrix(K, n_h, n_w)`, returning the matrix `M` of shape
 # `(o_h * o_w, n_h * n_w)` such that `M @ X.reshape(-1)` equals `corr2d(X, K).reshape(-1)` for
@@ -610,7 +611,7 @@ expect_close(M @ X_notes.reshape(-1), torch.tensor([19.0, 25.0, 37.0, 43.0]),
                        "(i, j), rows first": [19.0, 37.0, 25.0, 43.0]})
 expect_no_library(corr2d_as_matrix, K_notes, 3, 3, name="corr2d_as_matrix")
 print("corr2d_as_matrix passes the visible tests")
-### BEGIN HIDDEN TESTS
+# ### BEGIN HIDDEN TESTS
 g = torch.Generator().manual_seed(4)
 
 
@@ -648,7 +649,7 @@ expect_close(corr2d_as_matrix(K, 3, 4), oracle(K, 3, 4), "corr2d_as_matrix of a 
 K = torch.randn(2, 3, generator=g)
 expect_no_library(corr2d_as_matrix, K, 3, 5, families=("convolution",), name="corr2d_as_matrix")
 print("corr2d_as_matrix passes the hidden tests")
-### END HIDDEN TESTS
+# ### END HIDDEN TESTS
 
 # %% [markdown]
 # The matrix of the notes' kernel for a $3 \times 3$ input. Each row is the same four numbers
@@ -681,7 +682,7 @@ print(M @ torch.arange(9.0))
 # output and apply this from the **last layer down to the first**. The receptive field may be
 # larger than the input itself: then the output element sees the whole input (and the padding).
 #
-# ### Exercise: `receptive_field(layers)`
+# ### Exercise 7 · `receptive_field` (2 points)
 #
 # Write `receptive_field(layers)`: `layers` is a list of `(kernel_size, stride)` pairs, first
 # layer first; return, as an `int`, the height of the input region that one element of the last
@@ -706,7 +707,7 @@ for layers, expected, mistakes in (
     expect_count(receptive_field(layers), expected, f"receptive_field({layers})",
                  mistakes=mistakes)
 print("receptive_field passes the visible tests")
-### BEGIN HIDDEN TESTS
+# ### BEGIN HIDDEN TESTS
 
 
 def oracle(layers):
@@ -744,7 +745,7 @@ for layers in cases:
         hint = " (layers taken in the wrong order? go from the last layer down to the first)"
     raise AssertionError(f"receptive_field({layers}) returned {result}, expected {expected}{hint}")
 print("receptive_field passes the hidden tests")
-### END HIDDEN TESTS
+# ### END HIDDEN TESTS
 
 # %% [markdown]
 # Two $3 \times 3$ layers see as much as one $5 \times 5$ layer, and three see as much as one
@@ -756,7 +757,7 @@ print("receptive_field passes the hidden tests")
 # %% [markdown]
 # ## Questions
 #
-# **Question (flipping).** A colleague says: "PyTorch's `nn.Conv2d` is wrong, it computes a
+# **Question 1 (2 points).** A colleague says: "PyTorch's `nn.Conv2d` is wrong, it computes a
 # cross-correlation, not a convolution." Explain why a trained network does not care, using the
 # edge detector you learned above: what kernel would a strict-convolution layer have learned on
 # the same data, and what would its outputs be?
@@ -771,7 +772,7 @@ print("receptive_field passes the hidden tests")
 # mirrored (which matters if you copy kernels between the two conventions).
 
 # %% [markdown]
-# **Question (depth).** To give each output element a $5 \times 5$ view of the input you can use
+# **Question 2 (2 points).** To give each output element a $5 \times 5$ view of the input you can use
 # one $5 \times 5$ layer or two stacked $3 \times 3$ layers (one input and one output channel,
 # no bias). Compare their numbers of parameters and what each can compute. When does a network
 # need such large receptive fields at all?

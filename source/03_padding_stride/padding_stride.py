@@ -259,11 +259,12 @@ for args, kwargs, want in [(((8, 8), 3), {}, torch_shape((8, 8), 3)),
 #
 # Input size, kernel size, padding (per side) and stride for the height and the width: the padded
 # grid shows every window position, the output grid its size, and the formula is filled in with
-# your numbers. Your `conv_output_shape` is compared with PyTorch's answer.
+# your numbers. The `conv_output_shape` you ran last is compared with PyTorch's answer: the
+# explorer redraws after any cell that changes it, and its caption names that cell.
 
 # %% widget
 from course.explorers import padding_stride_explorer
-padding_stride_explorer(conv_output_shape)
+padding_stride_explorer()
 
 # %% [markdown]
 # ### Exercise 2 · `pad2d` (3 points)

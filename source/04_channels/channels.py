@@ -1,5 +1,5 @@
 # %% [markdown]
-# # 04 Multiple Input and Multiple Output Channels
+# # 04 · Multiple input and output channels
 #
 # So far every image had one channel and every kernel was a single $k_h \times k_w$ grid of
 # weights. Real images have three colour channels, and the hidden representations inside a
@@ -62,7 +62,7 @@ print(d2l.corr2d(X[1], K[1]))
 # $(0 \cdot 0 + 1 \cdot 1 + 3 \cdot 2 + 4 \cdot 3) + (1 \cdot 1 + 2 \cdot 2 + 4 \cdot 3 + 5 \cdot 4)
 # = 19 + 37 = 56$.
 #
-# ### Your task: `corr2d_multi_in(X, K)`
+# ### Exercise 1 · `corr2d_multi_in` (3 points)
 #
 # - `X` has shape `(c_i, h, w)`, `K` has shape `(c_i, k_h, k_w)`.
 # - Return the `(h - k_h + 1, w - k_w + 1)` tensor: channel `c` of `X` cross-correlated with
@@ -105,7 +105,7 @@ expect_no_library(corr2d_multi_in, X, K, name="corr2d_multi_in")
 # With a single channel it is plain cross-correlation.
 expect_close(corr2d_multi_in(X[:1], K[:1]), torch.tensor([[19.0, 25.0], [37.0, 43.0]]),
              "corr2d_multi_in with one channel")
-### BEGIN HIDDEN TESTS
+# ### BEGIN HIDDEN TESTS
 g = torch.Generator().manual_seed(0)
 # Ones everywhere: every output cell is c_i * k_h * k_w.
 expect_close(corr2d_multi_in(torch.ones(3, 4, 5), torch.ones(3, 2, 2)), torch.full((3, 4), 12.0),
@@ -144,7 +144,7 @@ expect_close(corr2d_multi_in(X, K), F.conv2d(X[None], K[None])[0, 0],
              "corr2d_multi_in on float64 input")
 expect_gradient(corr2d_multi_in, X.float(), K.float())
 result = expect_no_library(corr2d_multi_in, X.float(), K.float(), families=("convolution",))
-### END HIDDEN TESTS
+# ### END HIDDEN TESTS
 
 # %% [markdown]
 # ## Multiple output channels
@@ -176,7 +176,7 @@ K.shape
 [k for k in K]
 
 # %% [markdown]
-# ### Your task: `corr2d_multi_in_out(X, K)`
+# ### Exercise 2 · `corr2d_multi_in_out` (3 points)
 #
 # - `X` has shape `(c_i, h, w)`, `K` has shape `(c_o, c_i, k_h, k_w)`.
 # - Return a `(c_o, h - k_h + 1, w - k_w + 1)` tensor whose channel `o` is
@@ -211,7 +211,7 @@ expect_shape(corr2d_multi_in_out(X, K), (3, 2, 2), "corr2d_multi_in_out(X, K) on
 expect_close(corr2d_multi_in_out(X, K), expected, "corr2d_multi_in_out(X, K) on the notes' example",
              hint="output channel o is corr2d_multi_in(X, K[o]), kernels not flipped")
 expect_no_library(corr2d_multi_in_out, X, K, name="corr2d_multi_in_out")
-### BEGIN HIDDEN TESTS
+# ### BEGIN HIDDEN TESTS
 g = torch.Generator().manual_seed(1)
 # Two input channels, four output channels, non-square input, rectangular kernel.
 X = torch.randn(2, 6, 5, generator=g)
@@ -245,7 +245,7 @@ expect_close(corr2d_multi_in_out(X, K), F.conv2d(X[None], K)[0],
              "corr2d_multi_in_out on float64 input")
 expect_gradient(corr2d_multi_in_out, X.float(), K.float())
 result = expect_no_library(corr2d_multi_in_out, X.float(), K.float(), families=("convolution",))
-### END HIDDEN TESTS
+# ### END HIDDEN TESTS
 
 # %% [markdown]
 # ## The $1 \times 1$ convolutional layer
@@ -281,7 +281,7 @@ Y = F.conv2d(X.unsqueeze(0), K).squeeze(0)
 torch.allclose(Y[:, 1, 2], K[:, :, 0, 0] @ X[:, 1, 2])
 
 # %% [markdown]
-# ### Your task: `corr2d_multi_in_out_1x1(X, K)`
+# ### Exercise 3 · `corr2d_multi_in_out_1x1` (2 points)
 #
 # - `X` has shape `(c_i, h, w)`, `K` has shape `(c_o, c_i, 1, 1)`.
 # - Return the `(c_o, h, w)` output of the $1 \times 1$ convolution, computed as **one matrix
@@ -314,7 +314,7 @@ expect_close(corr2d_multi_in_out_1x1(X, K), F.conv2d(X[None], K)[0],
              hint="X as a (c_i, h * w) matrix, K as (c_o, c_i): Y = K @ X, reshaped to "
                   "(c_o, h, w)")
 expect_no_library(corr2d_multi_in_out_1x1, X, K, name="corr2d_multi_in_out_1x1")
-### BEGIN HIDDEN TESTS
+# ### BEGIN HIDDEN TESTS
 g = torch.Generator().manual_seed(2)
 # Non-square pixels and c_o != c_i.
 X = torch.randn(3, 3, 5, generator=g)
@@ -338,7 +338,7 @@ expect_close(corr2d_multi_in_out_1x1(X, K), F.conv2d(X[None], K)[0],
              "corr2d_multi_in_out_1x1 on float64 input")
 expect_gradient(corr2d_multi_in_out_1x1, X.float(), K.float())
 result = expect_no_library(corr2d_multi_in_out_1x1, X.float(), K.float(), families=("convolution",))
-### END HIDDEN TESTS
+# ### END HIDDEN TESTS
 
 # %% [markdown]
 # ### Explore: channels
@@ -368,7 +368,7 @@ layer = nn.Conv2d(3, 64, kernel_size=3)
 layer.weight.shape, layer.bias.shape, sum(p.numel() for p in layer.parameters())
 
 # %% [markdown]
-# ### Your task: `conv2d_param_count(c_i, c_o, k_h, k_w, bias=True)`
+# ### Exercise 4 · `conv2d_param_count` (2 points)
 #
 # Return, as an `int`, the number of parameters of a convolutional layer with `c_i` input
 # channels, `c_o` output channels and a `k_h x k_w` window: the weights, plus one bias per output
@@ -387,7 +387,7 @@ expect_count(conv2d_param_count(3, 64, 3, 3), 1792, "conv2d_param_count(3, 64, 3
              hint="64 * 3 * 3 * 3 weights + 64 biases")
 expect_count(conv2d_param_count(3, 64, 3, 3, bias=False), 1728,
              "conv2d_param_count(3, 64, 3, 3, bias=False)", hint="no biases when bias=False")
-### BEGIN HIDDEN TESTS
+# ### BEGIN HIDDEN TESTS
 cases = [(1, 1, 1, 1, True), (1, 1, 1, 1, False), (2, 5, 3, 1, True), (5, 2, 1, 3, True),
          (4, 7, 2, 5, False), (7, 4, 5, 2, True), (16, 8, 1, 1, True), (3, 10, 7, 7, False)]
 for c_i, c_o, k_h, k_w, bias in cases:
@@ -397,7 +397,7 @@ for c_i, c_o, k_h, k_w, bias in cases:
                  f"conv2d_param_count({c_i}, {c_o}, {k_h}, {k_w}, bias={bias})",
                  hint="c_o * c_i * k_h * k_w weights (every output channel has a kernel for every "
                       "input channel) plus one bias per output channel, not per input channel")
-### END HIDDEN TESTS
+# ### END HIDDEN TESTS
 
 # %% [markdown]
 # ## What channels cost: multiply-accumulates
@@ -423,7 +423,7 @@ layer = nn.Conv2d(3, 64, kernel_size=3, padding=1)
 layer(torch.zeros(1, 3, 32, 32)).shape
 
 # %% [markdown]
-# ### Your task: `conv2d_macs(input_shape, kernel_shape, padding=0, stride=1)`
+# ### Exercise 5 · `conv2d_macs` (3 points)
 #
 # - `input_shape` is `(c_i, h, w)`, `kernel_shape` is `(c_o, c_i, k_h, k_w)`.
 # - `padding` (per side) and `stride` are an int or an `(h, w)` pair; `pair` from `course` turns
@@ -459,7 +459,7 @@ expect_count(conv2d_macs((1, 6, 8), (1, 1, 3, 5), stride=(1, 2)), 120,
                        "per axis": 180,
                        "height and width swapped? k_h goes with the height n_h": 90,
                        "stride ignored? a stride of 2 skips every other window": 240})
-### BEGIN HIDDEN TESTS
+# ### BEGIN HIDDEN TESTS
 cases = [((2, 7, 5), (4, 2, 3, 2), 0, 1),         # non-square input, rectangular kernel
          ((1, 8, 8), (1, 1, 3, 5), (0, 1), (3, 4)),  # the notes' last stride example: 2 x 2
          ((3, 8, 9), (2, 3, 3, 3), 1, 2),         # floor, not ceil
@@ -482,7 +482,7 @@ for input_shape, kernel_shape, padding, stride in cases:
                       f"output channels costs c_i * k_h * k_w = {c_i * k_h * k_w} MACs")
 macs = expect_count(conv2d_macs((2, 7, 5), (4, 2, 3, 2)), 4 * 5 * 4 * 2 * 3 * 2,
                     "conv2d_macs((2, 7, 5), (4, 2, 3, 2)) with default padding and stride")
-### END HIDDEN TESTS
+# ### END HIDDEN TESTS
 
 # %% [markdown]
 # ## Two convolutions in a row are one bigger convolution
@@ -511,7 +511,7 @@ X = torch.tensor([[0.0, 1.0, 4.0, 9.0, 16.0]])
 d2l.corr2d(d2l.corr2d(X, E), E), d2l.corr2d(X, torch.tensor([[1.0, -2.0, 1.0]]))
 
 # %% [markdown]
-# ### Your task: `compose_kernels(K1, K2)`
+# ### Exercise 6 · `compose_kernels` (3 points)
 #
 # - `K1` has shape `(k1_h, k1_w)`, `K2` has shape `(k2_h, k2_w)`.
 # - Return the kernel `K` of shape `(k1_h + k2_h - 1, k1_w + k2_w - 1)` with
@@ -532,7 +532,7 @@ E = torch.tensor([[1.0, -1.0]])
 expect_close(compose_kernels(E, E), torch.tensor([[1.0, -2.0, 1.0]]), "compose_kernels(E, E)",
              hint="the edge detector applied twice is the second difference [1, -2, 1]")
 expect_no_library(compose_kernels, E, E, name="compose_kernels")
-### BEGIN HIDDEN TESTS
+# ### BEGIN HIDDEN TESTS
 g = torch.Generator().manual_seed(3)
 # A 1 x 1 second kernel scales the first one.
 K1 = torch.randn(2, 3, generator=g)
@@ -563,7 +563,38 @@ K2 = torch.randn(2, 2, generator=g, dtype=torch.float64)
 expect_close(compose_kernels(K1, K2), F.conv_transpose2d(K1[None, None], K2[None, None])[0, 0],
              "compose_kernels on float64 kernels")
 result = expect_no_library(compose_kernels, K1.float(), K2.float(), families=("convolution",))
-### END HIDDEN TESTS
+# ### END HIDDEN TESTS
+
+# %% [markdown]
+# ## Questions
+#
+# **Question 1 (2 points).** A $1 \times 1$ convolution never looks at a pixel's neighbours. What can it do
+# that makes it worth having in a network, what can it not do, and why is it the same as a
+# fully-connected layer "applied per pixel"?
+
+# %% [markdown] answer q_one_by_one points=2
+# It mixes channels: at every pixel it maps the $c_i$ channel values to $c_o$ new ones with the
+# same $c_o \times c_i$ weight matrix, so it can combine features (e.g. recombine colours or earlier
+# feature maps) and change the number of channels cheaply, shrinking $c$ before an expensive
+# $3 \times 3$ layer to control parameters and computation. It cannot detect spatial patterns,
+# since no output cell depends on neighbouring pixels. Flattening the pixels into $h w$ columns
+# turns it into $Y = W X$ with $W$ of shape $c_o \times c_i$: exactly a dense layer whose "examples"
+# are the pixels, all sharing $W$.
+
+# %% [markdown]
+# **Question 2 (2 points).** Many networks halve the height and width of the feature maps while doubling
+# the number of channels. Take a $3 \times 3$ layer with padding 1 from $c$ to $c$ channels on an
+# $n \times n$ map, and the next stage: a $3 \times 3$ layer from $2c$ to $2c$ channels on an
+# $n/2 \times n/2$ map. Use `conv2d_param_count` and `conv2d_macs` (or their formulas) to compare
+# their parameters and their MACs, and say what the design buys.
+
+# %% [markdown] answer q_channel_budget points=2
+# Parameters: $9c^2 + c$ versus $9 \cdot 4c^2 + 2c$, about four times more for the deeper layer,
+# since parameters grow with $c_o c_i$ and do not depend on the map size. MACs: $9c^2 n^2$ versus
+# $9 \cdot 4c^2 \cdot n^2/4 = 9c^2 n^2$, the same: the four times more work per pixel is paid for
+# by four times fewer pixels. The design keeps the computation per stage roughly constant while
+# the network trades spatial resolution for more channels, i.e. more kinds of features, each
+# seeing a larger part of the image.
 
 # %% [markdown]
 # ## Summary
@@ -578,34 +609,3 @@ result = expect_no_library(compose_kernels, K1.float(), K2.float(), families=("c
 # 4. Channels hold the parameters ($c_o c_i k_h k_w + c_o$, independent of the image size) and
 #    drive the cost ($c_o\, o_h\, o_w\, c_i k_h k_w$ MACs); two linear convolutions in a row are
 #    a single convolution with a bigger kernel.
-
-# %% [markdown]
-# ## Written questions
-#
-# **Question 1.** A $1 \times 1$ convolution never looks at a pixel's neighbours. What can it do
-# that makes it worth having in a network, what can it not do, and why is it the same as a
-# fully-connected layer "applied per pixel"?
-
-# %% [markdown] answer q_one_by_one points=2
-# It mixes channels: at every pixel it maps the $c_i$ channel values to $c_o$ new ones with the
-# same $c_o \times c_i$ weight matrix, so it can combine features (e.g. recombine colours or earlier
-# feature maps) and change the number of channels cheaply, shrinking $c$ before an expensive
-# $3 \times 3$ layer to control parameters and computation. It cannot detect spatial patterns,
-# since no output cell depends on neighbouring pixels. Flattening the pixels into $h w$ columns
-# turns it into $Y = W X$ with $W$ of shape $c_o \times c_i$: exactly a dense layer whose "examples"
-# are the pixels, all sharing $W$.
-
-# %% [markdown]
-# **Question 2.** Many networks halve the height and width of the feature maps while doubling
-# the number of channels. Take a $3 \times 3$ layer with padding 1 from $c$ to $c$ channels on an
-# $n \times n$ map, and the next stage: a $3 \times 3$ layer from $2c$ to $2c$ channels on an
-# $n/2 \times n/2$ map. Use `conv2d_param_count` and `conv2d_macs` (or their formulas) to compare
-# their parameters and their MACs, and say what the design buys.
-
-# %% [markdown] answer q_channel_budget points=2
-# Parameters: $9c^2 + c$ versus $9 \cdot 4c^2 + 2c$, about four times more for the deeper layer,
-# since parameters grow with $c_o c_i$ and do not depend on the map size. MACs: $9c^2 n^2$ versus
-# $9 \cdot 4c^2 \cdot n^2/4 = 9c^2 n^2$, the same: the four times more work per pixel is paid for
-# by four times fewer pixels. The design keeps the computation per stage roughly constant while
-# the network trades spatial resolution for more channels, i.e. more kinds of features, each
-# seeing a larger part of the image.

@@ -1,5 +1,5 @@
 # %% [markdown]
-# # 05 Pooling
+# # 05 · Pooling
 #
 # A convolutional layer answers "is this pattern *here*?" for every position. Often we care less
 # about the exact position: an edge one pixel to the left is still the same edge, and the final
@@ -47,7 +47,7 @@ from course import pair
 # output is 1 wherever the edge is *within* the window, so a shift of one pixel often changes
 # nothing. Average pooling smooths instead: it reports how much of the window responds.
 #
-# ### Your task: `pool2d(X, pool_size, mode='max')`
+# ### Exercise 1 · `pool2d` (3 points)
 #
 # - `X` has shape `(h, w)`, `pool_size` is a pair `(p_h, p_w)` (the notes unpack it).
 # - Stride 1, no padding: the output has shape `(h - p_h + 1, w - p_w + 1)`.
@@ -99,7 +99,7 @@ except Exception as error:
 else:
     raise AssertionError("pool2d(X, (2, 2), mode='mean') returned a result: raise ValueError for "
                          "an unknown mode (the notes' version silently returns zeros)")
-### BEGIN HIDDEN TESTS
+# ### BEGIN HIDDEN TESTS
 g = torch.Generator().manual_seed(0)
 # Another unknown mode.
 X = torch.tensor([[0.0, 1.0, 2.0], [3.0, 4.0, 5.0], [6.0, 7.0, 8.0]])
@@ -137,7 +137,7 @@ for mode, oracle in (('max', F.max_pool2d), ('avg', F.avg_pool2d)):
                  f"pool2d(X, (3, 2), mode={mode!r}) on float64 input")
 expect_gradient(pool2d, X.float(), (2, 2))
 result = expect_no_library(pool2d, X.float(), (2, 2), families=("pooling",))
-### END HIDDEN TESTS
+# ### END HIDDEN TESTS
 
 # %% [markdown]
 # ## Padding and stride
@@ -187,7 +187,7 @@ pool_layer(X)
 nn.MaxPool2d(3, padding=1, stride=2)(-X - 1)
 
 # %% [markdown]
-# ### Your task: `pool2d_pad_stride(X, pool_size, stride=None, padding=0, mode='max')`
+# ### Exercise 2 · `pool2d_pad_stride` (4 points)
 #
 # - `X` has shape `(h, w)`. `pool_size`, `stride` and `padding` (per side) are each an int or an
 #   `(h, w)` pair; `pair` from `course` turns an int into a pair.
@@ -245,7 +245,7 @@ expect_no_library(pool2d_pad_stride, X, 3, 2, 1, name="pool2d_pad_stride")
 expect_close(pool2d_pad_stride(X, (2, 3), stride=(2, 3), padding=(0, 1)),
              torch.tensor([[5.0, 7.0], [13.0, 15.0]]),
              "pool2d_pad_stride(X, (2, 3), stride=(2, 3), padding=(0, 1))")
-### BEGIN HIDDEN TESTS
+# ### BEGIN HIDDEN TESTS
 g = torch.Generator().manual_seed(1)
 # The stride defaults to the window, also for rectangular windows.
 X = torch.randn(6, 9, generator=g)
@@ -306,18 +306,19 @@ expect_unchanged(pool2d_pad_stride, X, 3, 2, 1)
 expect_gradient(pool2d_pad_stride, X.float(), 3, 2, 1)
 expect_gradient(pool2d_pad_stride, X.float(), 2, mode='avg')
 result = expect_no_library(pool2d_pad_stride, X.float(), 3, 2, 1, families=("pooling",))
-### END HIDDEN TESTS
+# ### END HIDDEN TESTS
 
 # %% [markdown]
 # ### Explore: pooling
 #
 # Window, stride, padding and max or average on a small image with its values written in the
-# cells; pick an output cell to see which input cell it came from. Your `pool2d_pad_stride` is
-# compared with PyTorch's.
+# cells; pick an output cell to see which input cell it came from. The `pool2d_pad_stride` you ran
+# last is compared with PyTorch's: the explorer redraws after any cell that changes it, and its
+# caption names that cell.
 
 # %% widget
 from course.explorers import pooling_explorer
-pooling_explorer(pool2d_pad_stride)
+pooling_explorer()
 
 # %% [markdown]
 # ## Multiple channels
@@ -337,7 +338,7 @@ pool_layer = nn.MaxPool2d(3, padding=1, stride=2)
 pool_layer(X)
 
 # %% [markdown]
-# ### Your task: `pool2d_multi_channel(X, pool_size, stride=None, padding=0, mode='max')`
+# ### Exercise 3 · `pool2d_multi_channel` (3 points)
 #
 # - `X` has shape `(c, h, w)`; the other arguments mean what they mean for `pool2d_pad_stride`.
 # - Return the `(c, h', w')` result of pooling every channel separately (keep the channel axis
@@ -365,7 +366,7 @@ expect_close(pool2d_multi_channel(X, 3, padding=1, stride=2),
              "pool2d_multi_channel(X, 3, padding=1, stride=2) on the notes' two channels",
              hint="pool every channel on its own and stack the results")
 expect_no_library(pool2d_multi_channel, X, 3, 2, 1, name="pool2d_multi_channel")
-### BEGIN HIDDEN TESTS
+# ### BEGIN HIDDEN TESTS
 g = torch.Generator().manual_seed(2)
 # Channels on very different scales: pooling must not mix them.
 X = torch.stack([torch.randn(5, 6, generator=g) + 10.0, torch.randn(5, 6, generator=g) - 10.0,
@@ -411,7 +412,7 @@ for mode in ("mean", "min", ""):
             from None
     raise AssertionError(f"pool2d_multi_channel(X, 2, mode={mode!r}) returned a result: raise "
                          "ValueError for an unknown mode")
-### END HIDDEN TESTS
+# ### END HIDDEN TESTS
 
 # %% [markdown]
 # ## Average pooling is a convolution
@@ -429,7 +430,7 @@ for mode in ("mean", "min", ""):
 # So average pooling is a convolution with *fixed* weights. Max pooling is not: the maximum is not
 # a weighted sum. That is the difference the written question at the end asks about.
 #
-# ### Your task: `avg_pool_as_conv(X, pool_size)`
+# ### Exercise 4 · `avg_pool_as_conv` (3 points)
 #
 # - `X` has shape `(c, h, w)`; `pool_size` is a pair `(p_h, p_w)`.
 # - Return the `(c, h // p_h, w // p_w)` average pooling of `X` with stride equal to the window and
@@ -454,7 +455,7 @@ expect_close(avg_pool_as_conv(X, (2, 2)),
              "avg_pool_as_conv(X, (2, 2)) on two 4 x 4 channels",
              hint="kernel weights 1 / (p_h * p_w), stride = window, one kernel per channel")
 expect_no_library(avg_pool_as_conv, X, (2, 2), name="avg_pool_as_conv")
-### BEGIN HIDDEN TESTS
+# ### BEGIN HIDDEN TESTS
 g = torch.Generator().manual_seed(3)
 # Ones: every average is 1.
 X = torch.ones(2, 4, 6)
@@ -488,7 +489,7 @@ except RuntimeError as error:
                          "with X's dtype") from None
 expect_close(result, F.avg_pool2d(X[None], (2, 2))[0], "avg_pool_as_conv on float64 input")
 result = expect_no_library(avg_pool_as_conv, X, (2, 2), families=("pooling",))
-### END HIDDEN TESTS
+# ### END HIDDEN TESTS
 
 # %% [markdown]
 # ## The maximum from ReLUs
@@ -503,7 +504,7 @@ result = expect_no_library(avg_pool_as_conv, X, (2, 2), families=("pooling",))
 # So a network of linear layers and ReLUs can compute max pooling exactly; pooling layers are a
 # cheap, parameter-free shortcut with the right inductive bias built in.
 #
-# ### Your task: `max_via_relu(a, b)`
+# ### Exercise 5 · `max_via_relu` (3 points)
 #
 # - `a` and `b` are tensors of the same shape; return their elementwise maximum.
 # - Use only `torch.relu` (or `F.relu`), addition and subtraction: no `max`, `maximum`, `where`,
@@ -527,7 +528,7 @@ expect_close(max_via_relu(a, b), torch.tensor([1.0, -1.0, 5.0, 0.0]), "max_via_r
                        "the minimum? a - relu(a - b) is min(a, b); max(a, b) = b + relu(a - b)":
                        [0.0, -2.0, 3.0, 0.0]})
 expect_no_library(max_via_relu, a, b, name="max_via_relu")
-### BEGIN HIDDEN TESTS
+# ### BEGIN HIDDEN TESTS
 g = torch.Generator().manual_seed(4)
 # Random 2-D inputs with ties, all signs.
 a = torch.randn(4, 5, generator=g)
@@ -552,27 +553,12 @@ banned = {"max", "maximum", "amax", "fmax", "min", "minimum", "amin", "fmin", "w
 used = sorted(op for op in ops if op.rstrip("_") in banned)
 assert not used, (f"max_via_relu uses {', '.join(used)}: the point is to build the maximum from "
                   "relu, + and - only (a library routine that is the answer)")
-### END HIDDEN TESTS
+# ### END HIDDEN TESTS
 
 # %% [markdown]
-# ## Summary
+# ## Questions
 #
-# 1. Max pooling outputs the largest value of each window, average pooling its mean; pooling has
-#    no parameters.
-# 2. Pooling makes the representation less sensitive to the exact location of a feature.
-# 3. Pooling layers take padding and stride like convolutions; PyTorch's default stride is the
-#    window size. Max pooling never picks a padded cell; average pooling (by default) counts the
-#    padded zeros.
-# 4. Max pooling with a stride larger than 1 reduces the spatial dimensions (height and width).
-# 5. Pooling works on every channel separately: the number of output channels equals the number of
-#    input channels; pooling cannot change it.
-# 6. Average pooling is a convolution with fixed weights $1/(p_h p_w)$, one kernel per channel; the
-#    maximum of two numbers is $b + \operatorname{ReLU}(a - b)$.
-
-# %% [markdown]
-# ## Written questions
-#
-# **Question 1.** Max pooling and average pooling summarise a window differently. Describe one
+# **Question 1 (2 points).** Max pooling and average pooling summarise a window differently. Describe one
 # situation where they give very different outputs (for instance the output of an edge detector,
 # or a feature that lights up in a single pixel), and explain how each one behaves when the
 # input is shifted by one pixel. Which is a convolution, and which is not?
@@ -588,7 +574,7 @@ assert not used, (f"max_via_relu uses {', '.join(used)}: the point is to build t
 # (it can be built from ReLUs instead).
 
 # %% [markdown]
-# **Question 2.** Both a pooling layer with stride 2 and a convolutional layer with stride 2
+# **Question 2 (2 points).** Both a pooling layer with stride 2 and a convolutional layer with stride 2
 # halve the height and width. Why do networks downsample at all, and what is the difference
 # between the two ways of doing it?
 
@@ -601,3 +587,18 @@ assert not used, (f"max_via_relu uses {', '.join(used)}: the point is to build t
 # window (it has $c_o c_i k_h k_w$ weights) and mixes channels, at the price of parameters and
 # computation, and it computes only every second output, skipping positions rather than
 # summarising them.
+
+# %% [markdown]
+# ## Summary
+#
+# 1. Max pooling outputs the largest value of each window, average pooling its mean; pooling has
+#    no parameters.
+# 2. Pooling makes the representation less sensitive to the exact location of a feature.
+# 3. Pooling layers take padding and stride like convolutions; PyTorch's default stride is the
+#    window size. Max pooling never picks a padded cell; average pooling (by default) counts the
+#    padded zeros.
+# 4. Max pooling with a stride larger than 1 reduces the spatial dimensions (height and width).
+# 5. Pooling works on every channel separately: the number of output channels equals the number of
+#    input channels; pooling cannot change it.
+# 6. Average pooling is a convolution with fixed weights $1/(p_h p_w)$, one kernel per channel; the
+#    maximum of two numbers is $b + \operatorname{ReLU}(a - b)$.

@@ -1,0 +1,78 @@
+"""The instructor's report and a student's feedback page, read as a screen-reader or keyboard
+user and a low-vision reader would: axe-core (from npm) in Chromium finds no WCAG 2.0/2.1 A or AA
+violation; the page declares its language and underlines its links."""
+import nbformat
+import pytest
+
+from autograder.engine.job import _verdict_outputs
+from autograder.record import feedback, results
+from autograder.report import class_report, sections, similarity
+from tests import axe
+from tests.chapters import BUILT, read, source_notebook
+from tests.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, require_browser
+from tests.test_report_sections import RECORDS
+
+pytestmark = pytest.mark.browser
+
+
+def report_page():
+    """report.html for a small class: tables, plots, failures linked to feedback, similar
+    answers side by side."""
+    pairs = [similarity.Pair("02_cc", "corr2d", ("ann", "bob"), 0.97,
+                             ("def f(x): return x < 1", "def f(y): return y < 1"))]
+    records = [dict(record, score=1.0, max_score=4.0, isolation="namespaces",
+                    reason="timed out") for record in RECORDS]
+    records[0]["status"] = "flagged"
+    page = class_report.html(records, ["a stray file: README.txt"])
+    return page.replace("</body>", sections.similarity_section(similarity.groups(pairs))
+                        + "</body>")
+
+
+def feedback_page():
+    """A student's feedback page for a whole chapter (its executed source notebook: code,
+    outputs, passed tests, the explorers' pictures, written answers), with a failed test's
+    verdict, a traceback in colour and a late penalty."""
+    nb = read(source_notebook(BUILT[1]))
+    test = next(cell for cell in nb.cells if cell.metadata.get("nbgrader", {}).get("grade")
+                and cell.cell_type == "code")
+    test.outputs = [nbformat.from_dict(output) for output in _verdict_outputs(
+        False, results.FAILED, "corr2d(X, K) is wrong at index (0, 0): kernel flipped?", 3.0)]
+    nb.cells.insert(nb.cells.index(test) + 1, nbformat.v4.new_code_cell(
+        "corr2d(X, K)", outputs=[nbformat.v4.new_output(
+            "error", ename="NotImplementedError", evalue="",
+            traceback=["\x1b[0;31m-----\x1b[0m", "\x1b[0;31mNotImplementedError\x1b[0m: "
+                       "\x1b[1;32mcorr2d\x1b[0m \x1b[0;36mline 3\x1b[0m"])]))
+    grades = feedback.autograded_grades(nb)
+    grades["late_penalty"] = 1.0
+    return feedback.html(nb, grades, student="ada", assignment=BUILT[1],
+                         notebook=source_notebook(BUILT[1]).stem)
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    require_browser()
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.mark.parametrize("name, make", [("report", report_page), ("feedback", feedback_page)])
+def test_the_page_has_no_wcag_violation(chromium, tmp_path, name, make):
+    path = tmp_path / f"{name}.html"
+    path.write_text(make())
+    page = chromium.new_page(viewport={"width": 1366, "height": 768})
+    try:
+        page.goto(path.as_uri())
+        lang = page.evaluate("document.documentElement.lang")
+        links = page.evaluate("[...document.querySelectorAll('a[href]')].filter(a => "
+                              "a.offsetParent).map(a => getComputedStyle(a).textDecorationLine)")
+        assert links and all("underline" in line for line in links), links
+        found = axe.violations(page)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"page-{name}.png"))
+    finally:
+        page.close()
+    assert not found, axe.summary(found)
+    assert lang == "en"
