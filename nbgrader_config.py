@@ -21,11 +21,12 @@ c.Autograde.sanitize_preprocessors = ["nbgrader.preprocessors.ClearOutput",
                                       "nbgrader.preprocessors.DeduplicateIds",
                                       "nbgrader.preprocessors.OverwriteKernelspec"]
 c.Autograde.autograde_preprocessors = ["autograder.nbgrader_safe.SandboxedAutograde"]
-# MathJax from a local copy (the jupyter-server-mathjax package), not a CDN, so that feedback
-# pages read offline; the formgrader gets the same copy from that package's server extension.
-# (the package ships the TeX-AMS-MML_HTMLorMML-full configuration, not TeX-AMS_CHTML-full)
-import jupyter_server_mathjax  # noqa: E402
+# Feedback and formgrader pages load MathJax from the Jupyter server that serves them
+# (jupyter-server-mathjax, under that server's base URL: offline, through a hub, on a laptop),
+# never from a CDN or a path of the grading machine: the course's mathjax macro comes first.
+from importlib.util import find_spec  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-c.HTMLExporter.mathjax_url = ((Path(jupyter_server_mathjax.__file__).parent / "static" / "MathJax.js")
-                              .as_uri() + "?config=TeX-AMS-MML_HTMLorMML-full,Safe")
+c.HTMLExporter.extra_template_basedirs = [
+    str(Path(find_spec("autograder.record").origin).parent / "templates"),
+    str(Path(find_spec("nbgrader").origin).parent / "server_extensions" / "formgrader" / "templates")]
