@@ -16,9 +16,9 @@ from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, require_browser
 SERVED_MATHJAX = "static/jupyter_server_mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe"
 
 
-def mathjax_sources(page):
-    """What ``page`` (HTML text) loads MathJax from: the script sources naming it."""
-    return [src for src in re.findall(r'src="([^"]*)"', page) if "mathjax" in src.lower()]
+def fixed_sources(page):
+    """The URLs with a scheme (a CDN, a file:// path) that ``page`` (HTML text) loads."""
+    return re.findall(r'src="((?:https?|file):[^"]*)"', page)
 
 
 def test_pages_load_mathjax_from_their_jupyter_server_only():
@@ -38,7 +38,7 @@ def test_pages_load_mathjax_from_their_jupyter_server_only():
         nb, {"base_url": "/user/grader", "index": 0, "total": 1})[0]
     for name, page in pages.items():
         assert SERVED_MATHJAX in page, name
-        assert mathjax_sources(page) == [], (name, mathjax_sources(page))
+        assert fixed_sources(page) == [], (name, fixed_sources(page))
         assert "cdnjs" not in page and "file://" not in page, name
     static = Path(find_spec("jupyter_server_mathjax").origin).parent / "static"
     assert (static / "config" / "TeX-AMS-MML_HTMLorMML-full.js").is_file()
