@@ -22,6 +22,8 @@ state = Path(course["root"]) / "hub"
 
 c.JupyterHub.bind_url = course["bind_url"]
 c.JupyterHub.hub_ip = "127.0.0.1"
+c.JupyterHub.hub_port = course.get("hub_port", 8081)
+c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{course.get('proxy_api_port', 8001)}"
 c.JupyterHub.db_url = f"sqlite:///{state / 'jupyterhub.sqlite'}"
 c.JupyterHub.cookie_secret_file = str(state / "jupyterhub_cookie_secret")
 c.ConfigurableHTTPProxy.pid_file = str(state / "proxy.pid")

@@ -142,8 +142,9 @@ def course_directory(instructor):
 
 
 def setup(root, wheels, instructor, students, passwords, *, seed=None, homes="/home",
-          groups_prefix=COURSE_ID, proxy=None, bind_url="http://127.0.0.1:8000"):
-    """Everything above; returns the settings written to ROOT/course.json."""
+          groups_prefix=COURSE_ID, proxy=None, bind_url="http://127.0.0.1:8000", ports=None):
+    """Everything above; returns the settings written to ROOT/course.json (``ports``: e.g.
+    ``{"hub_port": 8081, "proxy_api_port": 8001}``, JupyterHub's defaults)."""
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     root.chmod(0o755)
@@ -174,7 +175,7 @@ def setup(root, wheels, instructor, students, passwords, *, seed=None, homes="/h
                 "envs": {role: str(envs / role) for role in ("student", "instructor")},
                 "groups": {"instructors": instructors, "students": learners},
                 "course_directory": str(course), "proxy": proxy, "bind_url": bind_url,
-                "services": []}
+                "services": [], **(ports or {})}
     (root / "course.json").write_text(json.dumps(settings, indent=2))
     return settings
 
