@@ -180,3 +180,241 @@ def test_the_first_nbgrader_command_without_the_environment_on_path(tmp_path):
                           text=True)
     assert lone.returncode == 1
     assert "needs the `alembic` command" in lone.stderr and "activate" in lone.stderr
+
+
+# --- A semester through a real JupyterHub on loopback, driven in Chromium -------------------
+
+INSTRUCTOR, RIGHT, WRONG = "cnbt-teacher", "cnbt-ada", "cnbt-bob"
+GROUPS = "cnbt"
+CHAPTERS = ["01_locality", "02_cross_correlation"]
+ANSWERED, NOTEBOOK = "01_locality", "locality"
+PROXY = ROOT / ".venv" / "chp" / "node_modules" / ".bin" / "configurable-http-proxy"
+TIMEOUT = 180_000   # milliseconds: a torch kernel on a busy 2-core machine
+
+
+@pytest.fixture(scope="module")
+def hub(course_root, wheels, student_env):
+    """The course set up by deploy/setup_course.py with an instructor and two students
+    (system users, homes under ``course_root``) and JupyterHub started with
+    deploy/jupyterhub_config.py on free loopback ports; everything removed afterwards."""
+    import secrets
+    from tests.test_browser import free_port, require_browser
+    require_browser()
+    if os.geteuid() != 0:
+        pytest.skip("the hub test creates system users: run as root (as CI does)")
+    assert PROXY.exists(), "configurable-http-proxy is missing: make test installs it from npm"
+    import tryout
+    users = [INSTRUCTOR, RIGHT, WRONG]
+    passwords = {name: secrets.token_urlsafe(9) for name in users}
+    url = f"http://127.0.0.1:{free_port()}"
+    try:
+        settings = setup_course.setup(
+            course_root, wheels["student"].parent, INSTRUCTOR, [RIGHT, WRONG], passwords,
+            seed=SEED, homes=course_root / "home", groups_prefix=GROUPS, proxy=str(PROXY),
+            bind_url=url, ports={"hub_port": free_port(), "proxy_api_port": free_port()})
+        with open(course_root / "hub" / "jupyterhub.log", "w") as log:
+            process = tryout.start_hub(course_root / "course.json", log, url)
+            try:
+                yield {"url": url, "passwords": passwords, **settings}
+            finally:
+                tryout.stop_hub(process)
+                shutil.copy(course_root / "hub" / "jupyterhub.log", ARTIFACTS / "hub.log")
+    finally:
+        setup_course.teardown(course_root, users, GROUPS)
+
+
+ARTIFACTS = ROOT / "artifacts"
+
+
+def as_user(hub, name, *argv):
+    """Run ``argv`` as the system user ``name`` with their role's environment first on PATH,
+    in the course directory for the instructor (home for a student); returns its stdout."""
+    role = "instructor" if name == INSTRUCTOR else "student"
+    home = Path(hub["root"]) / "home" / name
+    cwd = hub["course_directory"] if role == "instructor" else home
+    done = subprocess.run(["runuser", "-u", name, "--", "env", "-i",
+                           f"PATH={hub['envs'][role]}/bin:/usr/bin:/bin", f"HOME={home}",
+                           f"USER={name}", "MPLBACKEND=Agg", *map(str, argv)],
+                          cwd=cwd, capture_output=True, text=True)
+    with open(ARTIFACTS / "hub_commands.log", "a") as log:
+        log.write(f"$ {' '.join(map(str, argv))}   # as {name}\n{done.stdout}{done.stderr}\n")
+    assert done.returncode == 0, f"{argv} as {name}:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}"
+    return done.stdout
+
+
+def log_in(browser, hub, name):
+    """A browser page of ``name`` (a context of their own: their cookies) logged in through
+    the hub's log-in form, on their JupyterLab."""
+    page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
+    page.set_default_timeout(TIMEOUT)
+    page.goto(f"{hub['url']}/hub/login")
+    page.fill("#username_input", name)
+    page.fill("#password_input", hub["passwords"][name])
+    page.click("#login_submit")
+    page.wait_for_url(f"**/user/{name}/lab**", timeout=TIMEOUT)
+    page.locator(".jp-LauncherCard, .jp-DirListing").first.wait_for()
+    return page
+
+
+def open_assignment_list(page, shot):
+    """Open the Assignment List from the Nbgrader menu; returns the menu's items."""
+    page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").click()
+    items = page.locator(".lm-Menu-itemLabel", has_text="Assignment List")
+    items.wait_for()
+    labels = [label.strip() for label in page.locator(".lm-Menu .lm-Menu-itemLabel").all_inner_texts()
+              if label.strip()]   # a disabled plugin's command leaves a hidden, empty item
+    page.screenshot(path=str(ARTIFACTS / f"hub_{shot}_menu.png"))
+    items.click()
+    page.locator("#released_assignments_list, #fetched_assignments_list").first.wait_for()
+    return labels
+
+
+def answers(kind):
+    """``{grade_id: text}`` of the chapter: the answer key's code (``right``) or the key with
+    every return value 0 (``wrong``), and a written answer."""
+    from autograder.tools.submissions import key_code
+    source = json.loads((ROOT / "source" / ANSWERED / f"{NOTEBOOK}.ipynb").read_text())
+    code = key_code(source)
+    if kind == "wrong":
+        code = {grade_id: re.sub(r"return .*", "return 0", text) for grade_id, text in code.items()}
+    release = nbformat.read(ROOT / "release" / ANSWERED / f"{NOTEBOOK}.ipynb", as_version=4)
+    written = {cell.metadata.nbgrader["grade_id"]: "The same weights at every position."
+               for cell in release.cells
+               if cell.cell_type == "markdown" and cell.metadata.get("nbgrader", {}).get("solution")}
+    return {**code, **written}
+
+
+def save_answers(page, name, kind):
+    """Save the fetched notebook with ``kind`` answers through the student's own server (its
+    contents API, as JupyterLab's Save does)."""
+    from autograder.tools.submissions import fill
+    path = f"{ANSWERED}/{NOTEBOOK}.ipynb"
+    fetched = page.evaluate("""async path => {
+        const xsrf = document.cookie.match(/_xsrf=([^;]*)/)[1];
+        const r = await fetch(`api/contents/${path}`, {headers: {"X-XSRFToken": xsrf}});
+        return await r.json(); }""".replace("api/contents", f"/user/{name}/api/contents"), path)
+    put(page, f"/user/{name}/api/contents/{path}", fill(fetched["content"], answers(kind)))
+
+
+def put(page, url, nb):
+    """Save notebook ``nb`` at ``url`` (a contents API path) from the page, as Save does."""
+    status = page.evaluate("""async ([url, nb]) => {
+        const xsrf = document.cookie.match(/_xsrf=([^;]*)/)[1];
+        const r = await fetch(url, {method: "PUT", headers: {"X-XSRFToken": xsrf,
+            "Content-Type": "application/json"}, body: JSON.stringify({type: "notebook",
+            format: "json", content: nb})});
+        return r.status; }""", [url, nb])
+    assert status in (200, 201), status
+
+
+def validate_and_submit(page, name, shot):
+    """Validate the fetched chapter's notebook and submit it, from the Assignment List;
+    returns the Validate dialog's text."""
+    fetched = page.locator("#fetched_assignments_list")
+    row = fetched.locator(".list_item", has_text=ANSWERED).first
+    row.locator("a.assignment-notebooks-link").click()   # show its notebooks
+    row.get_by_role("button", name="Validate").first.click()
+    dialog = page.locator(".jp-Dialog-content")
+    dialog.locator(".validation-success, .validation-failed").first.wait_for()
+    verdict = dialog.inner_text()
+    dialog.screenshot(path=str(ARTIFACTS / f"hub_{shot}_validate.png"))
+    dialog.locator(".jp-Dialog-button").last.click()
+    row.get_by_role("button", name="Submit").click()
+    page.locator("#submitted_assignments_list .list_item", has_text=ANSWERED).first.wait_for()
+    page.screenshot(path=str(ARTIFACTS / f"hub_{shot}_submitted.png"))
+    return verdict
+
+
+ATTEMPTS = """
+import os, glob
+tries = {"import the grader": lambda: __import__("autograder.answer_key"),
+         "open source/": lambda: open(glob.glob("COURSE/source/*/*.ipynb")[0] if os.access("COURSE", os.X_OK) else "COURSE/source/01_locality/locality.ipynb").read(),
+         "read the instructor's home": lambda: os.listdir("HOME")}
+for what, attempt in tries.items():
+    try:
+        attempt()
+        print(what, "ALLOWED")
+    except Exception as error:
+        print(what, "REFUSED", type(error).__name__)
+"""
+
+
+def attack(page, hub, name):
+    """From the student's own kernel (a notebook of theirs, Run All): the grader, the course's
+    source/, the instructor's home; then the formgrader's pages. Returns the kernel's output
+    and the formgrader's HTTP statuses."""
+    code = (ATTEMPTS.replace("COURSE", hub["course_directory"])
+            .replace("HOME", str(Path(hub["root"]) / "home" / INSTRUCTOR)))
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code.strip())], metadata={
+        "kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)",
+                       "language": "python"}})
+    put(page, f"/user/{name}/api/contents/attacks.ipynb", nb)
+    page.goto(f"{hub['url']}/user/{name}/lab/tree/attacks.ipynb")
+    page.locator(".jp-Notebook .jp-Cell").first.wait_for()
+    page.get_by_text("Python 3 (ipykernel) | Idle").wait_for()
+    page.locator(".lm-MenuBar-itemLabel", has_text="Run").click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile("^Run All Cells$")).click()
+    output = page.locator(".jp-OutputArea-output", has_text="read the instructor's home")
+    output.wait_for()
+    text = output.inner_text()
+    page.screenshot(path=str(ARTIFACTS / "hub_student_attacks.png"))
+    statuses = {path: page.request.get(f"{hub['url']}{path}", max_redirects=0).status
+                for path in (f"/user/{name}/formgrader", f"/user/{name}/formgrader/gradebook",
+                             f"/user/{INSTRUCTOR}/formgrader")}
+    return text, statuses
+
+
+def fetch(page, chapter):
+    released = page.locator("#released_assignments_list .list_item", has_text=chapter)
+    released.get_by_role("button", name="Fetch").click()
+    page.locator("#fetched_assignments_list .list_item", has_text=chapter).first.wait_for()
+
+
+def test_a_semester_through_the_hub(hub):
+    """The instructor releases two chapters; two students log in through the hub, fetch both,
+    answer one (right, wrong), Validate and Submit from the Assignment List; one tries to reach
+    the answers from their kernel and the formgrader, refused each time; the instructor
+    collects and grades with `autograde`. (Not yet: hand grading in the formgrader and the
+    students fetching their feedback, see docs/deploy.md.)"""
+    from nbgrader.api import Gradebook
+    from playwright.sync_api import sync_playwright
+    from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "hub_commands.log").unlink(missing_ok=True)
+    course = Path(hub["course_directory"])
+    for chapter in CHAPTERS:
+        as_user(hub, INSTRUCTOR, "nbgrader", "generate_assignment", chapter, "--force")
+        as_user(hub, INSTRUCTOR, "nbgrader", "release_assignment", chapter)
+    exchange = Path(hub["exchange"]) / setup_course.COURSE_ID
+    assert oct(os.stat(exchange / "inbound").st_mode & 0o7777) == "0o2733"   # nbgrader's own
+    assert oct(os.stat(course).st_mode & 0o777) == "0o700"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            students, verdicts = {}, {}
+            for name, kind in ((RIGHT, "right"), (WRONG, "wrong")):
+                page = students[name] = log_in(browser, hub, name)
+                menu = open_assignment_list(page, kind)
+                assert menu == ["Assignment List"], menu   # no formgrader, course list...
+                for chapter in CHAPTERS:
+                    fetch(page, chapter)
+                page.screenshot(path=str(ARTIFACTS / f"hub_{kind}_fetched.png"))
+                save_answers(page, name, kind)
+                verdicts[kind] = validate_and_submit(page, name, kind)
+            assert "Success" in verdicts["right"], verdicts["right"]
+            assert "Success" not in verdicts["wrong"], verdicts["wrong"]
+            text, statuses = attack(students[WRONG], hub, WRONG)
+            assert text.count("REFUSED") == 3 and "ALLOWED" not in text, text
+            assert "ModuleNotFoundError" in text and "PermissionError" in text, text
+            assert statuses[f"/user/{WRONG}/formgrader"] == 404, statuses
+            assert statuses[f"/user/{WRONG}/formgrader/gradebook"] == 404, statuses
+            assert statuses[f"/user/{INSTRUCTOR}/formgrader"] in (302, 403, 404), statuses
+
+            as_user(hub, INSTRUCTOR, "nbgrader", "collect", ANSWERED)
+            as_user(hub, INSTRUCTOR, "autograde", "submitted", "--out", "out", "--assignment",
+                    ANSWERED, "--workers", "1")
+            with Gradebook(f"sqlite:///{course / 'gradebook.db'}", setup_course.COURSE_ID) as gb:
+                scores = {name: gb.find_submission(ANSWERED, name).score for name in (RIGHT, WRONG)}
+            assert scores[RIGHT] > scores[WRONG], scores
+        finally:
+            browser.close()
