@@ -9,7 +9,7 @@ export MPLBACKEND := Agg
 
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-quick docs bench bench-isolation bench-scale bench-serve audit notebooks student clean
+.PHONY: install demo test test-quick docs bench bench-isolation bench-scale bench-serve audit notebooks student clean dist hub hub-stop
 
 install: $(STAMP)
 
@@ -21,10 +21,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -c "from d2l import torch as d2l; import nbgrader, nbval, ipywidgets"
 	touch $(STAMP)
 
+# configurable-http-proxy (JupyterHub's proxy) from npm, in the venv: `make hub`, tests/test_hub.py
+CHP := $(VENV)/chp/node_modules/.bin/configurable-http-proxy
+$(CHP):
+	npm install --silent --prefix $(VENV)/chp configurable-http-proxy@5
+
 demo: install
 	$(BIN)/python -m autograder.tools.demo
 
-test: install
+test: install $(CHP)
 	$(BIN)/python -m pytest tests source --nbval --nbval-current-env
 
 # The inner loop (about 2 minutes): the tests not marked slow (notebooks executed, submissions
@@ -54,7 +59,23 @@ audit: install
 	$(BIN)/python -m autograder.author.audit
 
 clean:
-	rm -rf $(VENV) .pytest_cache docs/_build
+	rm -rf $(VENV) .pytest_cache docs/_build dist
+
+# The two wheels: dist/course_cnn_basics-*.whl (students: course, no answers) and
+# dist/cnn_basics_grader-*.whl (instructors: the grader, the answer key, the builder).
+dist: install
+	rm -rf dist
+	$(BIN)/python -m pip wheel --quiet --no-deps --no-build-isolation --wheel-dir dist . ./student
+	rm -rf build student/build *.egg-info
+	ls -l dist
+
+# The course's JupyterHub on http://127.0.0.1:8000 for a try-out (as root): an instructor and
+# three students, their passwords printed; Ctrl-C (or `make hub-stop`) stops it and removes them.
+hub: dist $(CHP)
+	$(BIN)/python deploy/tryout.py start
+
+hub-stop:
+	$(BIN)/python deploy/tryout.py stop
 
 notebooks: install
 	$(BIN)/python -m autograder.author

@@ -1,5 +1,19 @@
 """nbgrader's configuration for this course: the repository root is the course directory."""
+import os
+import shutil
+import sys
+from pathlib import Path
+
 c = get_config()  # noqa: F821 (provided by traitlets when nbgrader loads this file)
+
+# nbgrader makes the gradebook by running the `alembic` command: run without it on PATH (the
+# course's environment not activated), its first command would leave a half-made gradebook.db
+# that later fails with "duplicate column name". Use the alembic beside this Python, or stop.
+if shutil.which("alembic") is None:
+    if not (Path(sys.executable).parent / "alembic").is_file():
+        sys.exit(f"nbgrader needs the `alembic` command on PATH, and {sys.executable} has none "
+                 "beside it: activate the course's environment first (source .venv/bin/activate)")
+    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 
 c.CourseDirectory.course_id = "cnn-basics"
 # The chapters' text sources (source/<assignment>/*.py) are for authors, not for students.
@@ -21,11 +35,11 @@ c.Autograde.sanitize_preprocessors = ["nbgrader.preprocessors.ClearOutput",
                                       "nbgrader.preprocessors.DeduplicateIds",
                                       "nbgrader.preprocessors.OverwriteKernelspec"]
 c.Autograde.autograde_preprocessors = ["autograder.nbgrader_safe.SandboxedAutograde"]
-# MathJax from a local copy (the jupyter-server-mathjax package), not a CDN, so that feedback
-# pages read offline; the formgrader gets the same copy from that package's server extension.
-# (the package ships the TeX-AMS-MML_HTMLorMML-full configuration, not TeX-AMS_CHTML-full)
-import jupyter_server_mathjax  # noqa: E402
-from pathlib import Path  # noqa: E402
+# Feedback and formgrader pages load MathJax from the Jupyter server that serves them
+# (jupyter-server-mathjax, under that server's base URL: offline, through a hub, on a laptop),
+# never from a CDN or a path of the grading machine: the course's mathjax macro comes first.
+from importlib.util import find_spec  # noqa: E402
 
-c.HTMLExporter.mathjax_url = ((Path(jupyter_server_mathjax.__file__).parent / "static" / "MathJax.js")
-                              .as_uri() + "?config=TeX-AMS-MML_HTMLorMML-full,Safe")
+c.HTMLExporter.extra_template_basedirs = [
+    str(Path(find_spec("autograder.record").origin).parent / "templates"),
+    str(Path(find_spec("nbgrader").origin).parent / "server_extensions" / "formgrader" / "templates")]

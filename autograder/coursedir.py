@@ -12,6 +12,8 @@ from pathlib import Path
 
 #: This repository: the course the package ships.
 ROOT = Path(__file__).resolve().parent.parent
+if not (ROOT / "nbgrader_config.py").exists():   # installed from the wheel (site-packages):
+    ROOT = Path.cwd()                             # the course is where the instructor runs it
 
 
 class CourseDir:

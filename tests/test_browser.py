@@ -417,8 +417,12 @@ def test_run_all_draws_every_explorer_and_its_sliders_redraw(browser, assignment
     assert explorers, f"{assignment} has no explorer"
     page = browser(path)
     try:
-        assert not page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").count(), (
-            "the student's JupyterLab shows nbgrader's instructor menu")
+        page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").click()
+        page.locator(".lm-Menu-itemLabel", has_text="Assignment List").wait_for()
+        menu = {label.strip() for label in
+                page.locator(".lm-Menu .lm-Menu-itemLabel").all_inner_texts()} - {""}
+        page.keyboard.press("Escape")
+        assert menu == {"Assignment List"}, f"the student's Nbgrader menu shows {menu}"
         run_all(page)
         wait_for_images(page, len(explorers))
         problems = explorer_problems(page, assignment, explorers)

@@ -1,8 +1,8 @@
-"""Feedback pages as students read them: offline (their MathJax is the local copy
-nbgrader_config.py names), with a test's whole verdict in view."""
+"""Feedback pages as students read them: offline (MathJax from the Jupyter server that serves
+them, never a CDN or a path of the grading machine), with a test's whole verdict in view."""
+import re
+from importlib.util import find_spec
 from pathlib import Path
-from urllib.parse import urlparse
-from urllib.request import url2pathname
 
 import nbformat
 from nbconvert import HTMLExporter
@@ -13,28 +13,35 @@ from autograder.record import feedback, results
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, require_browser
 
 
-def test_feedback_pages_load_mathjax_from_a_local_copy():
+SERVED_MATHJAX = "static/jupyter_server_mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe"
+
+
+def fixed_sources(page):
+    """The URLs with a scheme (a CDN, a file:// path) that ``page`` (HTML text) loads."""
+    return re.findall(r'src="((?:https?|file):[^"]*)"', page)
+
+
+def test_pages_load_mathjax_from_their_jupyter_server_only():
+    """The formgrader's submission page and the feedback pages (the grader's, which
+    ``nbgrader generate_feedback`` uses too): no
+    CDN, no file:// path of the grading machine; the route jupyter-server-mathjax serves."""
     config = nbgrader_config()
-    url = config.HTMLExporter.mathjax_url
-    assert urlparse(url).scheme == "file"
-    assert Path(url2pathname(urlparse(url).path)).name == "MathJax.js"
-    assert Path(url2pathname(urlparse(url).path)).is_file()
-    configs = Path(url2pathname(urlparse(url).path)).parent / "config"
-    for name in urlparse(url).query.removeprefix("config=").split(","):
-        assert (configs / f"{name}.js").is_file(), f"MathJax configuration {name} is not shipped"
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("$Y = X \\star K$")])
-    page, _ = HTMLExporter(config=config).from_notebook_node(nb)
-    assert f'src="{url}"' in page
-    assert "libs/mathjax" not in page.lower()
-
-
-def test_the_feedback_renderer_uses_the_local_mathjax():
-    url = nbgrader_config().HTMLExporter.mathjax_url
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("$Y = X \\star K$")])
-    page = feedback.html(nb, {"cells": {}, "score": 0.0, "max_score": 0.0, "late_penalty": 0},
-                         student="ada", assignment="a1", notebook="first")
-    assert f'src="{url}"' in page
-    assert "libs/mathjax" not in page.lower()
+    pages = {"feedback": feedback.html(nb, {"cells": {}, "score": 0.0, "max_score": 0.0,
+                                            "late_penalty": 0},
+                                       student="ada", assignment="a1", notebook="first")}
+    bootstrap = (Path(find_spec("nbgrader").origin).parent / "server_extensions" / "formgrader"
+                 / "static" / "node_modules" / "bootstrap" / "dist" / "css")   # as nbgrader's
+    exporter = HTMLExporter(config=config, template_name="formgrade",
+                            extra_template_paths=[str(bootstrap)])
+    pages["formgrader"] = exporter.from_notebook_node(
+        nb, {"base_url": "/user/grader", "index": 0, "total": 1})[0]
+    for name, page in pages.items():
+        assert SERVED_MATHJAX in page, name
+        assert fixed_sources(page) == [], (name, fixed_sources(page))
+        assert "cdnjs" not in page and "file://" not in page, name
+    static = Path(find_spec("jupyter_server_mathjax").origin).parent / "static"
+    assert (static / "config" / "TeX-AMS-MML_HTMLorMML-full.js").is_file()
 
 
 def test_a_long_verdict_wraps_at_the_pages_width(tmp_path):

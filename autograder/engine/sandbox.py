@@ -29,7 +29,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from autograder.coursedir import ROOT
+import course
 from autograder.engine.isolation import kernel, landlock, reaper, seccomp, userns
 from autograder.engine.isolation.kernel import (MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID,
                                                 MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT)
@@ -48,7 +48,7 @@ def visible_paths():
     """The directories the sandbox can read (what Python needs), outermost only."""
     paths = [Path(p) for p in SYSTEM_DIRS if Path(p).is_dir() and not Path(p).is_symlink()]
     paths += [Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(),
-              ROOT / "course"]
+              Path(course.__file__).parent]   # this checkout's, or the installed wheel's
     unique = []
     for path in paths:
         if not any(path == kept or kept in path.parents for kept in unique):

@@ -79,9 +79,8 @@ def notebook_score(score, pending):
 
 class FeedbackExporter(HTMLExporter):
     """nbconvert's HTML exporter, without the page-wide re-parsing pass (see ``_PageAsIs``;
-    it swaps a module global, hence ``_rendering``), showing ``Pending`` scores as text, with
-    MathJax from the configured copy, rendering each markdown text and highlighting each code
-    text once per process: the release's cells, the same on every student's page, are most of
+    it swaps a module global, hence ``_rendering``), showing ``Pending`` scores as text,
+    rendering each markdown text and highlighting each code text once per process: the release's cells, the same on every student's page, are most of
     a page's work (both are pure functions of the text). ``nbgrader generate_feedback`` uses
     it too (``GenerateFeedback.exporter_class`` in ``nbgrader_config.py``)."""
 
@@ -128,14 +127,10 @@ class FeedbackExporter(HTMLExporter):
                 page, resources = super().from_notebook_node(nb, resources, **kw)
             finally:
                 nbconvert_html.BeautifulSoup = parser
-        # nbgrader's feedback template calls nbconvert's mathjax macro without the exporter's
-        # mathjax_url: point the page at the configured copy (a local one, nbgrader_config.py)
-        page = page.replace(_CDN_MATHJAX, self.mathjax_url)
         page = page.replace("<html>", '<html lang="en">', 1)
         return page.replace("</head>", _WRAP_OUTPUTS + _READABLE + "</head>", 1), resources
 
 
-_CDN_MATHJAX = HTMLExporter.mathjax_url.default_value
 #: A test's verdict is one long line: wrap output text at the page's width, as JupyterLab does,
 #: rather than hide its end behind a horizontal scroll bar.
 _WRAP_OUTPUTS = ("<style>.output_text pre { white-space: pre-wrap; overflow-wrap: anywhere; }"
