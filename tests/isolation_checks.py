@@ -179,6 +179,64 @@ def check_sandbox_root():
         shutil.rmtree(submission)
 
 
+def _installed_grader():
+    """A venv-like tree with a grader installed in its site-packages: ``(tree, site, hidden)``."""
+    tree = Path(tempfile.mkdtemp(prefix="autograde-installed-"))
+    site = tree / "lib" / "python3" / "site-packages"
+    for name, text in {"other.py": "X = 1", "pkg/mod.py": "Y = 2",
+                       "autograder/answer_key.py": "SECRET = 3"}.items():
+        (site / name).parent.mkdir(parents=True, exist_ok=True)
+        (site / name).write_text(text)
+    (tree / "lib64").symlink_to("lib")
+    return tree, site, site / "autograder"
+
+
+def _sees_all_but_the_grader(root, site):
+    """What a sandbox of root ``root`` shows of the installed tree: every package but the
+    grader's, whose files cannot be read by any way in."""
+    inside = root / site.relative_to("/")
+    assert (inside / "other.py").read_text() == "X = 1"
+    assert (inside / "pkg" / "mod.py").read_text() == "Y = 2"
+    assert {"other.py", "pkg"} <= set(os.listdir(inside))
+    lib64 = root / site.parents[2].relative_to("/") / "lib64" / site.relative_to(
+        site.parents[2] / "lib")
+    for way in (inside, lib64):
+        try:
+            text = (way / "autograder" / "answer_key.py").read_text()
+        except OSError:
+            continue
+        raise AssertionError(f"the grader's answer key was readable: {text!r}")
+
+
+def check_hidden_grader():
+    """A grader installed in what the sandbox shows (its wheel, in site-packages) is hidden:
+    an empty folder covers it (root, userns layers) or Landlock lets its way down only be
+    listed (landlock layer); the packages beside it stay readable."""
+    tree, site, hidden = _installed_grader()
+    assert sandbox.hidden_paths([tree]) == [] and sandbox.hidden_paths(
+        [Path(sandbox.__file__).resolve().parents[2]]) != []   # a checkout's: not shown
+
+    def landlocked():
+        listed, readable = sandbox.landlock_paths([tree], [hidden])
+        assert tree / "lib64" not in readable and hidden not in readable, readable
+        landlock.restrict([str(path) for path in readable], [], [], [str(p) for p in listed])
+        _sees_all_but_the_grader(Path("/"), site)
+
+    def namespaced():
+        layer, uid = ("root", 1 << 20) if os.geteuid() == 0 else ("userns", None)
+        sandbox.visible_paths = lambda: [Path("/usr"), Path("/etc"), tree]
+        sandbox.hidden_paths = lambda: [hidden]
+        submission = Path(tempfile.mkdtemp(prefix="autograde-check-"))
+        place = sandbox.prepare(layer, str(submission), uid)
+        assert os.listdir(place / hidden.relative_to("/")) == []
+        _sees_all_but_the_grader(place, site)
+    try:
+        in_child(landlocked)
+        in_child(namespaced)
+    finally:
+        shutil.rmtree(tree)
+
+
 def check_reaper():
     """A subreaper kills what its child left behind: a double fork, a new session."""
     def parent():

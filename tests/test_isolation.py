@@ -11,7 +11,8 @@ import pytest
 
 from tests import as_user
 
-PIECES = ["seccomp", "seccomp_strict_unix", "landlock", "userns", "sandbox_root", "reaper"]
+PIECES = ["seccomp", "seccomp_strict_unix", "landlock", "userns", "sandbox_root", "reaper",
+          "hidden_grader"]
 IDENTITIES = ["self", "ordinary user"] if os.geteuid() == 0 else ["self"]
 
 

@@ -12,7 +12,8 @@ holds only what Python and the course's student package need, read-only:
     /tmp                                   the private scratch, the submission copy as cwd
 
 Nothing else of the machine exists in there: not ``source/`` nor ``autograder/`` (the
-answer key), not ``release/``, other students' submissions, the gradebook, ``.git``, the
+answer key; a grader installed from its wheel lies in the venv's site-packages, where an empty
+folder covers it, ``hidden_paths``), not ``release/``, other students' submissions, the gradebook, ``.git``, the
 home directories. In the landlock (and none) layer it makes a private scratch directory
 instead, and S becomes a subreaper. ``confine`` then runs in the sandbox's first process I
 before any student code: a fresh /proc and chroot (root: an unprivileged uid; userns: no
@@ -56,6 +57,39 @@ def visible_paths():
     return unique
 
 
+def hidden_paths(shown=None):
+    """The grader's own package where it lies inside what the sandbox shows (``shown``,
+    default ``visible_paths()``): a grader installed from its wheel, in site-packages. Hidden
+    from the sandbox, so that no submission imports the answer key."""
+    grader = Path(__file__).resolve().parents[1]
+    shown = visible_paths() if shown is None else shown
+    return [grader] if any(path in grader.parents for path in shown) else []
+
+
+def landlock_paths(shown, hidden):
+    """``(listed, readable)``: Landlock's rules for ``shown`` less ``hidden``. A folder on the
+    way down to a hidden path may only be listed; everything beside that way is readable
+    (a symbolic link that leads into the way, ``lib64 -> lib``, is left out: the way itself
+    is walked)."""
+    listed, readable = [], []
+    for path in shown:
+        _split(path, [h for h in hidden if path in h.parents], listed, readable)
+    return listed, readable
+
+
+def _split(folder, hidden, listed, readable):
+    if not hidden:
+        readable.append(folder)
+        return
+    listed.append(folder)
+    for child in sorted(folder.iterdir()):
+        target = child.resolve()
+        if child.is_symlink() and any(h == target or target in h.parents for h in hidden):
+            continue
+        if child not in hidden:
+            _split(child, [h for h in hidden if child in h.parents], listed, readable)
+
+
 def prepare(layer, submission, uid):
     """In S: the sandbox's place (its new root, or its scratch directory in the landlock and
     none layers) holding a copy of ``submission`` (owned by ``uid`` in the root layer)."""
@@ -94,6 +128,9 @@ def build_root(root, submission, uid):
         kernel.mount(str(path), target, None, MS_BIND | MS_REC)
         kernel.mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID
                      | kernel.locked_flags(path))
+    for path in hidden_paths():
+        kernel.mount("tmpfs", root / path.relative_to("/"), "tmpfs",
+                     MS_RDONLY | MS_NOSUID | MS_NODEV, "size=4k,mode=555")
     for link in ("bin", "sbin", "lib", "lib64", "lib32"):
         source = Path("/") / link
         if source.is_symlink():
@@ -178,8 +215,9 @@ def confine(layer, place, uid, memory_mb, cpu_seconds):
     set_parent_death_signal()
     _limit(memory_mb, cpu_seconds, processes)
     if layer == "landlock":
-        landlock.restrict([str(path) for path in visible_paths()] + [own], [scratch],
-                          [f"/dev/{device}" for device in DEVICES])
+        listed, readable = landlock_paths(visible_paths(), hidden_paths())
+        landlock.restrict([str(path) for path in readable] + [own], [scratch],
+                          [f"/dev/{device}" for device in DEVICES], listed)
     if layer != "none":
         seccomp.install(strict_unix=layer == "landlock",
                         first_process=None if layer in NAMESPACED else os.getpid())

@@ -13,6 +13,7 @@ The scopes need Landlock ABI 6 (Linux 6.12); :data:`MIN_ABI` says so.
 """
 import ctypes
 import os
+import stat
 
 from autograder.engine.isolation import kernel
 
@@ -29,6 +30,7 @@ NET_TCP = 1 | 2              # LANDLOCK_ACCESS_NET_BIND_TCP | CONNECT_TCP (ABI 4
 SCOPES = 1 | 2               # LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET | SIGNAL (ABI 6)
 READ_EXECUTE = EXECUTE | READ_FILE | READ_DIR
 FILE_READ_WRITE = READ_FILE | WRITE_FILE | TRUNCATE
+FILE_RIGHTS = EXECUTE | FILE_READ_WRITE | 1 << 15   # IOCTL_DEV: the rights a file's rule may hold
 
 _syscall_function = kernel.libc.syscall
 _syscall_function.restype = ctypes.c_long
@@ -61,8 +63,9 @@ def abi():
         return 0
 
 
-def restrict(readable, writable, devices=()):
-    """Confine this process to the given paths (lists of paths that exist)."""
+def restrict(readable, writable, devices=(), listed=()):
+    """Confine this process to the given paths (lists of paths that exist; ``listed``:
+    folders whose names may be read, and nothing else of them)."""
     version = abi()
     if version < MIN_ABI:
         found = f"Landlock ABI {version} is too old" if version else "no Landlock in this kernel"
@@ -74,11 +77,12 @@ def restrict(readable, writable, devices=()):
                        ctypes.c_size_t(ctypes.sizeof(attr)), ctypes.c_uint32(0))
     try:
         for paths, access in ((readable, READ_EXECUTE), (writable, handled),
-                              (devices, FILE_READ_WRITE)):
+                              (devices, FILE_READ_WRITE), (listed, READ_DIR)):
             for path in paths:
                 fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
                 try:
-                    rule = _PathBeneath(access & handled, fd)
+                    folder = stat.S_ISDIR(os.fstat(fd).st_mode)   # a file takes file rights
+                    rule = _PathBeneath(access & handled & (~0 if folder else FILE_RIGHTS), fd)
                     _syscall(SYS_ADD_RULE, ctypes.c_int(ruleset),
                              ctypes.c_int(RULE_PATH_BENEATH), ctypes.byref(rule),
                              ctypes.c_uint32(0))
