@@ -89,15 +89,12 @@ def main(argv=None):
         print(f"autograde: sandbox: --isolation {layer} on each worker of the Dask cluster "
               f"at {scheduler}", file=sys.stderr, flush=True)
     else:
+        from autograder import lifecycle
         try:
-            layer = isolation.probe(args.isolation)
+            layer = lifecycle.start_local_grading(args.isolation)
         except isolation.Unavailable as error:
             print(f"autograde: error: {error}", file=sys.stderr)
             return 1
-        print(isolation.announce(layer), file=sys.stderr, flush=True)
-        # The forkserver imports the grader (torch) while this process imports the rest.
-        from autograder import lifecycle
-        lifecycle.start_forkserver("autograder.preload")
     from autograder.coordinator import GraderError, Interrupted, run
     try:
         summary = run(submissions, out, course_root=args.course, assignments=args.assignment,

@@ -24,11 +24,12 @@ import os
 import re
 import shutil
 import stat
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-from autograder.engine import sandbox
+from autograder.engine import isolation, sandbox
 
 COORDINATOR = "AUTOGRADE_COORDINATOR"
 FORKSERVER = "AUTOGRADE_FORKSERVER"
@@ -63,6 +64,16 @@ def start_forkserver(module):
     multiprocessing.get_context("forkserver").set_forkserver_preload(
         ["autograder.lifecycle", module])
     multiprocessing.forkserver.ensure_running()
+
+
+def start_local_grading(choice):
+    """The sandbox layer for ``choice`` (``isolation.probe``: raises ``isolation.Unavailable``),
+    announced on stderr, and the forkserver started with the warmed grader, which imports it
+    while the caller imports the rest; the layer."""
+    layer = isolation.probe(choice)
+    print(isolation.announce(layer), file=sys.stderr, flush=True)
+    start_forkserver("autograder.preload")
+    return layer
 
 
 def scratch():

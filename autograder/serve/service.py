@@ -556,12 +556,10 @@ def main(argv):
     from autograder import lifecycle
     from autograder.engine import isolation
     try:
-        layer = isolation.probe(args.isolation)
+        layer = lifecycle.start_local_grading(args.isolation)
     except isolation.Unavailable as error:
         print(f"autograde serve: error: {error}", file=sys.stderr)
         return 1
-    print(isolation.announce(layer), file=sys.stderr, flush=True)
-    lifecycle.start_forkserver("autograder.preload")
     service = Service(course, args.out or course / "out", state, db_url=args.db,
                       workers=args.workers, cell_timeout=args.timeout, isolation=layer)
     try:
