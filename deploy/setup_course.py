@@ -71,7 +71,21 @@ def environment(prefix, wheel_file, seed=None):
         if (Path(seed) / data).is_dir():
             run("cp", "-al", Path(seed) / data, prefix)
     _console_scripts(prefix, site)
+    unsupported = _unsupported(python, site)
+    if unsupported:   # pip picks, by name, a version that runs on the system Python
+        run(*pip, "--no-deps", "--force-reinstall", *unsupported)
     run(*pip, "--no-deps", "--no-index", wheel_file)
+
+
+def _unsupported(python, site):
+    """The seeded distributions whose Requires-Python excludes ``python`` (soupsieve 4 needs
+    3.11.5, Debian 12's is 3.11.2: nbconvert's HTML export, hence the formgrader and
+    generate_feedback, then fail)."""
+    from packaging.specifiers import SpecifierSet
+    version = subprocess.run([str(python), "-c", "import platform; print(platform.python_version())"],
+                             check=True, capture_output=True, text=True).stdout.strip()
+    return sorted(dist.metadata["Name"] for dist in importlib.metadata.distributions(path=[str(site)])
+                  if version not in SpecifierSet(dist.metadata.get("Requires-Python") or ""))
 
 
 def _site_packages(prefix):
