@@ -193,6 +193,8 @@ def main(argv=None):
     print()
     print(describe(summary, DEMO / "out"))
     print(f"gradebook: {DEMO / 'gradebook.db'} (autograded notebooks: {DEMO / 'autograded'})")
+    print(f"in a new shell, put autograde and nbgrader on PATH first: "
+          f"source {Path(sys.prefix) / 'bin' / 'activate'}")
     print(f"the same from the command line: cd {DEMO} && {same_command(args.timeout)}")
     print(f"then, in {DEMO} (the semester with nbgrader's exchange: docs/semester.md):")
     for command, what in next_commands(assignments):
