@@ -68,7 +68,7 @@ def run(submissions, out, *, course_root=ROOT, assignments=None, students=None, 
         grade, warm_up = engine.grade, functools.partial(engine.warm_up, isolation)
     selected = _released(course, assignments)
     _check_writable(out)
-    journal = Journal(out, course, {"cell_timeout": cell_timeout, "journal": 2})
+    journal = Journal.of_grading(out, course, cell_timeout)
     summary = Summary()
     with tempfile.TemporaryDirectory(prefix="unpacked-", dir=lifecycle.scratch()) as scratch:
         try:

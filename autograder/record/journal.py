@@ -18,6 +18,12 @@ class Journal:
         self.folder, self.course, self.settings = out / "records", course, settings
         self.assignment_digests = {}
 
+    @classmethod
+    def of_grading(cls, out, course, cell_timeout):
+        """The journal of ``autograde`` and ``autograde serve`` alike: one key for a grade
+        whichever of them made it (settings: the cell timeout, the journal's format)."""
+        return cls(out, course, {"cell_timeout": cell_timeout, "journal": 2})
+
     def key(self, assignment, submission):
         """What the grade depends on: the submission's files, the assignment's release and
         source notebooks (hidden tests) and the grading settings. (After a change to the grader

@@ -80,9 +80,7 @@ class Service:
             raise GraderError(f"no release found in {self.course.root / 'release'}: release "
                               "the assignments first, or point --course at the course")
         self.queue = Queue(self.state / "queue.db")
-        # the batch's journal settings (autograder.coordinator.run): one key for both
-        self.journal = Journal(self.out, self.course, {"cell_timeout": cell_timeout,
-                                                       "journal": 2})
+        self.journal = Journal.of_grading(self.out, self.course, cell_timeout)
         self.recording = ThreadPoolExecutor(1, thread_name_prefix="record")
         self.recorder, self.policies = None, {}
         self.pending, self.suspects, self.in_flight = deque(), deque(), {}
