@@ -82,20 +82,20 @@ def main(argv=None):
     if not Path(args.course).is_dir():
         cli.error(f"--course {args.course} is not a folder")
 
-    from autograder.cluster import scheduler_address
+    from autograder.run.cluster import scheduler_address
     scheduler = scheduler_address(args.scheduler)
     if scheduler:   # the workers' machines, not this one, decide (each record names its layer)
         layer = args.isolation
         print(f"autograde: sandbox: --isolation {layer} on each worker of the Dask cluster "
               f"at {scheduler}", file=sys.stderr, flush=True)
     else:
-        from autograder import lifecycle
+        from autograder.run import lifecycle
         try:
             layer = lifecycle.start_local_grading(args.isolation)
         except isolation.Unavailable as error:
             print(f"autograde: error: {error}", file=sys.stderr)
             return 1
-    from autograder.coordinator import GraderError, Interrupted, run
+    from autograder.run.coordinator import GraderError, Interrupted, run
     try:
         summary = run(submissions, out, course_root=args.course, assignments=args.assignment,
                       students=args.student, force=args.force, workers=args.workers,

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from autograder.tools import demo
-from autograder.coordinator import GraderError, run
+from autograder.run.coordinator import GraderError, run
 from autograder.coursedir import ROOT, chapters
 from autograder.engine import isolation
 from autograder.record.gradebook import CourseGradebook
@@ -233,7 +233,7 @@ def test_a_worker_lost_while_the_grader_is_set_up_on_it_costs_only_itself(
 
 
 def test_an_unreachable_scheduler_is_a_clear_error(klass, course, tmp_path, monkeypatch):
-    monkeypatch.setattr("autograder.cluster.CONNECT_SECONDS", 2)
+    monkeypatch.setattr("autograder.run.cluster.CONNECT_SECONDS", 2)
     with pytest.raises(GraderError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
         fake_run(klass, course, tmp_path / "out", scheduler="tcp://127.0.0.1:9")
 

@@ -8,7 +8,7 @@ import shlex
 
 import pytest
 
-from autograder import coordinator
+from autograder.run import coordinator
 from autograder.coursedir import ROOT
 
 

@@ -25,7 +25,7 @@ import nbformat
 import pytest
 
 from autograder.report import sections, tables
-from autograder.coordinator import GraderError, Interrupted, run
+from autograder.run.coordinator import GraderError, Interrupted, run
 from autograder.coursedir import ROOT
 from autograder.record.gradebook import CourseGradebook
 
@@ -374,7 +374,7 @@ def test_killed_run_resumes_where_it_stopped(klass, course, tmp_path):
     """SIGKILL the coordinator halfway: finished grades stay; the next run grades the rest."""
     out = tmp_path / "out"
     script = ("import sys; from tests.test_coordinator import slow_fake_grade; "
-              "from autograder.coordinator import run; "
+              "from autograder.run.coordinator import run; "
               "run(sys.argv[1], sys.argv[2], course_root=sys.argv[3], workers=1, "
               "db_url=sys.argv[4], grade=slow_fake_grade, progress=False)")
     shutil.copy(course / "template.db", f"{out}.db")

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from autograder.coordinator import GraderError, run
+from autograder.run.coordinator import GraderError, run
 from autograder.record.recorder import Recorder
 from tests.test_coordinator import (course, gradebook, grade, grades, klass,  # noqa: F401
                                     slow_fake_grade)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder import collect
+from autograder.intake import collect
 from autograder.coursedir import ROOT, chapters
 from autograder.engine import tamper
 from autograder.engine.cells import is_manual, is_test, nbgrader, source

@@ -8,7 +8,7 @@ import subprocess
 import nbformat
 import pytest
 
-from autograder import collect
+from autograder.intake import collect
 
 RELEASED = {"a1": ["first"], "a2": ["second"]}
 

@@ -14,18 +14,18 @@ from pathlib import Path
 import psutil
 import pytest
 
-from autograder import lifecycle
+from autograder.run import lifecycle
 from autograder.coursedir import ROOT
 
 COORDINATOR = """
 import multiprocessing, multiprocessing.forkserver, sys, time
 from concurrent.futures import ProcessPoolExecutor
-from autograder import lifecycle
+from autograder.run import lifecycle
 from tests.test_lifecycle import sleepy
 print(lifecycle.scratch(), flush=True)
 lifecycle.mark_coordinator()
 context = multiprocessing.get_context("forkserver")
-context.set_forkserver_preload(["autograder.lifecycle", "tests.test_lifecycle"])
+context.set_forkserver_preload(["autograder.run.lifecycle", "tests.test_lifecycle"])
 pool = ProcessPoolExecutor(2, mp_context=context, initializer=lifecycle.die_with_parent)
 futures = [pool.submit(sleepy) for _ in range(2)]
 print("running", flush=True)

@@ -66,7 +66,7 @@ def warm_up(isolation="auto"):
 def warm_torch():
     """torch on one thread, with its meta kernels loaded: the hidden tests' helpers run on the
     meta device, whose first op imports them (sympy and ~900 modules, 1.4 s): once per worker
-    (or once for all, in the forkserver: ``autograder.preload``), not in a notebook."""
+    (or once for all, in the forkserver: ``autograder.run.preload``), not in a notebook."""
     import torch
     torch.set_num_threads(1)
     torch.nn.functional.unfold(torch.zeros(1, 1, 2, 2, device="meta"), 1)

@@ -203,7 +203,7 @@ def import_download(download, lms, assignment, roster, into, due=None):
 def _unpacked(download, scratch, unplaced):
     """The folder holding the download's files (a zip unpacked into ``scratch`` by
     ``collect.unpack``; a single wrapping folder skipped)."""
-    from autograder import collect
+    from autograder.intake import collect
     try:
         root, _ = collect.unpack(download, scratch, unplaced,
                                  content=lambda folder, refused: MOODLE.fullmatch(folder.name))

@@ -24,7 +24,7 @@ from nbgrader.api import InvalidEntry
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from autograder import GraderError
-from autograder.collect import NBGRADER_FILES
+from autograder.intake.collect import NBGRADER_FILES
 from autograder.intake import reader
 from autograder.record import feedback, late
 from autograder.record.gradebook import CourseGradebook

@@ -4,7 +4,7 @@
                     [--timeout SECONDS] [--db URL] [--isolation ...] (--tokens FILE | --hub)
     autograde serve token USER [--grader] --tokens FILE     (prints USER's new token)
 
-The batch's parts, kept up: the pool's workers (``autograder.pool``: forked from the
+The batch's parts, kept up: the pool's workers (``autograder.run.pool``: forked from the
 forkserver that imported the grader, each with its sandbox template warm), the engine
 (``autograder.engine.job.grade``) and the recorder (``autograder.record.recorder``: the
 gradebook, ``autograded/``, ``OUT/feedback``, the journal ``OUT/records``; the CSVs and the
@@ -105,7 +105,7 @@ class Service:
         log.info("ready: %d workers warm, %d submissions queued", self.workers, len(self.pending))
 
     def _new_pool(self):
-        from autograder import pool
+        from autograder.run import pool
         from autograder.engine import job as engine
         return pool.LocalPool(self.workers, engine.grade,
                               functools.partial(engine.warm_up, self.isolation))
@@ -235,7 +235,7 @@ class Service:
                    cell_timeout=self.cell_timeout)
 
     def _submit(self, row):
-        from autograder import pool
+        from autograder.run import pool
         try:
             future = self.pool.pool.submit(self.pool.grade, self._job(row))
         except BrokenProcessPool:
@@ -245,7 +245,7 @@ class Service:
         asyncio.wrap_future(future).add_done_callback(functools.partial(self._graded, future))
 
     def _graded(self, future, _):
-        from autograder import pool
+        from autograder.run import pool
         row = self.in_flight.pop(future)
         alone, self.alone = self.alone, False
         error = None if future.cancelled() else future.exception()
@@ -346,7 +346,7 @@ class Service:
         since = time.monotonic() - self.reported
         if self.dirty and (force or since > REPORT_SECONDS or
                            (idle and since > IDLE_REPORT_SECONDS)):
-            from autograder.coordinator import write_outputs
+            from autograder.run.coordinator import write_outputs
             write_outputs(self.out, self.journal.records(), Ignored(), self.course.root / "release")
             self.dirty, self.reported = False, time.monotonic()
 
@@ -551,7 +551,7 @@ def main(argv):
     except (RuntimeError, ValueError) as error:
         print(f"autograde serve: error: {error}", file=sys.stderr)
         return 2
-    from autograder import lifecycle
+    from autograder.run import lifecycle
     from autograder.engine import isolation
     try:
         layer = lifecycle.start_local_grading(args.isolation)

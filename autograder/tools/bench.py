@@ -90,7 +90,7 @@ def main(argv=None):
     parser.add_argument("--timeout", type=float, default=30.0, help="autograde's cell timeout")
     parser.add_argument("--keep", action="store_true", help="keep the scratch directory")
     args = parser.parse_args(argv)
-    from autograder.coordinator import run
+    from autograder.run.coordinator import run
 
     assignments = chapters()
     if not assignments:

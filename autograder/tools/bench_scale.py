@@ -63,8 +63,8 @@ def course_copy(scratch, assignments):
 
 def coordinator_at_scale(scratch, submissions):
     """Record ``submissions`` synthetic finished records; prints the cost per submission."""
-    from autograder import collect
-    from autograder.coordinator import write_outputs
+    from autograder.intake import collect
+    from autograder.run.coordinator import write_outputs
     from autograder.record.journal import Journal
     from autograder.record.recorder import Recorder
     assignments = chapters()
@@ -110,7 +110,8 @@ def coordinator_at_scale(scratch, submissions):
 def error_records(scratch, submissions):
     """Collect and record ``submissions`` broken-file submissions of the first chapter as
     ``coordinator.run`` does; prints the coordinator's time per error record."""
-    from autograder import collect, coordinator
+    from autograder.intake import collect
+    from autograder.run import coordinator
     from autograder.record.journal import Journal
     from autograder.record.recorder import Recorder
     assignment = chapters()[0]
@@ -154,7 +155,7 @@ def throughput(scratch, students, workers):
     in steady state (warm, from the first record to the last: the rate a long run on a cluster
     sees once its workers are up)."""
     import distributed
-    from autograder.coordinator import run
+    from autograder.run.coordinator import run
     from autograder.tools import bench, demo
     assignments = chapters()
     folder = scratch / "class"

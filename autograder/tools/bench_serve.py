@@ -159,7 +159,7 @@ def rush(url, issued, chapter, stem, good, wrong, each, seconds, finished):
 
 def batch(course, chapter, stem, good, wrong, students, workers):
     """The batch pool's throughput on one submission per student (right and wrong)."""
-    from autograder.coordinator import run
+    from autograder.run.coordinator import run
     folder = course.parent / "batch-submissions"
     for index, student in enumerate(students):
         target = folder / student / chapter

@@ -158,7 +158,7 @@ def main(argv=None):
     from autograder import author
     from autograder.cli import describe
     from autograder.engine.isolation import announce
-    from autograder.coordinator import GraderError, run
+    from autograder.run.coordinator import GraderError, run
 
     try:
         layer = isolation.probe(args.isolation)

@@ -184,7 +184,7 @@ def grade_task(plugin, job, files, bundle):
 class DaskPool:
     """The coordinator's side: a client of the scheduler at ``address``; the grader plugin is
     registered in the background (the workers warm up while the gradebook is set up). The
-    same interface as ``autograder.pool.LocalPool``: ``grade_all`` then ``close`` (or ``with``)."""
+    same interface as ``autograder.run.pool.LocalPool``: ``grade_all`` then ``close`` (or ``with``)."""
 
     def __init__(self, address, grade, warm_up, in_flight=None):
         try:

@@ -12,14 +12,15 @@ from concurrent.futures.process import BrokenProcessPool
 
 from tqdm import tqdm
 
-from autograder import GraderError, lifecycle
+from autograder import GraderError
+from autograder.run import lifecycle
 from autograder.record import feedback
 
 
 class LocalPool:
     """Grading on this machine: ``workers`` processes, started now (each runs ``warm_up`` in
     the background, while the coordinator sets the gradebook up), each job graded by
-    ``grade`` then ``feedback.finish``. The same interface as ``autograder.cluster.DaskPool``:
+    ``grade`` then ``feedback.finish``. The same interface as ``autograder.run.cluster.DaskPool``:
     ``grade_all`` then ``close`` (or ``with``)."""
 
     def __init__(self, workers, grade, warm_up):

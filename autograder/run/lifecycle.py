@@ -56,13 +56,13 @@ def mark_coordinator():
 
 def start_forkserver(module):
     """Start the process that pool workers are forked from, importing the grader's ``module``
-    (``autograder.preload``: the grader, warmed) once, in the background. Workers forked from
+    (``autograder.run.preload``: the grader, warmed) once, in the background. Workers forked from
     it inherit neither this process's open gradebook connection and files nor its threads. It
     and they die with this process (see the module doc). (Once running, it is kept: the first
     call's ``module`` stays.)"""
     mark_coordinator()
     multiprocessing.get_context("forkserver").set_forkserver_preload(
-        ["autograder.lifecycle", module])
+        ["autograder.run.lifecycle", module])
     multiprocessing.forkserver.ensure_running()
 
 
@@ -72,7 +72,7 @@ def start_local_grading(choice):
     while the caller imports the rest; the layer."""
     layer = isolation.probe(choice)
     print(isolation.announce(layer), file=sys.stderr, flush=True)
-    start_forkserver("autograder.preload")
+    start_forkserver("autograder.run.preload")
     return layer
 
 

@@ -1,7 +1,7 @@
 """Coordinator: collect -> grade in a process pool -> record each result as it arrives -> report.
 
 The workers only grade (``autograder.engine.job.grade``: a submission in, a results record
-out, ``autograder.pool``); this process alone records (``autograder.record``: the gradebook,
+out, ``autograder.run.pool``); this process alone records (``autograder.record``: the gradebook,
 ``autograded/``, the feedback, the journal ``OUT/records/``) and reports (``autograder.report``:
 the CSVs and the class report). Every record is written as soon as it arrives, so an
 interrupted run keeps each finished grade; the next run skips the submissions whose files (and
@@ -14,7 +14,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder import GraderError, collect, lifecycle, pool
+from autograder import GraderError
+from autograder.intake import collect
+from autograder.run import lifecycle, pool
 from autograder.coursedir import ROOT, CourseDir
 from autograder.record import results
 from autograder.record.journal import Journal, write_atomic
@@ -55,13 +57,13 @@ def run(submissions, out, *, course_root=ROOT, assignments=None, students=None, 
     (a hand grade of a written answer that did not change is kept either way).
     ``grade``/``warm_up`` default to the engine's (``autograder.engine.job``, its sandbox in
     the ``isolation`` layer); tests inject others.
-    ``scheduler``: the address of a Dask scheduler to grade on (``autograder.cluster``, a
-    sibling of ``autograder.pool``) instead of the local pool of ``workers`` processes.
+    ``scheduler``: the address of a Dask scheduler to grade on (``autograder.run.cluster``, a
+    sibling of ``autograder.run.pool``) instead of the local pool of ``workers`` processes.
     Raises ``GraderError`` when the grader cannot run, ``Interrupted`` on Ctrl-C.
     """
     started = time.perf_counter()
     if not scheduler:
-        lifecycle.start_forkserver(grade.__module__ if grade else "autograder.preload")
+        lifecycle.start_forkserver(grade.__module__ if grade else "autograder.run.preload")
     from autograder.engine import job as engine   # torch: seconds, while the forkserver imports it
     course, out = CourseDir(Path(course_root).resolve()), Path(out)
     if grade is None:
@@ -195,10 +197,10 @@ def _only(batch, students):
 
 def _grading_pool(scheduler, workers, grade, warm_up):
     """The pool that grades (``grade_all``, ``close``): on the Dask cluster at ``scheduler``
-    (``autograder.cluster``), else ``workers`` local processes (``autograder.pool``); the
+    (``autograder.run.cluster``), else ``workers`` local processes (``autograder.run.pool``); the
     pure work on each record is the worker's (``feedback.finish``)."""
     if scheduler:
-        from autograder.cluster import DaskPool
+        from autograder.run.cluster import DaskPool
         return DaskPool(scheduler, grade, warm_up)
     return pool.LocalPool(workers, grade, warm_up)
 
