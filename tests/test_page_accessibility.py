@@ -8,7 +8,7 @@ from autograder.engine.job import _verdict_outputs
 from autograder.record import feedback, results
 from autograder.report import class_report, sections, similarity
 from tests import axe
-from tests.chapters import BUILT, read, source_notebook
+from tests.chapters import BUILT, graded_tests, read, solution_names, source_notebook
 from tests.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, require_browser
 from tests.test_report_sections import RECORDS
 
@@ -46,6 +46,29 @@ def feedback_page():
     grades["late_penalty"] = 1.0
     return feedback.html(nb, grades, student="ada", assignment=BUILT[1],
                          notebook=source_notebook(BUILT[1]).stem)
+
+
+def test_the_feedback_page_names_each_graded_cell_by_its_exercise_or_question():
+    """Its table of contents and each graded cell's heading say "Exercise 1 · corr2d: tests"
+    or "Question 1: your answer" with the points, as the chapter's headings do; never "Test
+    cell", "In [ ]:" or an internal grade id."""
+    from bs4 import BeautifulSoup
+    page = BeautifulSoup(feedback_page(), "html.parser")
+    nb = read(source_notebook(BUILT[1]))
+    exercises = solution_names(nb)
+    expected = [f"Exercise {k} · {name}: tests" for k, name in enumerate(exercises, 1)] + [
+        f"Question {k}: your answer" for k in (1, 2)]
+    toc = [item.get_text(" ", strip=True) for item in page.select("#toc li")]
+    assert [entry.split(" (Score")[0] for entry in toc[:-1]] == expected, toc
+    assert toc[0].endswith("(Score: 0.0 / 3.0)") and "pending / 2.0" in toc[-2]
+    headings = [h.select_one(".nbgrader-label").get_text(strip=True)
+                for h in page.select("div.nbgrader_cell .panel-heading")]
+    assert headings[:2] == [f"Exercise 1 · {exercises[0]}: your code", expected[0]], headings
+    assert set(expected) <= set(headings) and "Test cell" not in page.get_text()
+    prompts = [cell.select_one(".input_prompt").get_text(strip=True)
+               for cell in page.select("div.cell") if cell.select_one(".nbgrader_cell")]
+    assert prompts and not any(prompts), prompts
+    assert not any(grade_id in headings for grade_id in graded_tests(nb))
 
 
 @pytest.fixture(scope="module")

@@ -18,20 +18,24 @@ share of the notebook's score ("2.0 graded, 1 pending").
 import functools
 import threading
 import time
+from pathlib import Path
 
 import nbformat
+from jinja2 import FileSystemLoader, PrefixLoader
 from jinja2 import filters as jinja_filters
 from nbformat.v4.rwbase import rejoin_lines
 from nbconvert.exporters import HTMLExporter
 from nbconvert.exporters import html as nbconvert_html
 from nbconvert.filters import Highlight2HTML
 from nbconvert.preprocessors import Preprocessor
+import nbgrader
 from nbgrader import utils
 from nbgrader.preprocessors import GetGrades
 from traitlets import default
 from traitlets.utils.importstring import import_item
 
 from autograder.engine import cells as engine_cells
+from autograder.record.cell_names import graded_cell_names
 from autograder.report import similarity
 
 _exporter = None
@@ -89,6 +93,13 @@ class FeedbackExporter(HTMLExporter):
         self._highlighters = {}   # pygments lexer name -> _Highlight
         self._markdown = functools.lru_cache(maxsize=4096)(self._uncached_markdown)
 
+    @default("extra_loaders")
+    def _nbgraders_templates(self):
+        """nbgrader's templates as ``nbgrader/...``: the course's ``feedback`` template
+        (autograder/record/templates) extends ``nbgrader/feedback/index.html.j2``."""
+        return [PrefixLoader({"nbgrader": FileSystemLoader(str(
+            Path(nbgrader.__file__).parent / "server_extensions" / "formgrader" / "templates"))})]
+
     @default("optimistic_validation")
     def _validate_once(self):
         """Validate the page's notebook once, after every preprocessor, not after each: they
@@ -121,6 +132,8 @@ class FeedbackExporter(HTMLExporter):
         return super().register_filter(name, jinja_filter)
 
     def from_notebook_node(self, nb, resources=None, **kw):
+        resources = {} if resources is None else resources
+        resources.setdefault("nbgrader", {})["cell_names"] = graded_cell_names(nb)
         with _rendering:
             parser, nbconvert_html.BeautifulSoup = nbconvert_html.BeautifulSoup, _PageAsIs
             try:
@@ -142,6 +155,7 @@ _WRAP_OUTPUTS = ("<style>.output_text pre { white-space: pre-wrap; overflow-wrap
 _READABLE = ("<style>a, a:hover, a:focus {text-decoration: underline;}"
              "a {color: #0b4f9c;} div.nbgrader_cell .panel-heading a {color: inherit;}"
              "li.late-penalty {color: #a8322d;}"
+             "div.nbgrader_cell .panel-heading {height: auto; overflow: hidden;}"
              "</style>\n")
 
 
