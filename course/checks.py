@@ -142,15 +142,16 @@ def _shown(tensor):
 
 
 class CheckFailed(AssertionError):
-    """A failed check. IPython shows its traceback without the checks' own frames: the test's
-    line and the message."""
+    """A failed check. IPython shows its message first (where nbgrader's Validate dialog shows
+    the error under the test's source, the hint is the error's first line), then the test's
+    line, without the checks' own frames."""
 
     def _render_traceback_(self):
         frames = [(frame, line) for frame, line in traceback.walk_tb(self.__traceback__)
                   if not frame.f_locals.get("__tracebackhide__")]
         shown = traceback.StackSummary.extract(frames)
-        return ["Traceback (most recent call last):", *"".join(shown.format()).splitlines(),
-                f"AssertionError: {self}"]
+        return [f"AssertionError: {self}", "",
+                "Traceback (most recent call last):", *"".join(shown.format()).splitlines()]
 
 
 class LibraryCall(CheckFailed):
@@ -159,8 +160,10 @@ class LibraryCall(CheckFailed):
 
 
 def _fail(message, hint=""):
+    """Fail with ``message``, led by the ``hint`` if any ("kernel flipped? ... — corr2d(X, K)
+    is ..., expected ...")."""
     __tracebackhide__ = True
-    raise CheckFailed(message + (f": {hint}" if hint else ""))
+    raise CheckFailed(f"{hint} — {message}" if hint else message)
 
 
 def _check(condition, message):
@@ -185,10 +188,10 @@ def expect_shape(result, shape, name="the result", hint="", mistakes=None):
     if named:
         _fail(message, named)
     if len(got) == len(shape) == 2 and got == shape[::-1]:
-        message += " (height and width swapped?)"
+        hint = " ".join(filter(None, ["height and width swapped?", hint]))
     elif len(got) == len(shape) and all(abs(g - s) == 1 for g, s in zip(got, shape)
                                         if g != s):
-        message += " (off by one in the output size?)"
+        hint = " ".join(filter(None, ["off by one in the output size?", hint]))
     _fail(message, hint)
 
 

@@ -18,8 +18,12 @@ pytestmark = pytest.mark.browser
 def report_page():
     """report.html for a small class: tables, plots, failures linked to feedback, similar
     answers side by side."""
+    mine = ("def corr2d(X, K):\n    h, w = K.shape\n    Y = torch.zeros((X.shape[0] - h + 1, "
+            "X.shape[1] - w + 1))  # the output: one cell per position of the kernel in X\n"
+            "    for i in range(Y.shape[0]):\n        for j in range(Y.shape[1]):\n"
+            "            Y[i, j] = (X[i:i + h, j:j + w] * K).sum()\n    return Y")
     pairs = [similarity.Pair("02_cc", "corr2d", ("ann", "bob"), 0.97,
-                             ("def f(x): return x < 1", "def f(y): return y < 1"))]
+                             (mine, mine.replace("i", "r").replace("# the", "# an")))]
     records = [dict(record, score=1.0, max_score=4.0, isolation="namespaces",
                     reason="timed out") for record in RECORDS]
     records[0]["status"] = "flagged"
@@ -36,7 +40,7 @@ def feedback_page():
     test = next(cell for cell in nb.cells if cell.metadata.get("nbgrader", {}).get("grade")
                 and cell.cell_type == "code")
     test.outputs = [nbformat.from_dict(output) for output in _verdict_outputs(
-        False, results.FAILED, "corr2d(X, K) is wrong at index (0, 0): kernel flipped?", 3.0)]
+        False, results.FAILED, "kernel flipped? — corr2d(X, K) is wrong at index (0, 0)", 3.0)]
     nb.cells.insert(nb.cells.index(test) + 1, nbformat.v4.new_code_cell(
         "corr2d(X, K)", outputs=[nbformat.v4.new_output(
             "error", ename="NotImplementedError", evalue="",

@@ -62,8 +62,20 @@ def test_similar_answers_grouped_side_by_side():
     html = sections.similarity_section(found)
     assert "02_cc: ann, bob, cem (3 students) alike in conv2d, corr2d (at least 90%)" in html
     assert html.count("<details>") == 2 and html.count("<pre>") == 2 + 2 + 2
-    assert "<b>ann, cem</b>" in html and "x&lt;1" in html
+    assert "<b>ann, cem</b>" in html and "return <mark>x</mark>&lt;1" in html
+    assert "g = 1" in html and "g  = 1" in html and "<mark> " not in html   # layout: unmarked
     assert "<p>None.</p>" in sections.similarity_section([])
+
+
+def test_what_differs_between_similar_answers_is_marked():
+    mine = "for i in range(h):\n    Y[i] = (X[i:i + k] * K).sum()"
+    theirs = "for j in range(h):\n    Y[j] = (X[j:j + k] * K).sum()  # copied?"
+    assert sections.marked(mine, [theirs]) == (
+        "for <mark>i</mark> in range(h):\n    Y[<mark>i</mark>] = (X[<mark>i</mark>:"
+        "<mark>i</mark> + k] * K).sum()")
+    assert sections.marked(theirs, [mine]).endswith("sum()  <mark># copied?</mark>")
+    assert sections.marked("a < b", ["a < b"]) == "a &lt; b"
+    assert sections.marked("a", ["a", "b"]) == "<mark>a</mark>", "differs from one of them"
 
 
 def test_a_submission_that_could_not_be_graded_counts_as_zero_in_every_section():

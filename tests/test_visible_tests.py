@@ -137,6 +137,10 @@ def test_a_failed_check_shows_the_students_line_and_the_message_only():
         raise AssertionError("expect_close passed on a wrong answer")
     text = "\n".join(lines)
     assert "course/checks.py" not in text and "test_visible_tests.py" in text, text
-    assert lines[-1] == "AssertionError: corr2d(X, K) is wrong at index (0, 0): got 1, expected 0"
+    assert lines[0] == "AssertionError: corr2d(X, K) is wrong at index (0, 0): got 1, expected 0"
+    hinted = shell.run_cell("import torch\nfrom course.checks import expect_close\n"
+                            "expect_close(torch.ones(2), torch.zeros(2), 'f(x)', "
+                            "mistakes={'sign flipped?': torch.ones(2)})").error_in_exec
+    assert str(hinted) == "sign flipped? — f(x) is [1, 1], expected [0, 0]", "the hint leads"
     result = shell.run_cell("from course.checks import expect_count\nexpect_count(3, 4, 'n')")
     assert isinstance(result.error_in_exec, CheckFailed)

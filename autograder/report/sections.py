@@ -11,8 +11,11 @@
   so its text is the size it was set in.
 """
 import base64
+import difflib
 import html as html_lib
 import io
+import itertools
+import re
 from collections import Counter, defaultdict
 from urllib.parse import quote
 
@@ -143,16 +146,18 @@ def similarity_section(groups):
              "near-identical once names, layout and comments are set aside (code from the "
              "release and the course book left out), grouped: a group is linked pair by pair. "
              "For a human to judge: independent work on a short exercise can look alike. Open a "
-             "group to see the answers.</p>")
+             "group to see the answers; what one answer has that another lacks is "
+             "<mark>marked</mark>.</p>")
     if not groups:
         return intro + "<p>None.</p>"
     blocks = []
     for group in groups:
         functions = []
         for grade_id in group.grade_ids:
+            answers = group.answers[grade_id]
             columns = "".join(f"<div><b>{escape(', '.join(students))}</b>"
-                              f"<pre>{escape(code)}</pre></div>"
-                              for code, students in group.answers[grade_id].items())
+                              f"<pre>{marked(code, [c for c in answers if c != code])}"
+                              "</pre></div>" for code, students in answers.items())
             functions.append(f"<p>{escape(grade_id)}</p><div class='side-by-side'>{columns}</div>")
         blocks.append(f"<details><summary>{escape(group.assignment)}: "
                       f"{escape(', '.join(group.students))} ({len(group.students)} students) "
@@ -161,6 +166,34 @@ def similarity_section(groups):
     return intro + "".join(blocks)
 
 
+TOKEN = re.compile(r"\w+|\s+|[^\w\s]")
+
+
+def marked(code, others):
+    """``code`` as HTML, its tokens (names, numbers, spaces, signs) that are not matched in
+    every one of the ``others`` (difflib) inside ``<mark>``."""
+    tokens = TOKEN.findall(code)
+    differs = [False] * len(tokens)
+    for other in others:
+        matcher = difflib.SequenceMatcher(None, tokens, TOKEN.findall(other), autojunk=False)
+        for tag, start, end, _, _ in matcher.get_opcodes():
+            if tag != "equal":
+                differs[start:end] = [True] * (end - start)
+    runs = [(flag, "".join(token for _, token in run)) for flag, run in
+            itertools.groupby(zip(differs, tokens), key=lambda pair: pair[0])]
+    return "".join(_mark(text) if flag else escape(text) for flag, text in runs)
+
+
+def _mark(text):
+    """``text`` as HTML inside ``<mark>``, the spaces around it left outside."""
+    core = text.strip()
+    if not core:
+        return escape(text)
+    start = text.index(core)
+    return f"{escape(text[:start])}<mark>{escape(core)}</mark>{escape(text[start + len(core):])}"
+
+
 STYLE = ("details{margin:.2em 0}summary{cursor:pointer}.side-by-side{display:flex;flex-wrap:wrap;gap:1em}.side-by-side>div{flex:1;min-width:20em}"
          ".side-by-side pre{background:#f6f6f6;padding:.5em;font-size:85%;white-space:pre-wrap;"
-         "overflow-wrap:anywhere}")
+         "overflow-wrap:anywhere}.side-by-side mark{background:#ffe27a;color:#000;"
+         "text-decoration:underline dotted}")

@@ -541,12 +541,12 @@ expect_close(compose_kernels(K1, torch.tensor([[2.0]])), 2 * K1, "compose_kernel
 K1 = torch.randn(1, 2, generator=g)
 K2 = torch.randn(3, 1, generator=g)
 expect_shape(compose_kernels(K1, K2), (3, 2), "compose_kernels of a (1, 2) and a (3, 1) kernel",
-             hint="(k1_h + k2_h - 1, k1_w + k2_w - 1)")
+             hint="the composed kernel has shape (k1_h + k2_h - 1, k1_w + k2_w - 1)")
 K1 = torch.randn(2, 3, generator=g)
 K2 = torch.randn(3, 2, generator=g)
 K = expect_unchanged(compose_kernels, K1, K2)
 expect_shape(K, (4, 4), "compose_kernels of a (2, 3) and a (3, 2) kernel",
-             hint="(k1_h + k2_h - 1, k1_w + k2_w - 1)")
+             hint="the composed kernel has shape (k1_h + k2_h - 1, k1_w + k2_w - 1)")
 # Shifting by one column after K1: the composed kernel is K1 moved right, [[0, 1, 2]].
 expect_close(compose_kernels(torch.tensor([[1.0, 2.0]]), torch.tensor([[0.0, 1.0]])),
              torch.tensor([[0.0, 1.0, 2.0]]), "compose_kernels([[1, 2]], [[0, 1]])",
