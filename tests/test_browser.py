@@ -5,20 +5,24 @@ One JupyterLab server (with the student's configuration, student/jupyter/) on a 
 cells carry ``raises-exception``, so Run All goes on), requires every explorer to be drawn with
 its expected text, one slider of each, moved from the keyboard, to change the picture, each to
 fit a 1366x768 screen with its sliders, picture and caption, and axe-core to find no WCAG 2.0/2.1
-A or AA violation in the explorers' DOM, in the light and the dark theme (JupyterLab's own
+A or AA violation in the explorers' DOM, in the light, dark and high-contrast themes, each
+caption a polite live region that a slider changes (JupyterLab's own
 violations are written to artifacts/axe-jupyterlab.txt, not asserted). In the chapters whose
 explorer checks the student's function, it types a right, a wrong and a library-calling answer,
 runs the answer and its test cell, moves a slider: the explorer agrees with the test each time.
-Then it fills one chapter's stubs with the answer key through the page and presses nbgrader's
-Validate: the unanswered written answers fail it, and once they are written it says "Success!".
+Then it fills one chapter's stubs with the answer key through the page, one with a classic
+mistake, and presses nbgrader's Validate: the mistake's hint comes first, before the test's
+source (course.validate), the unanswered written answers fail it, and once they are written and
+the mistake fixed it says "Success!".
 Last, a saved notebook is reopened on a new kernel and its explorer's advice followed.
-Screenshots (1366x768) of every explorer in both themes and of the Validate dialogs are kept in
-artifacts/ (gitignored; <chapter>_failure.png when a chapter failed). Run it alone with
+Screenshots (1366x768) of every explorer in the three themes and of the Validate dialogs are
+kept in artifacts/ (gitignored; <chapter>_failure.png when a chapter failed). Run it alone with
 ``pytest -m browser tests/test_browser.py``.
 """
 import contextlib
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -34,7 +38,8 @@ import pytest
 from autograder.coursedir import ROOT, CourseDir
 from autograder.tools.submissions import key_code
 from tests import axe
-from tests.chapters import BUILT, read, source_notebook
+from autograder.engine.cells import nbgrader
+from tests.chapters import BUILT, read, source_notebook, variants
 
 ARTIFACTS = ROOT / "artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -108,6 +113,9 @@ REOPENED = "03_padding_stride"
 #: The chapter whose stubs the test fills with the answer key through the page, then validates.
 FILLED = "01_locality"
 WRITTEN = "A translation-invariant layer applies the same weights at every position."
+#: A wrong answer typed into the filled chapter before Validate: the function, its label among
+#: the chapter's wrong variants (tests/variants), the hint its visible test must lead with.
+MISTAKE = ("shift2d", "dy and dx swapped", "dy and dx swapped?")
 
 
 @contextlib.contextmanager
@@ -172,6 +180,9 @@ def jupyterlab(tmp_path_factory):
         shutil.copytree(CourseDir().release(assignment), folder / assignment)
     home = tmp_path_factory.mktemp("home")
     shutil.copytree(ROOT / "student" / "jupyter", home / "config")  # widget state saved
+    servers = home / "config" / "jupyter_server_config.d"   # as the students' wheel installs it
+    servers.mkdir()
+    shutil.copy(ROOT / "student" / "share" / "student_nbgrader.json", servers)
     with jupyterlab_server(folder, home) as (url, token):
         yield url, token, folder
 
@@ -282,9 +293,9 @@ def set_theme(page, name):
     """Pick JupyterLab's theme ``name`` from the Settings menu."""
     page.locator(".lm-MenuBar-itemLabel", has_text="Settings").first.click()
     page.locator(".lm-Menu-itemLabel", has_text="Theme").first.hover()
-    page.locator(".lm-Menu-itemLabel", has_text=name).first.click()
-    light = "false" if "Dark" in name else "true"
-    page.wait_for_function(f"document.body.dataset.jpThemeLight === '{light}'", timeout=30_000)
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(f"^{re.escape(name)}$")).click()
+    page.wait_for_function("name => document.body.dataset.jpThemeName === name", arg=name,
+                           timeout=30_000)
     page.wait_for_timeout(1000)
 
 
@@ -309,11 +320,17 @@ def explorer_problems(page, assignment, explorers):
         alt = output.locator("img.widget-image").get_attribute("title") or ""
         if not alt.startswith("Picture: "):
             problems.append(f"{assignment} {name}: the picture has no text alternative")
+        live = output.locator("[role=status][aria-live=polite]:has(.explorer-caption)")
+        if live.count() != 1:
+            problems.append(f"{assignment} {name}: its caption is not a polite live region")
+        heard = live.first.inner_text() if live.count() else ""
         moved = move_a_slider(page, output)
         if moved:
             problems.append(f"{assignment} {name}: {moved}")
         elif output.locator("img.widget-image").get_attribute("title") == alt:
             problems.append(f"{assignment} {name}: the text alternative did not follow the picture")
+        elif live.count() and live.first.inner_text() == heard:
+            problems.append(f"{assignment} {name}: a slider moved, its live caption stayed")
         too_big = fit_problem(page, output)
         if too_big:
             problems.append(f"{assignment} {name}: does not fit the screen: {too_big}")
@@ -321,23 +338,29 @@ def explorer_problems(page, assignment, explorers):
     return problems
 
 
+#: JupyterLab's dark themes, by the name its screenshots carry.
+DARK_THEMES = {"dark": "JupyterLab Dark", "high-contrast": "JupyterLab Dark High Contrast"}
+
+
 def theme_problems(page, assignment, explorers):
-    """In JupyterLab's dark theme: axe-core on the explorers, their text light on dark, and a
-    screenshot of each. Back to the light theme after."""
+    """In JupyterLab's dark and high-contrast themes: axe-core on the explorers, their text
+    light on dark, and a screenshot of each. Back to the light theme after."""
     problems = []
-    set_theme(page, "JupyterLab Dark")
     try:
-        found = axe.violations(page, ".course-explorer")
-        if found:
-            problems.append(f"{assignment} dark theme, axe-core:\n{axe.summary(found)}")
-        for name, index in explorers:
-            output = explorer_output(page, index)
-            show(page, output)
-            color = output.locator(".explorer-caption").first.evaluate(
-                "e => getComputedStyle(e).color")
-            if color != "rgb(255, 255, 255)":
-                problems.append(f"{assignment} {name}: caption text {color} in the dark theme")
-            page.screenshot(path=str(ARTIFACTS / f"{assignment}-{name}-dark.png"))
+        for theme, label in DARK_THEMES.items():
+            set_theme(page, label)
+            found = axe.violations(page, ".course-explorer")
+            if found:
+                problems.append(f"{assignment} {theme} theme, axe-core:\n{axe.summary(found)}")
+            for name, index in explorers:
+                output = explorer_output(page, index)
+                show(page, output)
+                color = output.locator(".explorer-caption").first.evaluate(
+                    "e => getComputedStyle(e).color")
+                if min(map(int, color[color.index("(") + 1:-1].split(",")[:3])) < 200:
+                    problems.append(f"{assignment} {name}: caption text {color} in the {theme} "
+                                    "theme")
+                page.screenshot(path=str(ARTIFACTS / f"{assignment}-{name}-{theme}.png"))
     finally:
         set_theme(page, "JupyterLab Light")
     return problems
@@ -454,14 +477,16 @@ def type_into(page, cell, text):
 
 
 def validate(page, screenshot):
-    """Press nbgrader's Validate (it saves first) and return the text of its dialog."""
+    """Press nbgrader's Validate (it saves first); returns the text of its dialog and what it
+    shows of each failed cell, in order (``[(first, second)]``)."""
     page.locator(".validate-button").click()
     dialog = page.locator(".jp-Dialog-content")
     dialog.locator(".validation-success, .validation-failed").wait_for(timeout=OUTPUT_TIMEOUT)
-    text = dialog.inner_text()
+    text, shown = dialog.inner_text(), [pre.strip() for pre in
+                                        dialog.locator("pre").all_inner_texts()]
     dialog.screenshot(path=str(ARTIFACTS / screenshot))
     dialog.locator(".jp-Dialog-button").last.click()
-    return text
+    return text, list(zip(shown[::2], shown[1::2]))
 
 
 def test_filled_with_the_answer_key_validate_names_unanswered_then_succeeds(browser):
@@ -478,14 +503,21 @@ def test_filled_with_the_answer_key_validate_names_unanswered_then_succeeds(brow
             elif meta.get("solution"):
                 written.append((index, meta["grade_id"]))
         assert written, f"{FILLED} has no written answer to test Validate with"
-        unanswered = validate(page, f"{FILLED}-validate-unanswered.png")
+        mistaken = [nbgrader(cell).get("grade_id") for cell in nb.cells].index(MISTAKE[0])
+        type_into(page, cells.nth(mistaken), dict(variants(FILLED).WRONG[MISTAKE[0]])[MISTAKE[1]])
+        unanswered, failed = validate(page, f"{FILLED}-validate-unanswered.png")
         assert "Success" not in unanswered
         assert unanswered.count("You did not provide a response") == len(written), unanswered
         for number, _ in enumerate(written, 1):  # each named by the label above its answer
             assert f"Your answer to Question {number}:" in unanswered, unanswered
+        hinted = [(first, then) for first, then in failed if MISTAKE[2] in first]
+        assert hinted, f"the hint {MISTAKE[2]!r} should come first: {failed}"
+        assert hinted[0][0].startswith(f"AssertionError: {MISTAKE[2]}"), hinted
+        assert "expect_close(" in hinted[0][1], "the test's source, after its error"
+        type_into(page, cells.nth(mistaken), code[MISTAKE[0]])
         for index, _ in written:
             type_into(page, cells.nth(index), WRITTEN)
-        answered = validate(page, f"{FILLED}-validate-answered.png")
+        answered, _ = validate(page, f"{FILLED}-validate-answered.png")
         assert "Success! Your notebook passes all the tests." in answered, answered
     except Exception:
         page.screenshot(path=str(ARTIFACTS / f"{FILLED}_failure.png"))

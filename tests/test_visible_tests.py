@@ -144,3 +144,18 @@ def test_a_failed_check_shows_the_students_line_and_the_message_only():
     assert str(hinted) == "sign flipped? — f(x) is [1, 1], expected [0, 0]", "the hint leads"
     result = shell.run_cell("from course.checks import expect_count\nexpect_count(3, 4, 'n')")
     assert isinstance(result.error_in_exec, CheckFailed)
+
+
+def test_the_validate_dialog_gets_each_failed_cells_error_before_its_source():
+    """nbgrader's dialog shows ``source`` first: ``course.validate`` puts the error there."""
+    from course.validate import error_first
+    result = {"failed": [{"source": "expect_close(a < b)", "raw_error":
+                          "\x1b[0;31mAssertionError: sign flipped? — f(x) is 1\x1b[0m\n\nTraceback",
+                          "error": "<span>…</span>"}]}
+    (cell,) = error_first(result)["failed"]
+    assert cell["source"].startswith("AssertionError: sign flipped? — f(x) is 1")
+    assert cell["error"] == "expect_close(a &lt; b)"
+    assert error_first({"changed": [{"source": "x"}]}) == {"changed": [{"source": "x"}]}
+    long = {"failed": [{"source": "", "raw_error": "AssertionError: " + "word " * 40}]}
+    lines = error_first(long)["failed"][0]["source"].splitlines()
+    assert len(lines) > 1 and max(map(len, lines)) <= 90, "wrapped: the dialog does not wrap"

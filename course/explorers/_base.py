@@ -26,6 +26,7 @@ from matplotlib.font_manager import FontProperties, findfont, get_font
 from traitlets import Unicode
 
 from course.explorers import yours
+from course.explorers.controls import Caption
 
 #: Colours shared by every explorer, so that "input", "kernel", "output" look the same everywhere.
 #: Told apart by colour-blind readers too (light blue, orange, green fills; vermillion for wrong,
@@ -295,7 +296,7 @@ class Explorer(widgets.VBox):
         self.error = None  # the last rendering error's traceback, None when all went well
         self.image = Picture(format="png", layout=widgets.Layout(
             max_height=PICTURE_MAX_HEIGHT))
-        self.caption = widgets.HTML()
+        self.caption = Caption()
         header = widgets.HTML(f"{STYLE}<div class='explorer-caption'><p class='explorer-title' "
                               f"role='heading' aria-level='4'>{title}</p>{intro}</div>")
         for row in rows:

@@ -1,4 +1,5 @@
-"""The explorers' controls, with one look: aligned sliders in titled columns.
+"""The explorers' controls, with one look: aligned sliders in titled columns, and their
+``Caption``, a live region: a screen reader reads it again when a slider changes it.
 
 ``Slider`` is a native ``<input type="range">`` with a ``<label>`` (an anywidget): screen
 readers read its name and value, and the keyboard moves it (arrows, Page Up/Down, Home/End),
@@ -59,7 +60,7 @@ export default { render };
 """
 
 _CSS = """
-.course-slider {display: flex; align-items: center; gap: 8px; margin: 2px 0;
+.course-slider {display: flex; align-items: center; gap: 8px; margin: 0; padding: 2px 0;
   width: var(--course-slider-width, 300px);
   color: var(--jp-widgets-label-color, var(--jp-content-font-color1, #1a1a1a));
   font-size: var(--jp-widgets-font-size, 13px);}
@@ -108,6 +109,28 @@ class Slider(anywidget.AnyWidget):
         if self.value > high:
             self.value = high
         self.options = list(range(self.min, high + 1))
+
+
+_CAPTION_ESM = """
+function render({ model, el }) {
+  // a polite live region that stays in place: its new text is read when the student pauses
+  el.setAttribute("role", "status");
+  el.setAttribute("aria-live", "polite");
+  el.setAttribute("aria-atomic", "true");
+  const draw = () => { el.innerHTML = model.get("value"); };
+  model.on("change:value", draw);
+  draw();
+}
+export default { render };
+"""
+
+
+class Caption(anywidget.AnyWidget):
+    """HTML ``value`` (the explorer's own markup) in a polite live region (``role=status``):
+    ipywidgets' HTML has no ARIA attributes, and a live region must exist before its text
+    changes to be heard."""
+    _esm = _CAPTION_ESM
+    value = traitlets.Unicode("").tag(sync=True)
 
 
 def int_slider(description, value, low, high):

@@ -101,12 +101,15 @@ def draw_padding_stride(canvas, ax, state):
     colors = window_colors(o_h * o_w)
     xs = [c + k_w / 2 for _ in state.window_rows for c in state.window_cols]
     ys = [r + k_h / 2 for r in state.window_rows for _ in state.window_cols]
-    ax.scatter(xs, ys, s=(0.32 * unit) ** 2, c=colors, edgecolors="white", linewidths=0.8,
-               zorder=6)
-    outline(ax, state.window_cols[0], state.window_rows[0], k_w, k_h, color=colors[0])
-    if len(colors) > 1:
-        outline(ax, state.window_cols[-1], state.window_rows[-1], k_w, k_h, color=colors[-1],
-                linestyle="--")
+    # dark rims keep the light end of viridis visible on white, and (inverted) in a dark theme
+    ax.scatter(xs, ys, s=(0.32 * unit) ** 2, c=colors, edgecolors=COLORS["text"],
+               linewidths=0.8, zorder=6)
+    windows = [(0, "-"), (-1, "--")][:len(colors)]
+    for i, style in windows:
+        outline(ax, state.window_cols[i], state.window_rows[i], k_w, k_h, color=COLORS["text"],
+                linewidth=4)
+        outline(ax, state.window_cols[i], state.window_rows[i], k_w, k_h, color=colors[i],
+                linestyle=style)
     x0 = pw + 2
     out_fill = np.array(colors).reshape(o_h, o_w, 4)
     draw_grid(ax, (o_h, o_w), x0=x0, fill=out_fill)
