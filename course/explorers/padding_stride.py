@@ -83,7 +83,9 @@ def draw_padding_stride(canvas, ax, state):
         right, bottom = pw + 2 + o_w, max(ph, o_h)
     else:
         right, bottom = max(pw, k_w), max(ph, k_h) + 1.2
-    unit = canvas.fit(ax, (-0.3, max(right, 13) + 0.3), (bottom + 0.3, -1.4))
+    unit = canvas.fit(ax, (-0.3, max(right, 13) + 0.3), (bottom + 0.3, -2.0))
+    # the picture is shrunk to fit the screen, the more the taller it is: text in cell units
+    text_size = max(12, 0.5 * unit)
     fill = np.empty((ph, pw, 4))
     fill[:] = to_rgba(COLORS["padding"])
     fill[p_h:p_h + n_h, p_w:p_w + n_w] = to_rgba(COLORS["input"])
@@ -92,10 +94,12 @@ def draw_padding_stride(canvas, ax, state):
     hatch(ax, state.unseen)
     outline(ax, p_w, p_h, n_w, n_h, color="#3465a4", linewidth=1.5)
     title = f"input {n_h}×{n_w}" + (f", padded by ({p_h}, {p_w})" if p_h or p_w else "")
-    label(ax, 0, -0.4, title, va="bottom", fontsize=12, ha="left")
+    if len(title) * 0.6 * text_size > (pw + 1.6) * unit:  # it would run into the output's
+        title = title.replace(", padded", "\npadded")
+    label(ax, 0, -0.4, title, va="bottom", fontsize=text_size, ha="left")
     if not state.fits:
         outline(ax, 0, 0, k_w, k_h, color=COLORS["wrong"], linestyle="--")
-        label(ax, 0, k_h + 0.3, f"the {k_h}×{k_w} kernel does not fit", va="top", fontsize=12,
+        label(ax, 0, k_h + 0.3, f"the {k_h}×{k_w} kernel does not fit", va="top", fontsize=text_size,
                 color=COLORS["wrong"], ha="left")
         return
     colors = window_colors(o_h * o_w)
@@ -113,7 +117,7 @@ def draw_padding_stride(canvas, ax, state):
     x0 = pw + 2
     out_fill = np.array(colors).reshape(o_h, o_w, 4)
     draw_grid(ax, (o_h, o_w), x0=x0, fill=out_fill)
-    label(ax, x0, -0.4, f"output {o_h}×{o_w}", va="bottom", fontsize=12, ha="left")
+    label(ax, x0, -0.4, f"output {o_h}×{o_w}", va="bottom", fontsize=text_size, ha="left")
     middle = min(ph, o_h) / 2
     ax.annotate("", xy=(x0 - 0.3, middle), xytext=(pw + 0.3, middle),
                 arrowprops={"arrowstyle": "->", "color": COLORS["muted"], "lw": 1.5})
