@@ -275,22 +275,11 @@ def same_outputs(out, expected):
         assert (out / name).read_text() == (expected / name).read_text(), name
 
 
-def test_the_demo_class_grades_on_the_cluster_as_in_the_local_pool(demo_class, local,
-                                                                  engine_cluster, tmp_path):
-    expected, _ = local
-    summary = engine_run(demo_class, tmp_path / "out", scheduler=engine_cluster.address)
-    same_outputs(tmp_path / "out", expected)
-    graded = [r for r in summary.records if "worker" in r]
-    assert len(graded) == summary.graded == 11   # the broken file is not graded
-    strongest = isolation.probe()   # each worker chose it on this machine
-    assert {r["worker"]["isolation"] for r in graded} == {strongest}
-    assert {r["isolation"] for r in graded} == {strongest}
-    assert len(list((tmp_path / "out" / "feedback").rglob("*.html"))) == 11
-
-
 def test_the_autograde_command_grades_on_the_cluster_as_in_the_local_pool(
         demo_class, local, engine_cluster, tmp_path):
-    """The real entry point: ``autograde SUBMISSIONS --out OUT --scheduler ADDRESS``."""
+    """The real entry point, ``autograde SUBMISSIONS --out OUT --scheduler ADDRESS``: the local
+    pool's grades, gradebook and pages, each submission graded in the sandbox layer its worker
+    chose on this machine (the record says so)."""
     expected, _ = local
     out = tmp_path / "out"
     command = [Path(sys.executable).with_name("autograde"), demo_class, "--out", out,
@@ -306,6 +295,13 @@ def test_the_autograde_command_grades_on_the_cluster_as_in_the_local_pool(
     with CourseGradebook(ROOT, f"sqlite:///{out}.db") as book, \
             CourseGradebook(ROOT, f"sqlite:///{expected}.db") as reference:
         assert book.submissions() == reference.submissions()
+    records = [json.loads(path.read_text())["record"] for path in out.glob("records/*/*.json")]
+    graded = [r for r in records if "worker" in r]
+    assert len(records) == 12 and len(graded) == 11   # the broken file is not graded
+    strongest = isolation.probe()
+    assert {r["worker"]["isolation"] for r in graded} == {strongest}
+    assert {r["isolation"] for r in graded} == {strongest}
+    assert len(list((out / "feedback").rglob("*.html"))) == 11
 
 
 def test_the_gradebook_can_be_postgresql_on_a_cluster_run(demo_class, local, engine_cluster,

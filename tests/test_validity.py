@@ -112,9 +112,16 @@ def where_tested(assignment):
             if accessors.is_test(c)}
 
 
+@functools.lru_cache
+def key_bindings(assignment):
+    """The bindings of the answer key's ``program`` (built once: collecting the cases asks for
+    them over a thousand times)."""
+    return Program(program(assignment)).bindings
+
+
 def uses(assignment, function):
     """The graded functions the answer key's ``function`` calls, directly or not."""
-    bindings = Program(program(assignment)).bindings
+    bindings = key_bindings(assignment)
     found, todo = set(), [function]
     while todo:
         for read in bindings[todo.pop()][-1].later - found:
