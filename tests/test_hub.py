@@ -393,7 +393,7 @@ def refused(status, path, text):
             and FORMGRADER not in text and RIGHT not in text)
 
 
-def open_feedback(page, name, shot):
+def open_feedback(page, shot):
     """From the Assignment List: Fetch Feedback, "(view feedback)" (the file browser goes to
     the fetched folder), then the page's "Open in New Browser Tab" (the student's server
     serves it); returns that tab, the maths typeset."""
@@ -509,13 +509,16 @@ def test_a_semester_through_the_hub(hub):
                 with open(ARTIFACTS / "hub_commands.log", "a") as log:
                     log.write(f"GET {path} as {WRONG}: {status}, ends at {end}\n")
                 assert refused(status, end, body), (path, status, end, body[:500])
+            students[WRONG].goto(f"{hub['url']}/user/{INSTRUCTOR}/formgrader")   # as they see it
+            students[WRONG].screenshot(path=str(ARTIFACTS / "hub_student_formgrader_refused.png"))
+            assert FORMGRADER not in students[WRONG].inner_text("body")
 
             as_user(hub, INSTRUCTOR, "nbgrader", "generate_feedback", ANSWERED)
             as_user(hub, INSTRUCTOR, "nbgrader", "release_feedback", ANSWERED)
             seen = {}
             for name, kind in ((RIGHT, "right"), (WRONG, "wrong")):
                 students[name].goto(f"{hub['url']}/user/{name}/lab")
-                feedback = open_feedback(students[name], name, kind)
+                feedback = open_feedback(students[name], kind)
                 seen[name] = read_feedback(feedback)
                 served = students[name].request.get(feedback.url).text()
                 assert feedback.url.startswith(f"{hub['url']}/user/{name}/files/"), feedback.url
