@@ -58,19 +58,7 @@ def test_grade_a_written_answer_in_formgrader_then_export_and_feedback(course, t
         page = browser.new_page(viewport={"width": 1280, "height": 900},
                                 extra_http_headers={"Authorization": f"token {token}"})
         page.goto(f"{url}/formgrader/submissions/{notebook_id}/?token={token}")
-        score = page.locator(f"input.score#{ANSWER}")
-        score.wait_for(timeout=60_000)
-        page.wait_for_function("formgrader.grades.loaded && formgrader.comments.loaded",
-                               timeout=60_000)   # the page's fields are bound to the gradebook
-        comment = page.locator(f"textarea#{ANSWER}-comment")
-        for field, value, api in ((score, "1.5", "/formgrader/api/grade/"),
-                                  (comment, COMMENT, "/formgrader/api/comment/")):
-            field.fill(value)
-            with page.expect_response(lambda r: api in r.url and r.request.method == "PUT",
-                                      timeout=60_000) as saved:
-                field.press("Tab")   # the page saves a field when it changes
-            assert saved.value.ok, saved.value.status
-        score.scroll_into_view_if_needed()
+        grade_by_hand(page, ANSWER, 1.5, COMMENT)
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "formgrader_grading.png"))
         assert HIDDEN not in page.content()
@@ -93,6 +81,26 @@ def test_grade_a_written_answer_in_formgrader_then_export_and_feedback(course, t
     secret = {line.strip() for cell in hidden for line in _hidden_lines(cell)} - own
     assert secret and "test_" in " ".join(shown)   # the page's text was read
     assert not shown & secret
+
+
+def grade_by_hand(page, answer, score, comment, timeout=60_000):
+    """On the formgrader's page of one submitted notebook (its Manual Grading view), give the
+    written answer ``answer`` (its grade id) ``score`` points and ``comment``, as a grader
+    types them; each field is saved (its PUT answered) before the next."""
+    points = page.locator(f"input.score#{answer}")
+    points.wait_for(timeout=timeout)
+    page.wait_for_function("window.formgrader && formgrader.grades && formgrader.comments"
+                           " && formgrader.grades.loaded && formgrader.comments.loaded",
+                           timeout=timeout)   # the page's fields are bound to the gradebook
+    for field, value, api in ((points, str(score), "/formgrader/api/grade/"),
+                              (page.locator(f"textarea#{answer}-comment"), comment,
+                               "/formgrader/api/comment/")):
+        field.fill(value)
+        with page.expect_response(lambda r: api in r.url and r.request.method == "PUT",
+                                  timeout=timeout) as saved:
+            field.press("Tab")   # the page saves a field when it changes
+        assert saved.value.ok, saved.value.status
+    points.scroll_into_view_if_needed()
 
 
 def _check_and_export(course, before):

@@ -184,8 +184,11 @@ def test_the_first_nbgrader_command_without_the_environment_on_path(tmp_path):
 
 # --- A semester through a real JupyterHub on loopback, driven in Chromium -------------------
 
-INSTRUCTOR, RIGHT, WRONG = "cnbt-teacher", "cnbt-ada", "cnbt-bob"
-GROUPS = "cnbt"
+#: The system users and groups of one run, named after its process: two runs on one machine
+#: (two worktrees, or this file and tests/test_hub_serve.py) neither share nor remove each
+#: other's users.
+GROUPS = f"cnbt{os.getpid()}"
+INSTRUCTOR, RIGHT, WRONG = (f"{GROUPS}-{name}" for name in ("teacher", "ada", "bob"))
 CHAPTERS = ["01_locality", "02_cross_correlation"]
 ANSWERED, NOTEBOOK = "01_locality", "locality"
 PROXY = ROOT / ".venv" / "chp" / "node_modules" / ".bin" / "configurable-http-proxy"
@@ -341,8 +344,7 @@ for what, attempt in tries.items():
 
 def attack(page, hub, name):
     """From the student's own kernel (a notebook of theirs, Run All): the grader, the course's
-    source/, the instructor's home; then the formgrader's pages. Returns the kernel's output
-    and the formgrader's HTTP statuses."""
+    source/, the instructor's home. Returns the kernel's output."""
     code = (ATTEMPTS.replace("COURSE", hub["course_directory"])
             .replace("HOME", str(Path(hub["root"]) / "home" / INSTRUCTOR)))
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code.strip())], metadata={
@@ -358,10 +360,75 @@ def attack(page, hub, name):
     output.wait_for()
     text = output.inner_text()
     page.screenshot(path=str(ARTIFACTS / "hub_student_attacks.png"))
-    statuses = {path: page.request.get(f"{hub['url']}{path}", max_redirects=0).status
-                for path in (f"/user/{name}/formgrader", f"/user/{name}/formgrader/gradebook",
-                             f"/user/{INSTRUCTOR}/formgrader")}
-    return text, statuses
+    return text
+
+
+#: On every page of the formgrader (its navigation), never on a refusal.
+FORMGRADER = "Manage Assignments"
+#: The written answer the instructor grades by hand in the formgrader (the right student's).
+WRITTEN, HAND = "q_invariance", 1.5
+COMMENT = "Right: one kernel at every position. Say what that saves in parameters."
+
+
+def formgrader_urls(student):
+    """The formgrader's addresses a student might try: the instructor's (its first page and the
+    JSON of every submission with the students' names), a hub service's, their own server's."""
+    return [f"/user/{INSTRUCTOR}/formgrader", f"/user/{INSTRUCTOR}/formgrader/api/submissions/{ANSWERED}",
+            "/services/formgrader/", f"/user/{student}/formgrader",
+            f"/user/{student}/formgrader/gradebook"]
+
+
+def get(page, hub, path):
+    """``(status, path, text)`` of where a GET of ``path`` ends, its redirects followed, with
+    the cookies of ``page``'s user."""
+    from urllib.parse import urlsplit
+    answer = page.request.get(f"{hub['url']}{path}")
+    return answer.status, urlsplit(answer.url).path, answer.text()
+
+
+def refused(status, path, text):
+    """A refusal: the hub or the server said no (403, 404) or sent the user to the hub's log-in
+    page, and nothing of the formgrader or its gradebook is in what came back."""
+    return ((status in (403, 404) or path.endswith("/hub/login"))
+            and FORMGRADER not in text and RIGHT not in text)
+
+
+def open_feedback(page, shot):
+    """From the Assignment List: Fetch Feedback, "(view feedback)" (the file browser goes to
+    the fetched folder), then the page's "Open in New Browser Tab" (the student's server
+    serves it); returns that tab, the maths typeset."""
+    open_assignment_list(page, f"{shot}_feedback")
+    submitted = page.locator("#submitted_assignments_list")
+    submitted.locator(".list_item", has_text=ANSWERED).first.get_by_role(
+        "button", name="Fetch Feedback").click()
+    submitted.locator("a", has_text="view feedback").first.click()
+    page.screenshot(path=str(ARTIFACTS / f"hub_{shot}_feedback_fetched.png"))
+    listed = page.locator(".jp-DirListing-item", has_text=f"{NOTEBOOK}.html")
+    listed.click(button="right")
+    with page.context.expect_page() as tab:
+        page.locator(".lm-Menu-itemLabel", has_text="Open in New Browser Tab").click()
+    feedback = tab.value
+    feedback.set_default_timeout(TIMEOUT)
+    feedback.wait_for_load_state()
+    feedback.wait_for_function("window.MathJax && MathJax.Hub")
+    feedback.evaluate("new Promise(done => MathJax.Hub.Queue(done))")   # after its Typeset
+    feedback.screenshot(path=str(ARTIFACTS / f"hub_{shot}_feedback.png"), full_page=False)
+    return feedback
+
+
+def read_feedback(feedback):
+    """What the student's feedback page shows: its notebook score, the hand-graded answer's
+    score, the number of typeset formulas, whether raw TeX is left in its text, and every URL
+    it loaded."""
+    text = feedback.inner_text("body")
+    total = re.search(rf"{NOTEBOOK} \(Score: ([\d.]+)", text)
+    written = feedback.locator(f'#toc li:has(a[href="#{WRITTEN}"])').inner_text()
+    return {"url": feedback.url, "score": float(total[1]),
+            "hand": re.search(r"Score: (\S+) /", written)[1], "comment": COMMENT in text,
+            "typeset": feedback.locator(".MathJax, .MathJax_CHTML, mjx-container").count(),
+            "raw tex": re.findall(r"\$[^$\n]{1,60}\$|\\\(|\\mathbf|\\times", text),
+            "loaded": feedback.evaluate(
+                "performance.getEntriesByType('resource').map(e => e.name)")}
 
 
 def fetch(page, chapter):
@@ -373,15 +440,19 @@ def fetch(page, chapter):
 def test_a_semester_through_the_hub(hub):
     """The instructor releases two chapters; two students log in through the hub, fetch both,
     answer one (right, wrong), Validate and Submit from the Assignment List; one tries to reach
-    the answers from their kernel and the formgrader, refused each time; the instructor
-    collects and grades with `autograde`. (Not yet: hand grading in the formgrader and the
-    students fetching their feedback, see docs/deploy.md.)"""
+    the answers from their kernel, refused each time; the instructor collects and grades with
+    `autograde`, logs in through the hub and grades a written answer in the formgrader, which
+    no address opens for a student; generates and releases feedback; both students fetch it
+    from the Assignment List and read their scores, the maths typeset, in their browser."""
     from nbgrader.api import Gradebook
     from playwright.sync_api import sync_playwright
     from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
+    from tests.test_formgrader import grade_by_hand
+    from tests.test_offline_pages import fixed_sources
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "hub_commands.log").unlink(missing_ok=True)
     course = Path(hub["course_directory"])
+    gradebook = f"sqlite:///{course / 'gradebook.db'}"
     for chapter in CHAPTERS:
         as_user(hub, INSTRUCTOR, "nbgrader", "generate_assignment", chapter, "--force")
         as_user(hub, INSTRUCTOR, "nbgrader", "release_assignment", chapter)
@@ -403,18 +474,63 @@ def test_a_semester_through_the_hub(hub):
                 verdicts[kind] = validate_and_submit(page, name, kind)
             assert "Success" in verdicts["right"], verdicts["right"]
             assert "Success" not in verdicts["wrong"], verdicts["wrong"]
-            text, statuses = attack(students[WRONG], hub, WRONG)
+            text = attack(students[WRONG], hub, WRONG)
             assert text.count("REFUSED") == 3 and "ALLOWED" not in text, text
             assert "ModuleNotFoundError" in text and "PermissionError" in text, text
-            assert statuses[f"/user/{WRONG}/formgrader"] == 404, statuses
-            assert statuses[f"/user/{WRONG}/formgrader/gradebook"] == 404, statuses
-            assert statuses[f"/user/{INSTRUCTOR}/formgrader"] in (302, 403, 404), statuses
 
             as_user(hub, INSTRUCTOR, "nbgrader", "collect", ANSWERED)
             as_user(hub, INSTRUCTOR, "autograde", "submitted", "--out", "out", "--assignment",
                     ANSWERED, "--workers", "1")
-            with Gradebook(f"sqlite:///{course / 'gradebook.db'}", setup_course.COURSE_ID) as gb:
-                scores = {name: gb.find_submission(ANSWERED, name).score for name in (RIGHT, WRONG)}
-            assert scores[RIGHT] > scores[WRONG], scores
+            with Gradebook(gradebook, setup_course.COURSE_ID) as gb:
+                autograded = {name: gb.find_submission(ANSWERED, name).score
+                              for name in (RIGHT, WRONG)}
+                notebook_id = gb.find_submission_notebook(NOTEBOOK, ANSWERED, RIGHT).id
+            assert autograded[RIGHT] > autograded[WRONG], autograded
+
+            # the instructor's formgrader, in their own server through the hub: a written answer
+            teacher = log_in(browser, hub, INSTRUCTOR)
+            teacher.goto(f"{hub['url']}/user/{INSTRUCTOR}/formgrader/gradebook/{ANSWERED}/{NOTEBOOK}")
+            teacher.locator(f'a[href$="/formgrader/submissions/{notebook_id}"]').first.click()
+            grade_by_hand(teacher, WRITTEN, HAND, COMMENT, timeout=TIMEOUT)
+            teacher.screenshot(path=str(ARTIFACTS / "hub_instructor_formgrader.png"))
+            with Gradebook(gradebook, setup_course.COURSE_ID) as gb:
+                saved = (gb.find_grade(WRITTEN, NOTEBOOK, ANSWERED, RIGHT).manual_score,
+                         gb.find_comment(WRITTEN, NOTEBOOK, ANSWERED, RIGHT).manual_comment)
+                graded = {name: gb.find_submission(ANSWERED, name).score for name in (RIGHT, WRONG)}
+            assert saved == (HAND, COMMENT), saved
+            assert graded == {RIGHT: autograded[RIGHT] + HAND, WRONG: autograded[WRONG]}, graded
+
+            # every address of the formgrader: the instructor's opens it, a student's never
+            for path in formgrader_urls(WRONG)[:2]:
+                status, _, body = get(teacher, hub, path)
+                assert status == 200 and (FORMGRADER in body or RIGHT in body), (path, status)
+            for path in formgrader_urls(WRONG):
+                status, end, body = get(students[WRONG], hub, path)
+                with open(ARTIFACTS / "hub_commands.log", "a") as log:
+                    log.write(f"GET {path} as {WRONG}: {status}, ends at {end}\n")
+                assert refused(status, end, body), (path, status, end, body[:500])
+            students[WRONG].goto(f"{hub['url']}/user/{INSTRUCTOR}/formgrader")   # as they see it
+            students[WRONG].screenshot(path=str(ARTIFACTS / "hub_student_formgrader_refused.png"))
+            assert FORMGRADER not in students[WRONG].inner_text("body")
+
+            as_user(hub, INSTRUCTOR, "nbgrader", "generate_feedback", ANSWERED)
+            as_user(hub, INSTRUCTOR, "nbgrader", "release_feedback", ANSWERED)
+            seen = {}
+            for name, kind in ((RIGHT, "right"), (WRONG, "wrong")):
+                students[name].goto(f"{hub['url']}/user/{name}/lab")
+                feedback = open_feedback(students[name], kind)
+                seen[name] = read_feedback(feedback)
+                served = students[name].request.get(feedback.url).text()
+                assert feedback.url.startswith(f"{hub['url']}/user/{name}/files/"), feedback.url
+                assert "\\mathbf" in served and fixed_sources(served) == [], fixed_sources(served)
+                assert "file://" not in served and "cdnjs" not in served
+                assert seen[name]["typeset"] > 10 and seen[name]["raw tex"] == [], seen[name]
+                elsewhere = [url for url in seen[name]["loaded"] if not url.startswith(f"{hub['url']}/")]
+                assert elsewhere == [], elsewhere   # no CDN, no file://: all through the hub
+                assert any(url.startswith(f"{hub['url']}/user/{name}/static/jupyter_server_mathjax/")
+                           for url in seen[name]["loaded"])   # MathJax from their own server
         finally:
             browser.close()
+    assert {name: seen[name]["score"] for name in seen} == graded
+    assert (seen[RIGHT]["hand"], seen[RIGHT]["comment"]) == (f"{HAND}", True), seen[RIGHT]
+    assert (seen[WRONG]["hand"], seen[WRONG]["comment"]) == ("pending", False), seen[WRONG]
