@@ -242,7 +242,8 @@ def test_gradebook_holds_each_submission_once_with_nbgraders_scores(klass, cours
     assert book["ada", "a1"] == {"first": {"test_double": (2.0, False), "q_why": (None, True)}}
     assert book["bob", "a1"] == {"first": {"test_double": (0.0, False), "q_why": (0.0, False)}}
     assert book["cy", "a1"]["first"]["test_double"] == (0.0, False)
-    assert book["dee", "a1"] == {"first": {"test_double": (0.0, False), "q_why": (0.0, False)}}
+    # unusable: 0, for a human to grade (the formgrader: "needs manual grading", flagged)
+    assert book["dee", "a1"] == {"first": {"test_double": (0.0, True), "q_why": (0.0, True)}}
     from nbgrader.api import Gradebook, Grade
     with Gradebook(f"sqlite:///{out}.db", "cnn-basics") as gb:
         assert gb.db.query(Grade).count() == 2 * len(book)     # no lost or duplicated rows
@@ -348,7 +349,12 @@ def test_a_dead_worker_or_a_grader_bug_costs_only_that_submission(klass, course,
     assert "ValueError: a bug in the grader" in rows["fail", "a1"]["reason"]
     assert rows["ada", "a1"]["score"] == rows["ada", "a2"]["score"] == "2"
     assert rows["cy", "a1"]["score"] == "0"
-    assert ("fail", "a1") not in gradebook(course, out)   # nothing recorded: tried again next run
+    # 0 and for a human in the gradebook, flagged; not a grade to keep: the next run tries again
+    assert gradebook(course, out)["fail", "a1"]["first"]["test_double"] == (0.0, True)
+    with CourseGradebook(course, f"sqlite:///{out}.db") as book:
+        assert book.connection.find_submission_notebook("first", "a1", "fail").flagged
+    again = grade(klass, course, out)
+    assert again.graded == 2                               # crash and fail, nothing else
 
 
 def test_a_grader_that_cannot_start_is_fatal_not_a_class_of_errors(klass, course, tmp_path):
