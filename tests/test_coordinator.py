@@ -5,7 +5,8 @@
 
 The engine is not the point here, so most tests grade with ``fake_grade``: a stand-in that
 returns the engine's record (autograded notebook included) for a tiny synthetic course, where a
-test cell passes unless the solution still raises NotImplementedError or says WRONG. The real
+test cell passes unless the solution still raises NotImplementedError or says WRONG (and times
+out for a student whose id holds "loop"). The real
 engine is exercised end to end in test_cli.py.
 """
 import copy
@@ -134,13 +135,17 @@ def fake_grade(job):
                               "max_points": points, "status": "manual",
                               "message": "needs manual grading"})
                 continue
-            message = "double(1) should be 2" if wrong else ""
-            if wrong:
+            stopped = "loop" in job.student_id      # the test cell ran out of time
+            message = ("the test ran longer than 30 s" if stopped
+                       else "double(1) should be 2" if wrong else "")
+            if wrong or stopped:
                 cell.outputs = [nbformat.v4.new_output(
-                    "error", ename="AssertionError", evalue=message, traceback=[message])]
+                    "error", ename="TimeoutError" if stopped else "AssertionError",
+                    evalue=message, traceback=[message])]
             cells.append({"grade_id": meta["grade_id"], "kind": "autograded",
-                          "points": 0.0 if wrong else points, "max_points": points,
-                          "status": "failed" if wrong else "passed", "message": message})
+                          "points": 0.0 if wrong or stopped else points, "max_points": points,
+                          "status": "timeout" if stopped else "failed" if wrong else "passed",
+                          "message": message})
         notebooks.append({"name": release.stem, "status": "graded", "reason": "",
                           "notebook": nb, "cells": cells})
     return {"student_id": job.student_id, "assignment": job.assignment, "status": "graded",
