@@ -45,8 +45,11 @@ LOG = []
 
 def run(cwd, *argv, check=True):
     """Run the command ``argv`` (``nbgrader ...`` or ``autograde ...``, from the venv) in
-    ``cwd`` as the instructor; its output goes to ``LOG``."""
-    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}")
+    ``cwd`` as the instructor, with this checkout's ``autograder`` (whatever the venv's
+    editable install points to); its output goes to ``LOG``."""
+    paths = filter(None, (str(ROOT), os.environ.get("PYTHONPATH")))
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}",
+               PYTHONPATH=os.pathsep.join(paths))
     started = time.perf_counter()
     done = subprocess.run([str(BIN / argv[0]), *argv[1:]], cwd=cwd, env=env,
                           capture_output=True, text=True)
