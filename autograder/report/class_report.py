@@ -133,7 +133,8 @@ def html(records, problems, release_root=None, formgrader=None):
         f"<h1>Class report</h1><p>{students} students, {len(submissions)} submissions.</p>"
         f"<p>Sandbox: {_sandbox(records)}</p>",
         "<h2>Submissions</h2>" + COUNTS + table(
-            ["assignment", *COUNTED, "mean autograded score", "formgrader's average",
+            ["assignment", "submissions", "graded", "of them flagged", "unusable",
+             "grader fault", "not submitted", "mean autograded score", "formgrader's average",
              "pending hand grading"], _status_rows(records, formgrader)),
         "<h2>Autograded scores</h2>" + score_plot(submissions),
         "<h2>Every autograded cell</h2>"
