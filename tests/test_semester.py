@@ -275,7 +275,8 @@ def test_nbgraders_markers_and_html_in_solutions_are_graded_as_data(semester):
 
 def test_nbgrader_autograde_reports_a_submission_it_could_not_grade(semester):
     """The formgrader's route, ``nbgrader autograde A --force``: a submission the grader
-    refuses (a hard link to the instructor's source notebook) is an error, flagged."""
+    refuses (a hard link to the instructor's source notebook) is an error; the gradebook
+    flags it as needing grading by hand, as a plain ``autograde`` run does."""
     course = semester["course"]
     folder = course / "submitted" / "mallory" / CHAPTER
     folder.mkdir(parents=True)
@@ -288,7 +289,7 @@ def test_nbgrader_autograde_reports_a_submission_it_could_not_grade(semester):
     assert not (course / "autograded" / "mallory" / CHAPTER / f"{NOTEBOOK}.ipynb").exists()
     with gradebook(course) as gb:
         notebook = gb.find_submission_notebook(NOTEBOOK, CHAPTER, "mallory")
-        assert notebook.flagged and notebook.score == 0
+        assert notebook.flagged and notebook.score == 0 and notebook.needs_manual_grade
 
 
 def test_the_autograde_button_grades_a_good_submission_and_says_when_it_is_done(semester):
