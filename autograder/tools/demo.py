@@ -197,7 +197,8 @@ def main(argv=None):
     print()
     for record in summary.records:
         if record["status"] != results.GRADED:
-            print(f"{record['student_id']}/{record['assignment']} ({record['status']}): "
+            kind = results.ungraded(record) or record["status"]
+            print(f"{record['student_id']}/{record['assignment']} ({kind}): "
                   f"{record['reason'][:300]}")
     print()
     print(describe(summary, DEMO / "out"))
