@@ -115,13 +115,23 @@ def main(argv=None):
 
 
 def describe(summary, out):
-    """A few lines for the instructor: what was graded, what to look at, where the files are."""
-    counts = {status: sum(r["status"] == status for r in summary.records)
-              for status in results.RECORD_STATUSES}
-    lines = [f"{len(summary.records)} submissions: {counts[results.GRADED]} graded, "
-             f"{counts[results.FLAGGED]} flagged for a human, {counts[results.ERROR]} could not "
-             f"be graded (this run sent {summary.graded} to the grader; {summary.skipped} were "
-             "unchanged since the last run)"]
+    """A few lines for the instructor: what was graded, what to look at, where the files are.
+    Each count means what it means in the report and the gradebook (``results.counts``)."""
+    from autograder.report import sections
+    counts = results.counts(summary.records)
+    stopped = sum(sections.outcome(cell) == "crashed"
+                  for record in filter(results.is_submission, summary.records)
+                  for notebook in record["notebooks"] for cell in notebook["cells"]
+                  if cell["kind"] == results.AUTOGRADED)
+    lines = [f"{counts['submissions']} submissions: {counts['graded']} graded "
+             f"({counts['flagged']} of them flagged for a human), "
+             f"{counts[results.UNUSABLE]} unusable, {counts[results.GRADER_FAULT]} grader "
+             f"faults (these score 0, flagged in the gradebook); "
+             f"{counts[results.NOT_SUBMITTED]} chapters not submitted (0 in grades.csv, not "
+             "submissions)",
+             f"{stopped} test cells crashed or timed out (0 for that test; in the report)",
+             f"this run sent {summary.graded} submissions to the grader; {summary.skipped} "
+             "were unchanged since the last run"]
     if summary.ignored:
         lines.append(f"{len(summary.ignored)} inputs ignored (all in the report):")
         lines += [f"  {line}" for line in summary.ignored.lines()]

@@ -5,7 +5,8 @@
 
 The engine is not the point here, so most tests grade with ``fake_grade``: a stand-in that
 returns the engine's record (autograded notebook included) for a tiny synthetic course, where a
-test cell passes unless the solution still raises NotImplementedError or says WRONG. The real
+test cell passes unless the solution still raises NotImplementedError or says WRONG (and times
+out for a student whose id holds "loop"). The real
 engine is exercised end to end in test_cli.py.
 """
 import copy
@@ -134,13 +135,17 @@ def fake_grade(job):
                               "max_points": points, "status": "manual",
                               "message": "needs manual grading"})
                 continue
-            message = "double(1) should be 2" if wrong else ""
-            if wrong:
+            stopped = "loop" in job.student_id      # the test cell ran out of time
+            message = ("the test ran longer than 30 s" if stopped
+                       else "double(1) should be 2" if wrong else "")
+            if wrong or stopped:
                 cell.outputs = [nbformat.v4.new_output(
-                    "error", ename="AssertionError", evalue=message, traceback=[message])]
+                    "error", ename="TimeoutError" if stopped else "AssertionError",
+                    evalue=message, traceback=[message])]
             cells.append({"grade_id": meta["grade_id"], "kind": "autograded",
-                          "points": 0.0 if wrong else points, "max_points": points,
-                          "status": "failed" if wrong else "passed", "message": message})
+                          "points": 0.0 if wrong or stopped else points, "max_points": points,
+                          "status": "timeout" if stopped else "failed" if wrong else "passed",
+                          "message": message})
         notebooks.append({"name": release.stem, "status": "graded", "reason": "",
                           "notebook": nb, "cells": cells})
     return {"student_id": job.student_id, "assignment": job.assignment, "status": "graded",
@@ -242,7 +247,8 @@ def test_gradebook_holds_each_submission_once_with_nbgraders_scores(klass, cours
     assert book["ada", "a1"] == {"first": {"test_double": (2.0, False), "q_why": (None, True)}}
     assert book["bob", "a1"] == {"first": {"test_double": (0.0, False), "q_why": (0.0, False)}}
     assert book["cy", "a1"]["first"]["test_double"] == (0.0, False)
-    assert book["dee", "a1"] == {"first": {"test_double": (0.0, False), "q_why": (0.0, False)}}
+    # unusable: 0, for a human to grade (the formgrader: "needs manual grading", flagged)
+    assert book["dee", "a1"] == {"first": {"test_double": (0.0, True), "q_why": (0.0, True)}}
     from nbgrader.api import Gradebook, Grade
     with Gradebook(f"sqlite:///{out}.db", "cnn-basics") as gb:
         assert gb.db.query(Grade).count() == 2 * len(book)     # no lost or duplicated rows
@@ -348,7 +354,12 @@ def test_a_dead_worker_or_a_grader_bug_costs_only_that_submission(klass, course,
     assert "ValueError: a bug in the grader" in rows["fail", "a1"]["reason"]
     assert rows["ada", "a1"]["score"] == rows["ada", "a2"]["score"] == "2"
     assert rows["cy", "a1"]["score"] == "0"
-    assert ("fail", "a1") not in gradebook(course, out)   # nothing recorded: tried again next run
+    # 0 and for a human in the gradebook, flagged; not a grade to keep: the next run tries again
+    assert gradebook(course, out)["fail", "a1"]["first"]["test_double"] == (0.0, True)
+    with CourseGradebook(course, f"sqlite:///{out}.db") as book:
+        assert book.connection.find_submission_notebook("first", "a1", "fail").flagged
+    again = grade(klass, course, out)
+    assert again.graded == 2                               # crash and fail, nothing else
 
 
 def test_a_grader_that_cannot_start_is_fatal_not_a_class_of_errors(klass, course, tmp_path):

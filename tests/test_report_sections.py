@@ -78,9 +78,11 @@ def test_what_differs_between_similar_answers_is_marked():
     assert sections.marked("a", ["a", "b"]) == "<mark>a</mark>", "differs from one of them"
 
 
-def test_a_submission_that_could_not_be_graded_counts_as_zero_in_every_section():
-    """The table's mean, the score plot and the per-cell chart take the same submissions: one
-    that could not be graded is there as a 0, as in the gradebook and the formgrader."""
+def test_a_submission_without_a_grade_counts_as_zero_in_every_section_a_chapter_not_submitted_in_none():
+    """The table's mean, the score plot and the per-cell chart take the same submissions (as
+    the gradebook and the formgrader do): one that could not be graded is there as a 0; a
+    chapter not submitted is counted apart and is in none of them."""
+    from autograder.record import results
     from autograder.report import class_report
     ann = _record("ann", [("test_f", "passed", ""), ("test_g", "passed", "")])
     for cell in ann["notebooks"][0]["cells"][:2]:
@@ -89,8 +91,18 @@ def test_a_submission_that_could_not_be_graded_counts_as_zero_in_every_section()
     bob = _record("bob", [("test_f", "missing", "not valid JSON"),
                           ("test_g", "missing", "not valid JSON")])
     bob.update(status="error", score=0.0, max_score=4.0)
-    (row,) = class_report._status_rows([ann, bob])
-    assert row[:5] == ("02_cc", 1, 0, 1, "1.00 / 2")
-    assert class_report.autograded_shares([ann, bob]) == {"02_cc": [100.0, 0.0]}
+    cem = _record("cem", [("test_f", "missing", "not submitted"),
+                          ("test_g", "missing", "not submitted")])
+    cem.update(status="error", score=0.0, max_score=4.0, ungraded=results.NOT_SUBMITTED,
+               reason="not submitted: no folder cem/02_cc/")
+    bob["reason"] = "cc.ipynb is not a valid notebook"
+    for record in (bob, cem):   # no written answer to grade either
+        record["notebooks"][0]["cells"][-1]["status"] = "missing"
+    (row,) = class_report._status_rows([ann, bob, cem], {"02_cc": (1.0, 4.0, 2)})
+    assert row == ("02_cc", 2, 1, 0, 1, 0, 1, "1.00 / 2", "1.00 / 4 (2 submissions)",
+                   "2 points in 1 submissions")
+    assert class_report.autograded_shares([ann, bob, cem]) == {"02_cc": [100.0, 0.0]}
+    page = class_report.html([ann, bob, cem], [])
+    assert "2 submissions" in page and "<td>not submitted</td>" in page
     counts = sections.outcome_counts([ann, bob])
     assert all(sum(c.values()) == 2 for c in counts.values())

@@ -37,12 +37,14 @@ class SubmissionsError(ValueError):
 @dataclass(frozen=True)
 class Submission:
     """One student's folder of one assignment (None if there is none; the symlink itself if it
-    is one), why it cannot be graded ("" if it can), and a ``flag`` for a human ("" if none)."""
+    is one), why it cannot be graded ("" if it can), and a ``flag`` for a human ("" if none);
+    ``submitted``: False for a chapter not submitted (no folder at all)."""
     student_id: str
     assignment: str
     folder: Path | None
     reason: str = ""
     flag: str = ""
+    submitted: bool = True
 
 
 @dataclass
@@ -146,7 +148,8 @@ def collect(folder, released, only=None, refused=None, ignored=None, instructor=
             elif assignment in submitted or (only and assignment in selected):
                 batch.missing.append(Submission(
                     student_id, assignment, None,
-                    f"not submitted: no folder {names.shown(name)}/{assignment}/"))
+                    f"not submitted: no folder {names.shown(name)}/{assignment}/",
+                    submitted=False))
     return batch
 
 

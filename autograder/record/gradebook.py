@@ -7,14 +7,14 @@
 - ``save`` writes one results record: the student, the submission and every notebook's grades
   and comments as nbgrader's ``add_submission`` and ``SaveAutoGrades`` set them (``autograde``
   is that rule), from the ``grades`` the worker computed with nbgrader's ``determine_grade``
-  (``autograder.record.feedback.autograded_grades``): manually graded answers stay "needs
-  manual grading"; a notebook that could not be graded scores 0, as ``nbgrader autograde``
-  does for a missing notebook; a flagged record, and one that could not be graded, flags its
-  notebooks for a human, as the formgrader's flag button does. A new submission's rows go in as a few bulk inserts; one
-  graded again goes through nbgrader's ORM (``update_or_create_submission``), where a hand
-  grade of a written answer whose text is the one graded before (the journal's previous record
-  keeps each notebook's ``answers``) stays graded: nbgrader's own rule marks every hand-graded
-  cell as needing grading again on each autograde.
+  (``autograder.record.feedback.autograded_grades``): written answers "need manual grading";
+  a notebook that could not be graded (unusable, a grader fault) scores 0, as ``nbgrader
+  autograde`` gives a missing one, and needs manual grading; a flagged record, and one that
+  could not be graded, flags its notebooks (the formgrader's flag). A new submission's rows
+  go in as a few bulk inserts; one graded again goes through nbgrader's ORM
+  (``update_or_create_submission``), where a hand grade of a written answer whose text is the
+  one graded before (the journal's previous record keeps each notebook's ``answers``) stays
+  graded: nbgrader's own rule marks every hand-graded cell as needing grading again.
 - ``transaction``: many records in one transaction (one commit, not one per cell).
 - ``grades``: a submitted notebook's grades as ``GetGrades`` reads them, for its feedback page
   (``autograder.record.feedback.html``) after grading by hand.
@@ -97,10 +97,10 @@ NotebookShape = namedtuple("NotebookShape", "name id grades comments")   # (cell
 
 def autograde(name, cells, manual_score, unchanged):
     """``(auto_score, needs_manual_grade)`` of the grade cell ``name`` as ``SaveAutoGrades``
-    sets them from the worker's ``cells`` (None: the notebook could not be graded, 0 as
-    nbgrader does), given its hand grade and the ``unchanged_answers``; None: left as is."""
+    sets them from the worker's ``cells`` (None: not graded: 0, for a human to grade), given
+    its hand grade and the ``unchanged_answers``; None: left as is."""
     if cells is None:
-        return 0, False
+        return 0, True
     if name not in cells:
         return None
     auto = cells[name]["auto_score"]
@@ -334,6 +334,14 @@ class CourseGradebook:
         penalty = submitted.late_submission_penalty or 0
         return {"cells": cells, "score": submitted.score - penalty,
                 "max_score": submitted.max_score, "late_penalty": penalty}
+
+    def formgrader_averages(self):
+        """``{assignment: (average score, max score, submissions)}`` as the formgrader's
+        Gradebook page shows them (nbgrader's ``average_assignment_score``: every grade, hand
+        grades included, over every submission; ungraded written answers count 0)."""
+        gb = self.connection
+        return {a.name: (gb.average_assignment_score(a.name), a.max_score, a.num_submissions)
+                for a in gb.assignments}
 
     def submissions(self):
         """``{(student, assignment): {notebook: {grade_id: (auto_score, needs_manual_grade)}}}``

@@ -67,7 +67,8 @@ class Journal:
         return [entry["record"] for entry in entries if entry]
 
     def write(self, record, key):
-        """Journal ``record``, graded from ``key``."""
+        """Journal ``record``, graded from ``key`` (None: no grade to keep; the next run grades
+        it again, and until then the CSVs and the report show ``record``)."""
         write_atomic(self._path(record["student_id"], record["assignment"]),
                      json.dumps({"key": key, "record": record}))
 

@@ -74,7 +74,7 @@ class Recorder:
 
     def record(self, record, submission, key):
         """Write ``record`` of the ``submission`` folder everywhere, the journal (under ``key``,
-        see ``Journal.key``) last; returns it without its pages and notebook files (what the
+        see ``Journal.key``; None: the next run grades it again) last; returns it without its pages and notebook files (what the
         CSVs and the report need). A fault raises ``GraderError`` (see the module)."""
         try:
             self._record(record, submission, key)

@@ -3,7 +3,8 @@ collection, the coordinator, the gradebook and the reports. Plain JSON data, so 
 process boundaries and is journaled as it is::
 
     record   {student_id, assignment, status, reason, score, max_score, flags: [str],
-              notebooks: [notebook], timings: {part: seconds}, isolation: layer or None}
+              notebooks: [notebook], timings: {part: seconds}, isolation: layer or None,
+              ungraded: why an ERROR record has no grade (``UNGRADED``; absent: UNUSABLE)}
     notebook {name, status, reason, notebook: the autograded nbformat dict or None, cells: [cell]}
              (from a worker, ``finish``ed: ``notebook`` replaced by ``grades``, ``feedback_html``,
              ``autograded_ipynb``, the written ``answers``, the changed code ``solutions`` and
@@ -21,6 +22,12 @@ GRADED = "graded"        # every cell has its verdict
 FLAGGED = "flagged"      # graded, and a human should look (``reason`` says why)
 ERROR = "error"          # could not be graded: every cell scores 0
 RECORD_STATUSES = (GRADED, FLAGGED, ERROR)
+
+# Why an ERROR record has no grade (its ``ungraded``).
+UNUSABLE = "unusable"            # handed in, but the grader cannot use it (unreadable, refused)
+GRADER_FAULT = "grader fault"    # handed in; the grader itself failed on it
+NOT_SUBMITTED = "not submitted"  # a released assignment the student has no folder for
+UNGRADED = (UNUSABLE, GRADER_FAULT, NOT_SUBMITTED)
 
 # A cell's kind.
 AUTOGRADED = "autograded"   # a test cell
@@ -99,14 +106,44 @@ def add_flag(record, flag):
         record["reason"] = "; ".join(record["flags"])[:2000]
 
 
-def error_record(student_id, assignment, reason, release=None):
-    """The record of a submission that cannot be graded: every graded cell of the notebooks in
-    the ``release`` folder is MISSING, worth 0."""
+def error_record(student_id, assignment, reason, release=None, ungraded=UNUSABLE):
+    """The record of a submission that cannot be graded (``ungraded``: why, one of
+    ``UNGRADED``): every graded cell of the notebooks in the ``release`` folder is MISSING,
+    worth 0."""
     record = new_record(student_id, assignment)
-    record.update(status=ERROR, reason=reason)
+    record.update(status=ERROR, reason=reason, ungraded=ungraded)
     for path in sorted(Path(release).glob("*.ipynb")) if release else []:
         add_notebook(record, error_notebook(path.stem, reason, _read_json(path)))
     return record
+
+
+def ungraded(record):
+    """Why a record has no grade (one of ``UNGRADED``), or None: it is graded."""
+    return record.get("ungraded", UNUSABLE) if record["status"] == ERROR else None
+
+
+def is_submission(record):
+    """Whether a record is of a submission (graded, unusable or a grader fault): what the
+    gradebook, the formgrader, the means and the plots count. A chapter not submitted is not
+    one: it scores 0 only in ``grades.csv`` (see docs/semester.md, "Counts")."""
+    return ungraded(record) != NOT_SUBMITTED
+
+
+def counts(records):
+    """``{name: number}`` of ``records``, each count with one meaning everywhere an instructor
+    looks (the terminal, the report, the demo): "submissions" (``is_submission``), of them
+    "graded" (every test has its verdict; flagged ones included) and "flagged" (graded, for a
+    human to look at), "unusable" and "grader fault" (no grade: 0, flagged in the gradebook);
+    and "not submitted"."""
+    found = {name: 0 for name in ("submissions", "graded", "flagged", *UNGRADED)}
+    for record in records:
+        why = ungraded(record)
+        found["submissions"] += why != NOT_SUBMITTED
+        found["graded"] += why is None
+        found["flagged"] += record["status"] == FLAGGED
+        if why:
+            found[why] += 1
+    return found
 
 
 @functools.lru_cache(maxsize=None)

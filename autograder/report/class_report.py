@@ -1,14 +1,17 @@
 """The class report: ``OUT/report.html``, one self-contained page for the instructor.
 
-Per assignment the submissions, their autograded points and the written answers' points still
-to grade by hand (apart: the pending points are not zeros); the distribution of autograded
+Per assignment the submissions counted by kind (``COUNTS`` defines each count and mean once,
+on the page too), their mean autograded points beside the formgrader's average, and the
+written answers' points still to grade by hand (apart: the pending points are not zeros); the
+distribution of autograded
 scores; every autograded cell's outcomes (passed / wrong / not attempted / crashed, n/N); the
 most common failure messages with the students behind them, crashes apart; similar answers
-side by side; the submissions flagged for a human, and the inputs that could not be used.
+side by side; the submissions flagged for a human, those without a grade, and the inputs
+that could not be used.
 Plots are matplotlib PNGs embedded at the size they were drawn (``sections.png``).
 """
 import html as html_lib
-from collections import Counter, defaultdict
+from collections import defaultdict
 
 from autograder.engine.isolation import DESCRIPTIONS
 from autograder.record import results
@@ -24,9 +27,9 @@ def manual_points(record):
 
 def autograded_shares(records):
     """``{assignment: [autograded score as % of the autograded points]}`` of every submission
-    (one that could not be graded scores 0, as in the gradebook and the formgrader)."""
+    (``results.is_submission``: one without a grade scores 0, as in the gradebook)."""
     shares = defaultdict(list)
-    for record in records:
+    for record in filter(results.is_submission, records):
         autograded = record["max_score"] - manual_points(record)
         if autograded > 0:
             shares[record["assignment"]].append(100 * record["score"] / autograded)
@@ -59,27 +62,52 @@ def score_plot(records):
     return sections.png(figure)
 
 
-def _status_rows(records):
-    """Per assignment: the submissions by status, the mean autograded score (of every
-    submission: one that could not be graded scores 0), the pending points."""
-    by_assignment = defaultdict(Counter)
-    scores, pending = defaultdict(list), defaultdict(list)
+#: The report's definitions of its counts and means, stated once (as in docs/semester.md).
+COUNTS = (
+    "<p>A <b>submission</b> is a folder a student handed in for a released assignment; every "
+    "one is in the gradebook and the formgrader. It is <b>graded</b> when every test cell has "
+    "its verdict (a test that failed, crashed or timed out is a verdict: 0 for that test); "
+    "<b>flagged</b> ones are graded, for a human to look at (why: below). One without a grade "
+    "is <b>unusable</b> (the grader cannot use the file: unreadable, not the notebook, "
+    "refused) or a <b>grader fault</b> (the grader failed on it; the next run tries again): "
+    "it scores 0, and the gradebook flags it as needing grading by hand. <b>Not submitted</b>: "
+    "a released assignment a student has no folder for; it scores 0 in grades.csv (for the "
+    "LMS) and is not a submission: not in the gradebook, the means or the plots.</p>"
+    "<p>The <b>mean autograded score</b> is over every submission, over the autograded "
+    "points; the written answers' points to grade by hand are apart (pending, not zeros). "
+    "The <b>formgrader's average</b> is what its Gradebook page shows, read from the "
+    "gradebook as this report was written: every grade, hand grades included, over the "
+    "same submissions, over every point (written answers not yet graded by hand count 0 "
+    "there).</p>")
+
+
+def _status_rows(records, formgrader=None):
+    """Per assignment: the submissions by ``results.counts``, the mean autograded score (of
+    every submission, see ``COUNTS``), the formgrader's average (``formgrader``: the
+    gradebook's ``formgrader_averages``), the pending points."""
+    by_assignment = defaultdict(list)
     for record in records:
-        by_assignment[record["assignment"]][record["status"]] += 1
-        autograded = record["max_score"] - manual_points(record)
-        if autograded > 0:
-            scores[record["assignment"]].append((record["score"], autograded))
-        pending[record["assignment"]].append(pending_points(record))
+        by_assignment[record["assignment"]].append(record)
     rows = []
-    for assignment, counts in sorted(by_assignment.items()):
-        marks = scores[assignment]
+    for assignment, found in sorted(by_assignment.items()):
+        counts = results.counts(found)
+        marks = [(r["score"], r["max_score"] - manual_points(r))
+                 for r in filter(results.is_submission, found)
+                 if r["max_score"] > manual_points(r)]
         mean = f"{sum(s for s, _ in marks) / len(marks):.2f} / {marks[0][1]:g}" if marks else ""
-        waiting = [p for p in pending[assignment] if p]
+        average, points, submitted = (formgrader or {}).get(assignment, (None, None, None))
+        shown = (f"{average:.2f} / {points:g} ({submitted} submissions)"
+                 if average is not None else "")
+        waiting = [p for p in map(pending_points, found) if p]
         to_grade = (f"{sum(waiting):g} points in {len(waiting)} submissions" if waiting
                     else "none")
-        rows.append((assignment, *(counts[status] for status in results.RECORD_STATUSES), mean,
-                     to_grade))
+        rows.append((assignment, *(counts[name] for name in COUNTED), mean, shown, to_grade))
     return rows
+
+
+#: The columns of ``results.counts`` in the report's table, in order.
+COUNTED = ("submissions", "graded", "flagged", results.UNUSABLE, results.GRADER_FAULT,
+           results.NOT_SUBMITTED)
 
 
 def _sandbox(records):
@@ -89,29 +117,29 @@ def _sandbox(records):
         or "no student code ran"
 
 
-def html(records, problems, release_root=None):
+def html(records, problems, release_root=None, formgrader=None):
     """The report page for ``records`` (results records) and ``problems`` (lines on the inputs
     ignored, ``Ignored.lines``); ``release_root`` (the course's ``release/``) for the similarity
-    section (None: none)."""
+    section (None: none); ``formgrader``: the gradebook's ``formgrader_averages`` (None: that
+    column is empty)."""
     flagged = sorted((r["student_id"], r["assignment"], r["reason"]) for r in records
                      if r["status"] == results.FLAGGED)
-    errors = sorted((r["student_id"], r["assignment"], r["reason"]) for r in records
-                    if r["status"] == results.ERROR)
+    errors = sorted((r["student_id"], r["assignment"], results.ungraded(r), r["reason"])
+                    for r in records if r["status"] == results.ERROR)
+    submissions = list(filter(results.is_submission, records))
     students = len({r["student_id"] for r in records})
     table = sections.table
     parts = [
-        f"<h1>Class report</h1><p>{students} students, {len(records)} submissions.</p>"
+        f"<h1>Class report</h1><p>{students} students, {len(submissions)} submissions.</p>"
         f"<p>Sandbox: {_sandbox(records)}</p>",
-        "<h2>Submissions</h2><p>Autograded points and the written answers' points still to "
-        "grade by hand (in the formgrader) apart: pending points are not zeros. Every "
-        "count and mean here, in the plots below, in grades.csv and in the gradebook takes "
-        "every submission: one that could not be graded scores 0.</p>" + table(
-            ["assignment", "graded", "flagged", "error", "mean autograded score",
-             "pending hand grading"], _status_rows(records)),
-        "<h2>Autograded scores</h2>" + score_plot(records),
+        "<h2>Submissions</h2>" + COUNTS + table(
+            ["assignment", "submissions", "graded", "of them flagged", "unusable",
+             "grader fault", "not submitted", "mean autograded score", "formgrader's average",
+             "pending hand grading"], _status_rows(records, formgrader)),
+        "<h2>Autograded scores</h2>" + score_plot(submissions),
         "<h2>Every autograded cell</h2>"
-        + sections.outcome_plot(sections.outcome_counts(records)),
-        sections.failures_section(records),
+        + sections.outcome_plot(sections.outcome_counts(submissions)),
+        sections.failures_section(submissions),
     ]
     if release_root is not None:
         parts.append(sections.similarity_section(
@@ -119,8 +147,10 @@ def html(records, problems, release_root=None):
     parts += [
         "<h2>Flagged for a human</h2>"
         + (table(["student", "assignment", "why"], flagged) if flagged else "<p>None.</p>"),
-        "<h2>Could not be graded</h2>"
-        + (table(["student", "assignment", "why"], errors) if errors else "<p>None.</p>"),
+        "<h2>Without a grade</h2><p>Unusable, grader faults and not submitted (see "
+        "Submissions).</p>"
+        + (table(["student", "assignment", "what", "why"], errors) if errors
+           else "<p>None.</p>"),
         "<h2>Inputs ignored</h2>"
         + (table(["what"], [(p,) for p in problems]) if problems else "<p>None.</p>"),
     ]

@@ -19,6 +19,7 @@ from autograder.intake import collect
 from autograder.run import lifecycle, pool
 from autograder.coursedir import ROOT, CourseDir
 from autograder.record import results
+from autograder.record.gradebook import CourseGradebook
 from autograder.record.journal import Journal, write_atomic
 from autograder.record.recorder import Recorder, fault
 from autograder.report import class_report, tables
@@ -27,9 +28,10 @@ __all__ = ["GraderError", "Interrupted", "Summary", "run"]
 
 
 #: What a human must do about a submission the grader itself failed on.
-GRADER_FAULT = ("a fault of the grader, not of the submission, and not recorded (the gradebook "
-                "keeps its earlier grade, if any): grade it by hand in the formgrader and "
-                "report the fault with this submission")
+GRADER_FAULT = ("a fault of the grader, not of the submission: it scores 0 and is flagged in "
+                "the gradebook as needing grading by hand until a run grades it (the next "
+                "autograde run tries again); grade it by hand in the formgrader and report "
+                "the fault with this submission")
 
 
 class Interrupted(GraderError):
@@ -119,12 +121,13 @@ def run(submissions, out, *, course_root=ROOT, assignments=None, students=None, 
                     graded()
 
                 def on_failure(job, reason):
-                    # Reported, not recorded in the gradebook or the journal. A retry does not
-                    # help: a worker that died did so again grading it alone (pool.py), an
-                    # exception is a bug of the grader.
-                    summary.records.append(results.error_record(
+                    # Recorded without a grade and journaled under no key: a retry now does
+                    # not help (a worker that died did so again grading it alone, pool.py; an
+                    # exception is a bug of the grader), the next run grades it again.
+                    record = results.error_record(
                         job.student_id, job.assignment, f"{reason}: {GRADER_FAULT}",
-                        job.release))
+                        job.release, results.GRADER_FAULT)
+                    summary.records.append(recorder.record(record, pending[job].folder, None))
                     graded()
 
                 def graded():
@@ -151,8 +154,10 @@ def run(submissions, out, *, course_root=ROOT, assignments=None, students=None, 
                 grading_pool.close()
     summary.records += missing
     writing = time.perf_counter()
+    with CourseGradebook(course.root, db_url) as book:
+        formgrader = book.formgrader_averages()
     write_outputs(out, _whole_class(summary.records, journal, students, assignments),
-                  summary.ignored, course.root / "release")
+                  summary.ignored, course.root / "release", formgrader)
     summary.seconds["csv+report"] = time.perf_counter() - writing
     summary.seconds["total"] = time.perf_counter() - started
     summary.records.sort(key=results.key)
@@ -207,8 +212,9 @@ def _grading_pool(scheduler, workers, grade, warm_up):
 
 def _error_record(course, found):
     """The error record of a submission ``collect`` found unusable or missing."""
-    record = results.error_record(found.student_id, found.assignment, found.reason,
-                                  course.release(found.assignment))
+    record = results.error_record(
+        found.student_id, found.assignment, found.reason, course.release(found.assignment),
+        results.UNUSABLE if found.submitted else results.NOT_SUBMITTED)
     record["flags"] += [found.flag] if found.flag else []
     return record
 
@@ -244,12 +250,13 @@ def _released(course, assignments):
     return released
 
 
-def write_outputs(out, records, ignored, release_root=None):
+def write_outputs(out, records, ignored, release_root=None, formgrader=None):
     """``OUT/grades.csv``, ``OUT/cells.csv`` and the class report ``OUT/report.html``
-    (``release_root``: the course's ``release/``, for the similarity section)."""
+    (``release_root``: the course's ``release/``, for the similarity section; ``formgrader``:
+    the gradebook's ``formgrader_averages``, shown beside the report's own means)."""
     try:
         tables.write_tables(out, records)
-        write_atomic(out / "report.html",
-                     class_report.html(records, ignored.lines(first=20), release_root))
+        write_atomic(out / "report.html", class_report.html(
+            records, ignored.lines(first=20), release_root, formgrader))
     except OSError as error:
         raise GraderError(fault(error, out, None)) from None

@@ -347,7 +347,8 @@ class Service:
         if self.dirty and (force or since > REPORT_SECONDS or
                            (idle and since > IDLE_REPORT_SECONDS)):
             from autograder.run.coordinator import write_outputs
-            write_outputs(self.out, self.journal.records(), Ignored(), self.course.root / "release")
+            write_outputs(self.out, self.journal.records(), Ignored(), self.course.root / "release",
+                          self.recorder.gradebook.formgrader_averages())
             self.dirty, self.reported = False, time.monotonic()
 
     # -- verdicts -------------------------------------------------------------------------

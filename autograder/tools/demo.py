@@ -108,11 +108,11 @@ def build_course(root, kinds, course_root=ROOT):
 
 def grade_table(records):
     """The class as text: one row per student, one column per assignment (score/max, and a
-    mark for flagged ``!`` or could not be graded ``x``)."""
+    mark: ``!`` flagged for a human, ``x`` a submission without a grade, ``-`` not submitted;
+    the counts of ``results.counts``)."""
     assignments = sorted({r["assignment"] for r in records})
     students = sorted({r["student_id"] for r in records})
     cells = {(r["student_id"], r["assignment"]): r for r in records}
-    mark = {results.GRADED: " ", results.FLAGGED: "!", results.ERROR: "x"}
     width = max(len(s) for s in students) + 2
     column = max(len(a) for a in assignments) + 2
     lines = ["".ljust(width) + "".join(a.ljust(column) for a in assignments)]
@@ -120,13 +120,22 @@ def grade_table(records):
         row = student.ljust(width)
         for assignment in assignments:
             record = cells.get((student, assignment))
-            text = (f"{record['score']:g}/{record['max_score']:g} {mark[record['status']]}"
-                    if record else "-")
+            text = (f"{record['score']:g}/{record['max_score']:g} {_mark(record)}"
+                    if record else "")
             row += text.ljust(column)
         lines.append(row)
-    lines.append("(! flagged for a human, x could not be graded; written answers are graded by "
-                 "hand in formgrader, their points are in the maximum but not yet in the score)")
+    lines.append("(! flagged for a human, x unusable or a grader fault: no grade, - not "
+                 "submitted; written answers are graded by hand in the formgrader, their points "
+                 "are in the maximum but not yet in the score)")
     return "\n".join(lines)
+
+
+def _mark(record):
+    """``grade_table``'s mark of a record."""
+    why = results.ungraded(record)
+    if why == results.NOT_SUBMITTED:
+        return "-"
+    return "x" if why else "!" if record["status"] == results.FLAGGED else " "
 
 
 #: The demo's seconds per cell: it has an infinite loop.
@@ -188,7 +197,8 @@ def main(argv=None):
     print()
     for record in summary.records:
         if record["status"] != results.GRADED:
-            print(f"{record['student_id']}/{record['assignment']} ({record['status']}): "
+            kind = results.ungraded(record) or record["status"]
+            print(f"{record['student_id']}/{record['assignment']} ({kind}): "
                   f"{record['reason'][:300]}")
     print()
     print(describe(summary, DEMO / "out"))
