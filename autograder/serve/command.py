@@ -122,9 +122,15 @@ async def _serve(service, identities, args):
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    await stop.wait()
+    stopped = asyncio.ensure_future(stop.wait())
+    await asyncio.wait([stopped, service.warming], return_when=asyncio.FIRST_COMPLETED)
+    failed = service.warming.done() and service.warming.exception()
+    if not failed:
+        await stopped
     server.stop()
     (service.state / "service.json").unlink(missing_ok=True)
     await service.stop()
+    if failed:
+        raise failed
     print("autograde serve: stopped", file=sys.stderr, flush=True)
     return 0

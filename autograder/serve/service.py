@@ -51,7 +51,7 @@ class Service:
         self.pending, self.suspects, self.in_flight = deque(), deque(), {}
         self.strikes, self.alone = {}, False
         self.waiters = {}
-        self.pool, self.wakeup, self.stopping = None, None, False
+        self.pool, self.wakeup, self.warming, self.stopping = None, None, None, False
 
     @property
     def policies(self):
@@ -60,18 +60,27 @@ class Service:
     # -- start and stop -------------------------------------------------------------------
 
     async def start(self):
-        """Open the recorder, warm the pool, queue what a killed service left."""
+        """Start warming the pool, open the recorder, queue what a killed service left. The
+        submissions are accepted from then on, and graded once the workers are warm
+        (``warming``: done then, or raises why they could not start)."""
         loop = asyncio.get_running_loop()
         self.wakeup = asyncio.Event()
         self.pool = self._new_pool()
         await loop.run_in_executor(self.recording, self.books.open)
-        await loop.run_in_executor(None, self._wait_warm)
         for row in self.queue.rows(state=QUEUED):
             done = await loop.run_in_executor(self.recording, self.books.recover, row)
             if not done:
                 self.pending.append(row)
+        self.warming = asyncio.ensure_future(self._warm())
+
+    async def _warm(self):
+        await asyncio.get_running_loop().run_in_executor(None, self._wait_warm)
         self.dispatcher = asyncio.ensure_future(self._dispatch())
         log.info("ready: %d workers warm, %d submissions queued", self.workers, len(self.pending))
+
+    @property
+    def warm(self):
+        return self.warming is not None and self.warming.done() and not self.warming.exception()
 
     def _new_pool(self):
         from autograder.run import pool

@@ -7,7 +7,8 @@
 - ``GET api/submissions/<id>?wait=SECONDS``: the submission and, once graded, its verdict
   (the wait ends early when it is graded); a student sees only their own (404 otherwise);
 - ``GET api/submissions?assignment=A[&student=S]``: a student's own, or everyone's for a grader;
-- ``GET api/health``.
+- ``GET api/health``: ``{"ok": true, "warm": ...}``: it accepts submissions while its workers
+  warm up (a hub waits for a service's answer at start), and grades them once warm.
 """
 import json
 import os
@@ -80,14 +81,17 @@ class Submission(Handler):
 
 
 class Health(tornado.web.RequestHandler):
+    def initialize(self, service):
+        self.service = service
+
     def get(self):
-        self.finish({"ok": True})
+        self.finish({"ok": True, "warm": self.service.warm})
 
 
 def application(service, identities, prefix="/"):
     args = {"service": service, "identities": identities}
     return tornado.web.Application([
-        (rf"{prefix}api/health", Health),
+        (rf"{prefix}api/health", Health, {"service": service}),
         (rf"{prefix}api/submissions", Submissions, args),
         (rf"{prefix}api/submissions/(\d+)", Submission, args),
     ])
