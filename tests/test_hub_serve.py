@@ -57,12 +57,13 @@ def wait_until_up(hub, seconds=600):
 
 
 def notebook_with_check(kind):
-    """The chapter's release notebook with ``kind`` answers and the one line last."""
+    """The chapter's release notebook with ``kind`` answers and the one line first (JupyterLab
+    renders only the cells in view: the first is)."""
     from autograder.tools.submissions import fill
     from tests.test_hub import ROOT
     release = json.loads((ROOT / "release" / ANSWERED / f"{NOTEBOOK}.ipynb").read_text())
     nb = nbformat.from_dict(fill(release, answers(kind)))
-    nb.cells.append(nbformat.v4.new_code_cell(CHECK))
+    nb.cells.insert(0, nbformat.v4.new_code_cell(CHECK))
     return nb
 
 
@@ -79,14 +80,13 @@ def save(page, name, path, nb):
     put(page, f"/user/{name}/api/contents/{path}", nb)
 
 
-def run_last_cell(page, shot):
-    """Run the notebook's last cell (Shift-Enter) and return its output's text once shown."""
-    cell = page.locator(".jp-Notebook .jp-Cell").last
+def run_first_cell(page, shot):
+    """Run the notebook's first cell (Shift-Enter) and return its output's text once shown."""
+    cell = page.locator(".jp-Notebook .jp-Cell").first
     cell.locator(".jp-InputArea-editor").click()
     page.keyboard.press("Shift+Enter")
     output = cell.locator(".jp-OutputArea-output")
     output.filter(has_text=re.compile("points|Not checked|Still being graded")).first.wait_for()
-    cell.scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / f"hub_serve_{shot}.png"))
     return output.first.inner_text()
 
@@ -106,7 +106,7 @@ def reload_from_disk(page):
         confirm.click(timeout=5_000)
     except Exception:  # noqa: BLE001 (no dialog: the notebook was not changed)
         pass
-    page.locator(".jp-Notebook .jp-Cell").last.locator(".jp-OutputArea-output").wait_for(
+    page.locator(".jp-Notebook .jp-Cell").first.locator(".jp-OutputArea-output").wait_for(
         state="detached")
 
 
@@ -154,7 +154,7 @@ def probe(page, hub, victim_id):
                        "language": "python"}})
     save(page, WRONG, "probe.ipynb", nb)
     open_notebook(page, hub, WRONG, "probe.ipynb")
-    cell = page.locator(".jp-Notebook .jp-Cell").last
+    cell = page.locator(".jp-Notebook .jp-Cell").first
     cell.locator(".jp-InputArea-editor").click()
     page.keyboard.press("Shift+Enter")
     output = cell.locator(".jp-OutputArea-output", has_text="parallel")
@@ -199,7 +199,7 @@ def test_a_student_checks_in_the_hub_and_the_instructor_sees_it_everywhere(hub):
                     save(page, RIGHT, path, notebook_with_check("wrong"))
                     reload_from_disk(page)
                 clicked = time.monotonic()
-                shown[kind] = run_last_cell(page, kind)
+                shown[kind] = run_first_cell(page, kind)
                 timings[f"check_{kind}_s"] = round(time.monotonic() - clicked, 2)
             right, wrong = score(shown["right"]), score(shown["wrong"])
             assert right[0] == right[1] > 0, shown["right"]
@@ -283,11 +283,10 @@ def autograde_button(page, hub):
 
 
 def formgrader_grades(page, hub):
-    """{student: score} of the chapter on the formgrader's gradebook page."""
-    page.goto(f"{hub['url']}/user/{INSTRUCTOR}/formgrader/gradebook/{ANSWERED}")
+    """{student: score} on the formgrader's Manage Students page (one assignment graded)."""
+    page.goto(f"{hub['url']}/user/{INSTRUCTOR}/formgrader/manage_students")
     page.locator("tr", has_text=RIGHT).first.wait_for()
-    page.screenshot(path=str(ARTIFACTS / "hub_serve_formgrader_gradebook.png"))
-    answer = page.request.get(f"{hub['url']}/user/{INSTRUCTOR}/formgrader/api/submissions/"
-                              f"{ANSWERED}")
+    page.screenshot(path=str(ARTIFACTS / "hub_serve_formgrader_students.png"))
+    answer = page.request.get(f"{hub['url']}/user/{INSTRUCTOR}/formgrader/api/students")
     assert answer.ok, answer.text()
-    return {row["student"]: row["score"] for row in answer.json()}
+    return {row["id"]: row["score"] for row in answer.json()}
