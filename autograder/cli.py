@@ -69,8 +69,8 @@ def main(argv=None):
         from autograder.intake import lms
         return lms.main(argv[1:])
     if argv[:1] == ["serve"]:
-        from autograder.serve import service
-        return service.main(argv[1:])
+        from autograder.serve import command
+        return command.main(argv[1:])
     cli = parser()
     args = cli.parse_args(argv)
     submissions, out = Path(args.submissions), Path(args.out)

@@ -113,13 +113,14 @@ class Verdict(dict):
         found = self.get("verdict")
         if self.get("state") == "queued" or not found:
             return "<p>Still being graded: run <code>check()</code>'s cell again later.</p>"
+        left = '<td style="text-align:left">'   # JupyterLab right-aligns table cells
         rows = "".join(
             f"<tr><td>{'&#x2714;' if t['status'] == 'passed' else '&#x2718;'}</td>"
-            f"<td><code>{html.escape(t['test'])}</code></td>"
+            f"{left}<code>{html.escape(t['test'])}</code></td>"
             f"<td>{(t['points'] or 0):g}/{t['max_points']:g}</td>"
-            f"<td>{html.escape(t['message'])}</td></tr>" for t in found.get("tests", []))
-        table = (f"<table><tr><th></th><th>test</th><th>points</th><th>message</th></tr>"
-                 f"{rows}</table>") if rows else ""
+            f"{left}{html.escape(t['message'])}</td></tr>" for t in found.get("tests", []))
+        table = ('<table><tr><th></th><th style="text-align:left">test</th><th>points</th>'
+                 f'<th style="text-align:left">message</th></tr>{rows}</table>') if rows else ""
         note = f"<p>{html.escape(found['reason'])}</p>" if found.get("reason") else ""
         return f"<p>{html.escape(self._headline())}</p>{table}{note}"
 

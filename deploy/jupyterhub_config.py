@@ -15,6 +15,8 @@ import json
 import os
 from pathlib import Path
 
+from jupyterhub.services.service import Service as HubService
+
 c = get_config()  # noqa: F821 (provided by traitlets when jupyterhub loads this file)
 course = json.loads(Path(os.environ.get("COURSE_HUB_SETTINGS", "/opt/cnn-basics/course.json"))
                     .read_text())
@@ -43,14 +45,20 @@ def instructors():
 c.JupyterHub.load_groups = {"instructors": {"users": sorted(instructors())}}
 
 
+SERVICES = [service["name"] for service in course.get("services", [])]
+
+
 def course_environment(spawner):
     """Run the user's JupyterLab from their role's environment, its bin/ first on PATH
-    (nbgrader shells out to alembic)."""
+    (nbgrader shells out to alembic); with the grading service, tell the students' notebooks
+    where it is (``course.submit.check()`` sends their server's own token)."""
     role = "instructor" if spawner.user.name in instructors() else "student"
     env = Path(course["envs"][role])
     spawner.cmd = [str(env / "bin" / "jupyterhub-singleuser")]
     spawner.environment.update(PATH=f"{env / 'bin'}:/usr/local/bin:/usr/bin:/bin",
                                VIRTUAL_ENV=str(env), MPLBACKEND="Agg")
+    if "autograde" in SERVICES:
+        spawner.environment["AUTOGRADE_URL"] = f"{course['bind_url']}/services/autograde/"
 
 
 c.Spawner.pre_spawn_hook = course_environment
@@ -60,6 +68,10 @@ c.Spawner.start_timeout = 120   # a torch environment imports slowly on a busy m
 c.Spawner.http_timeout = 120
 
 # Hub services of the course: course.json's "services" (JupyterHub's service dicts), e.g. the
-# warm grading service `autograde serve` (issue 26) with its role below.
+# warm grading service `autograde serve --hub` (docs/serve.md; deploy/setup_course.py's
+# grading_service), run as the instructor, with its role (read the groups) below.
 c.JupyterHub.services = course.get("services", [])
+if "timeout" in HubService.class_trait_names():   # jupyterhub 6: the seconds the hub waits for
+    for service in c.JupyterHub.services:        # a service to answer (its start on a busy machine)
+        service.setdefault("timeout", 120)
 c.JupyterHub.load_roles = course.get("roles", [])

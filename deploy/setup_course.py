@@ -155,10 +155,29 @@ def course_directory(instructor):
     return course
 
 
+def grading_service(instructor, course, env, port=8787, workers=None):
+    """The hub service ``autograde`` (docs/serve.md) and its role: ``autograde serve --hub``
+    on ``port``, started and stopped by the hub, run as the ``instructor`` (it writes the
+    course directory) from the instructors' environment ``env``. The hub checks the tokens
+    sent to it (a student's server token names the student); the hub group ``instructors``
+    (deploy/jupyterhub_config.py) are its graders."""
+    command = [str(Path(env) / "bin" / "autograde"), "serve", "--hub", "--course", str(course)]
+    if workers:
+        command += ["--workers", str(workers)]
+    service = {"name": "autograde", "url": f"http://127.0.0.1:{port}", "command": command,
+               "user": instructor, "cwd": str(course),
+               "environment": {"PATH": f"{env}/bin:/usr/bin:/bin", "MPLBACKEND": "Agg"}}
+    role = {"name": "autograde-service", "services": ["autograde"],
+            "scopes": ["read:groups", "read:users:groups"]}
+    return service, role
+
+
 def setup(root, wheels, instructor, students, passwords, *, seed=None, homes="/home",
-          groups_prefix=COURSE_ID, proxy=None, bind_url="http://127.0.0.1:8000", ports=None):
+          groups_prefix=COURSE_ID, proxy=None, bind_url="http://127.0.0.1:8000", ports=None,
+          serve=None):
     """Everything above; returns the settings written to ROOT/course.json (``ports``: e.g.
-    ``{"hub_port": 8081, "proxy_api_port": 8001}``, JupyterHub's defaults)."""
+    ``{"hub_port": 8081, "proxy_api_port": 8001}``, JupyterHub's defaults; ``serve``: the
+    grading service's ``grading_service`` options, e.g. ``{"port": 8787}``, or None)."""
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     root.chmod(0o755)
@@ -189,7 +208,11 @@ def setup(root, wheels, instructor, students, passwords, *, seed=None, homes="/h
                 "envs": {role: str(envs / role) for role in ("student", "instructor")},
                 "groups": {"instructors": instructors, "students": learners},
                 "course_directory": str(course), "proxy": proxy, "bind_url": bind_url,
-                "services": [], **(ports or {})}
+                "services": [], "roles": [], **(ports or {})}
+    if serve is not None:
+        service, role = grading_service(instructor, course, envs / "instructor", **serve)
+        settings["services"].append(service)
+        settings["roles"].append(role)
     (root / "course.json").write_text(json.dumps(settings, indent=2))
     return settings
 

@@ -1,6 +1,7 @@
 """`make hub`: the course's JupyterHub on http://127.0.0.1:8000 for a try-out (as root), with an
 instructor and three students (system users, passwords printed), the environments hard-linked
-from the repository's .venv and the wheels of `make dist`. Ctrl-C, or `make hub-stop` from
+from the repository's .venv and the wheels of `make dist`, and the grading service
+`autograde serve` (docs/serve.md) as a hub service on port 8787. Ctrl-C, or `make hub-stop` from
 another shell, stops the hub and every user's server and removes the users and ROOT.
 
     python deploy/tryout.py start|stop
@@ -68,7 +69,8 @@ def start():
     try:
         setup_course.setup(ROOT, setup_course.REPO / "dist", INSTRUCTOR, STUDENTS, passwords,
                            seed=setup_course.REPO / ".venv", homes=ROOT / "home",
-                           groups_prefix=GROUPS, proxy=str(PROXY), bind_url=URL)
+                           groups_prefix=GROUPS, proxy=str(PROXY), bind_url=URL,
+                           serve={"port": 8787})
         (ROOT / "tryout.pid").write_text(str(os.getpid()))
         with open(ROOT / "hub" / "jupyterhub.log", "w") as log:
             hub = start_hub(ROOT / "course.json", log, URL)

@@ -196,10 +196,18 @@ TIMEOUT = 180_000   # milliseconds: a torch kernel on a busy 2-core machine
 
 
 @pytest.fixture(scope="module")
-def hub(course_root, wheels, student_env):
+def serve():
+    """The grading service's options in the hub (setup_course.grading_service), or None: none
+    here; tests/test_hub_serve.py overrides it."""
+    return None
+
+
+@pytest.fixture(scope="module")
+def hub(course_root, wheels, student_env, serve):
     """The course set up by deploy/setup_course.py with an instructor and two students
     (system users, homes under ``course_root``) and JupyterHub started with
-    deploy/jupyterhub_config.py on free loopback ports; everything removed afterwards."""
+    deploy/jupyterhub_config.py on free loopback ports (with the grading service if
+    ``serve``); everything removed afterwards."""
     import secrets
     from tests.test_browser import free_port, require_browser
     require_browser()
@@ -214,7 +222,8 @@ def hub(course_root, wheels, student_env):
         settings = setup_course.setup(
             course_root, wheels["student"].parent, INSTRUCTOR, [RIGHT, WRONG], passwords,
             seed=SEED, homes=course_root / "home", groups_prefix=GROUPS, proxy=str(PROXY),
-            bind_url=url, ports={"hub_port": free_port(), "proxy_api_port": free_port()})
+            bind_url=url, ports={"hub_port": free_port(), "proxy_api_port": free_port()},
+            serve=serve)
         with open(course_root / "hub" / "jupyterhub.log", "w") as log:
             process = tryout.start_hub(course_root / "course.json", log, url)
             try:

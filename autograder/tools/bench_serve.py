@@ -37,7 +37,7 @@ import psutil
 
 from autograder.coursedir import ROOT, CourseDir
 from autograder.tools.submissions import fill, key_code
-from course.submit import ServiceError, submit
+from course.submit import ServiceError, request, submit
 
 
 def scratch_course(root, chapter):
@@ -73,11 +73,14 @@ def start(course, tokens_file, workers, log):
         [sys.executable, "-m", "autograder.cli", "serve", "--course", str(course),
          "--tokens", str(tokens_file), "--port", "0", "--workers", str(workers)],
         stdout=log, stderr=subprocess.STDOUT)
-    while not info.exists():
+    url = None
+    while url is None or not request("GET", f"{url}api/health", None)["warm"]:
         if process.poll() is not None:
             raise SystemExit(f"bench-serve: the service did not start (see {log.name})")
         time.sleep(0.2)
-    return process, json.loads(info.read_text())["url"]
+        if url is None and info.exists():
+            url = json.loads(info.read_text())["url"]
+    return process, url
 
 
 def memory_mb(pid):
