@@ -120,6 +120,11 @@ def test_the_students_wheel_holds_no_answer_and_the_instructors_does(wheels):
     # the control: the same search finds the answer key in the instructors' wheel
     instructor = leaks(wheel_text(wheels["instructor"]))
     assert {f"answer_key.{name}" for name in answer_bodies()} <= set(instructor), instructor
+    # each wheel carries every file of its packages that the repository keeps (templates...)
+    for wheel, package in ((wheels["student"], "course"), (wheels["instructor"], "autograder")):
+        kept = subprocess.run(["git", "ls-files", package], cwd=ROOT, capture_output=True,
+                              text=True, check=True).stdout.split()
+        assert set(kept) - set(wheel_text(wheel)) == set(), wheel.name
 
 
 def test_course_never_imports_the_grader():
@@ -533,6 +538,7 @@ def test_a_semester_through_the_hub(hub):
                 assert feedback.url.startswith(f"{hub['url']}/user/{name}/files/"), feedback.url
                 assert "\\mathbf" in served and fixed_sources(served) == [], fixed_sources(served)
                 assert "file://" not in served and "cdnjs" not in served
+                assert "Test cell" not in served, "graded cells named (the template is in the wheel)"
                 assert seen[name]["typeset"] > 10 and seen[name]["raw tex"] == [], seen[name]
                 elsewhere = [url for url in seen[name]["loaded"] if not url.startswith(f"{hub['url']}/")]
                 assert elsewhere == [], elsewhere   # no CDN, no file://: all through the hub
