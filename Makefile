@@ -30,7 +30,7 @@ demo: install
 	$(BIN)/python -m autograder.tools.demo
 
 test: install $(CHP)
-	$(BIN)/python -m pytest tests source --nbval --nbval-current-env
+	$(BIN)/python -m pytest tests source --nbval --nbval-current-env --durations=30
 
 # The inner loop (about 2 minutes): the tests not marked slow (notebooks executed, submissions
 # graded) or browser (Chromium); `make test` runs them all.

@@ -79,7 +79,7 @@ def test_grade_a_written_answer_in_formgrader_then_export_and_feedback(course, t
     submitted = nbformat.read(str(course / "submitted" / "ann" / CHAPTER / f"{NOTEBOOK}.ipynb"), 4)
     own = {line.strip() for cell in submitted.cells for line in cell.source.split("\n")}
     secret = {line.strip() for cell in hidden for line in _hidden_lines(cell)} - own
-    assert secret and "test_" in " ".join(shown)   # the page's text was read
+    assert secret and COMMENT in " ".join(shown) and ": tests" in " ".join(shown)   # text read
     assert not shown & secret
 
 
